@@ -1,0 +1,142 @@
+/**
+ * The libSQL driver (embedded SQLite files, or a libSQL server over http/ws).
+ *
+ * SQLite allows one writer at a time. Inside this process every operation is
+ * queued behind the previous one (a promise chain), so the driver never races
+ * itself for the write lock; across processes, BEGIN IMMEDIATE meets the
+ * client's `timeout` (a short synchronous busy wait in the native code) and, past
+ * that, an asynchronous retry with backoff, so a long wait never freezes the
+ * event loop — important when the application holds its own write transaction
+ * on the same file in the same process.
+ */
+import { type Client, createClient, type InStatement, type Transaction } from "@libsql/client";
+import type { Driver, DriverOptions } from "../../src/driver.ts";
+import { DriverError } from "../../src/errors.ts";
+import type { Migration, Param, Row, SqlAccess, SqlRunner } from "../sql/access.ts";
+import { createSqlDriver } from "../sql/engine.ts";
+import { migrations } from "./schema.ts";
+
+const SYNC_BUSY_MS = 20;
+
+export function createLibsqlDriver(options: DriverOptions): Promise<Driver> {
+  return openLibsql(options).then((access) => createSqlDriver(access));
+}
+
+export default createLibsqlDriver;
+
+function runnerOver(target: Client | Transaction): SqlRunner {
+  return {
+    async query(sql: string, params: Param[] = []): Promise<Row[]> {
+      const rs = await target.execute({ sql, args: params } as InStatement);
+      return rs.rows as unknown as Row[];
+    },
+    async run(sql: string, params: Param[] = []): Promise<number> {
+      const rs = await target.execute({ sql, args: params } as InStatement);
+      return rs.rowsAffected;
+    },
+  };
+}
+
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: string })?.code ?? "";
+  const message = String((error as { message?: string })?.message ?? "");
+  return code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED") || /database is locked/i.test(message);
+}
+
+async function openLibsql(options: DriverOptions): Promise<SqlAccess> {
+  const url = options.url;
+  const budgetMs = options.statementTimeoutMs ?? 10_000;
+  const isFile = url.startsWith("file:");
+  let client: Client;
+  try {
+    client = createClient({ url, timeout: SYNC_BUSY_MS, concurrency: 1, intMode: "number" } as Parameters<
+      typeof createClient
+    >[0]);
+  } catch (error) {
+    throw new DriverError(`cannot open libSQL database ${url}: ${(error as Error).message}`, { cause: error });
+  }
+  let tail: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const next = tail.then(fn, fn);
+    tail = next.catch(() => {});
+    return next;
+  };
+  const pool = runnerOver(client);
+
+  async function withBusyRetry<T>(fn: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + budgetMs;
+    for (let attempt = 0;; attempt++) {
+      try {
+        return await fn();
+      } catch (error) {
+        if (!isBusy(error) || Date.now() >= deadline) throw error;
+        await new Promise((r) => setTimeout(r, Math.min(50, 2 + attempt * 3) * (0.5 + Math.random())));
+      }
+    }
+  }
+
+  async function transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T> {
+    return await serial(() =>
+      withBusyRetry(async () => {
+        const tx = await client.transaction("write");
+        try {
+          const result = await fn(runnerOver(tx));
+          await tx.commit();
+          return result;
+        } finally {
+          tx.close(); // rolls back if not committed
+        }
+      })
+    );
+  }
+
+  if (isFile) {
+    await serial(() =>
+      withBusyRetry(async () => {
+        await client.execute("PRAGMA journal_mode = WAL");
+        await client.execute("PRAGMA foreign_keys = ON");
+      })
+    );
+  }
+
+  const access: SqlAccess = {
+    dialect: "sqlite",
+    capabilities: { listenNotify: false, skipLocked: false },
+    query: (sql, params) => serial(() => withBusyRetry(() => pool.query(sql, params))),
+    run: (sql, params) => serial(() => withBusyRetry(() => pool.run(sql, params))),
+    transaction,
+    runnerForUserTx(tx: unknown): SqlRunner {
+      if (!tx || typeof (tx as Transaction).execute !== "function") {
+        throw new DriverError("tx must be a libSQL transaction (from client.transaction())");
+      }
+      return runnerOver(tx as Transaction);
+    },
+    migrations,
+    migrate: (list: Migration[]) =>
+      transaction(async (q) => {
+        await q.run(
+          `CREATE TABLE IF NOT EXISTS stint_schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`,
+        );
+        const done = new Set((await q.query(`SELECT version FROM stint_schema_migrations`)).map((r) => Number(r.version)));
+        const applied: number[] = [];
+        for (const m of list) {
+          if (done.has(m.version)) continue;
+          for (const statement of m.statements) await q.run(statement);
+          await q.run(`INSERT INTO stint_schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`, [
+            m.version,
+            m.name,
+            Date.now(),
+          ]);
+          applied.push(m.version);
+        }
+        return applied;
+      }),
+    insertIgnore: (table, columns, rows) =>
+      `INSERT INTO ${table} (${columns.join(", ")}) VALUES ${
+        new Array(rows).fill(`(${columns.map(() => "?").join(", ")})`).join(", ")
+      } ON CONFLICT DO NOTHING`,
+    lockSuffix: "",
+    close: () => serial(async () => client.close()),
+  };
+  return access;
+}

@@ -1,0 +1,183 @@
+/** Operator actions on stored jobs: read, retry, discard, cancel. */
+import type { JobFilter, JobRecord, JobStatus } from "../../src/driver.ts";
+import {
+  chunks,
+  dateOrNull,
+  num,
+  type Param,
+  placeholders,
+  type SqlAccess,
+  type SqlRunner,
+  str,
+  strOrNull,
+} from "./access.ts";
+import { setStatus } from "./jobs.ts";
+
+const WAITING_TABLES = ["stint_ready_executions", "stint_scheduled_executions", "stint_blocked_executions"];
+const DISCARDABLE = new Set<JobStatus>(["ready", "scheduled", "blocked", "failed"]);
+const BATCH = 500;
+
+export async function getJob(access: SqlAccess, backend: string, id: string): Promise<JobRecord | null> {
+  const rows = await access.query(`SELECT * FROM stint_jobs WHERE id = ? AND backend = ?`, [id, backend]);
+  if (rows.length === 0) return null;
+  const r = rows[0];
+  const errors = await access.query(
+    `SELECT attempt, error_name, error_message, error_stack, created_at FROM stint_job_errors
+     WHERE job_id = ? ORDER BY id`,
+    [id],
+  );
+  return {
+    id: str(r.id),
+    task: str(r.task),
+    queue: str(r.queue),
+    priority: num(r.priority),
+    status: str(r.status) as JobStatus,
+    payload: str(r.payload),
+    returnValue: strOrNull(r.return_value),
+    errors: errors.map((e) => ({
+      attempt: num(e.attempt),
+      name: str(e.error_name),
+      message: str(e.error_message),
+      stack: strOrNull(e.error_stack),
+      at: new Date(num(e.created_at)),
+    })),
+    attempts: num(r.attempts),
+    concurrencyKey: strOrNull(r.concurrency_key),
+    enqueuedAt: new Date(num(r.created_at)),
+    scheduledAt: new Date(num(r.scheduled_at)),
+    startedAt: dateOrNull(r.started_at),
+    finishedAt: dateOrNull(r.finished_at),
+  };
+}
+
+function filterSql(filter: JobFilter | undefined): { sql: string; params: Param[] } {
+  let sql = "";
+  const params: Param[] = [];
+  if (filter?.queue !== undefined) {
+    sql += " AND j.queue = ?";
+    params.push(filter.queue);
+  }
+  if (filter?.task !== undefined) {
+    sql += " AND j.task = ?";
+    params.push(filter.task);
+  }
+  return { sql, params };
+}
+
+/** Failed job ids of this backend, by explicit ids or by filter, a batch at a time. */
+function selectFailed(q: SqlRunner, access: SqlAccess, backend: string, ids: string[] | undefined, filter?: JobFilter) {
+  if (ids) {
+    return q.query(
+      `SELECT f.job_id FROM stint_failed_executions f WHERE f.backend = ? AND f.job_id IN (${
+        placeholders(ids.length)
+      }) ${access.lockSuffix}`,
+      [backend, ...ids],
+    );
+  }
+  const f = filterSql(filter);
+  return q.query(
+    `SELECT f.job_id FROM stint_failed_executions f JOIN stint_jobs j ON j.id = f.job_id
+     WHERE f.backend = ?${f.sql} ORDER BY f.job_id LIMIT ${BATCH} ${access.lockSuffix}`,
+    [backend, ...f.params],
+  );
+}
+
+export async function retryJobs(
+  access: SqlAccess,
+  p: { backend: string; ids?: string[]; filter?: JobFilter; now: Date },
+): Promise<number> {
+  const t = p.now.getTime();
+  let total = 0;
+  const idBatches = p.ids ? chunks(p.ids, BATCH) : null;
+  for (let i = 0;; i++) {
+    if (idBatches && i >= idBatches.length) break;
+    const count = await access.transaction(async (q) => {
+      const rows = await selectFailed(q, access, p.backend, idBatches?.[i], p.filter);
+      if (rows.length === 0) return 0;
+      const ids = rows.map((r) => str(r.job_id));
+      const inIds = placeholders(ids.length);
+      await q.run(`DELETE FROM stint_failed_executions WHERE job_id IN (${inIds})`, ids);
+      await q.run(
+        `INSERT INTO stint_ready_executions (job_id, backend, queue, priority, latency_started_at, created_at)
+         SELECT id, backend, queue, priority, ?, ? FROM stint_jobs WHERE id IN (${inIds})`,
+        [t, t, ...ids],
+      );
+      await q.run(
+        `UPDATE stint_jobs SET status = 'ready', finished_at = NULL, scheduled_at = ?, updated_at = ? WHERE id IN (${inIds})`,
+        [t, t, ...ids],
+      );
+      return ids.length;
+    });
+    total += count;
+    if (!idBatches && count < BATCH) break;
+  }
+  return total;
+}
+
+export async function discardJobs(
+  access: SqlAccess,
+  p: { backend: string; ids?: string[]; filter?: JobFilter; now: Date },
+): Promise<{ discarded: number; statuses: Map<string, JobStatus> }> {
+  const t = p.now.getTime();
+  const statuses = new Map<string, JobStatus>();
+  let discarded = 0;
+  const idBatches = p.ids ? chunks(p.ids, BATCH) : null;
+  for (let i = 0;; i++) {
+    if (idBatches && i >= idBatches.length) break;
+    const count = await access.transaction(async (q) => {
+      let ids: string[];
+      if (idBatches) {
+        const rows = await q.query(
+          `SELECT id, status FROM stint_jobs WHERE backend = ? AND id IN (${placeholders(idBatches[i].length)}) ${access.lockSuffix}`,
+          [p.backend, ...idBatches[i]],
+        );
+        for (const r of rows) statuses.set(str(r.id), str(r.status) as JobStatus);
+        ids = rows.filter((r) => DISCARDABLE.has(str(r.status) as JobStatus)).map((r) => str(r.id));
+      } else {
+        ids = (await selectFailed(q, access, p.backend, undefined, p.filter)).map((r) => str(r.job_id));
+      }
+      if (ids.length === 0) return 0;
+      const inIds = placeholders(ids.length);
+      for (const table of [...WAITING_TABLES, "stint_failed_executions"]) {
+        await q.run(`DELETE FROM ${table} WHERE job_id IN (${inIds})`, ids);
+      }
+      await setStatus(q, ids, "discarded", t, true);
+      return ids.length;
+    });
+    discarded += count;
+    if (!idBatches && count < BATCH) break;
+  }
+  return { discarded, statuses };
+}
+
+export function cancelJob(access: SqlAccess, p: { backend: string; id: string; now: Date }): Promise<JobStatus | null> {
+  const t = p.now.getTime();
+  return access.transaction(async (q) => {
+    const rows = await q.query(
+      `SELECT status FROM stint_jobs WHERE id = ? AND backend = ? ${access.lockSuffix}`,
+      [p.id, p.backend],
+    );
+    if (rows.length === 0) return null;
+    const status = str(rows[0].status) as JobStatus;
+    if (status === "ready" || status === "scheduled" || status === "blocked") {
+      for (const table of WAITING_TABLES) await q.run(`DELETE FROM ${table} WHERE job_id = ?`, [p.id]);
+      await setStatus(q, [p.id], "cancelled", t, true);
+    } else if (status === "running") {
+      await q.run(`UPDATE stint_jobs SET cancel_requested_at = ?, updated_at = ? WHERE id = ?`, [t, t, p.id]);
+    }
+    return status;
+  });
+}
+
+export async function cancelRequested(access: SqlAccess, p: { backend: string; ids: string[] }): Promise<string[]> {
+  const out: string[] = [];
+  for (const batch of chunks(p.ids, BATCH)) {
+    const rows = await access.query(
+      `SELECT id FROM stint_jobs WHERE backend = ? AND id IN (${placeholders(batch.length)})
+       AND cancel_requested_at IS NOT NULL`,
+      [p.backend, ...batch],
+    );
+    for (const r of rows) out.push(str(r.id));
+  }
+  return out;
+}

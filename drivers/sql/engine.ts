@@ -1,0 +1,39 @@
+/**
+ * A whole `Driver` made from a `SqlAccess`. Drivers call this and then replace
+ * the few methods their dialect does better (PostgreSQL's one-statement claim).
+ */
+import type { Driver } from "../../src/driver.ts";
+import type { SqlAccess } from "./access.ts";
+import { cancelJob, cancelRequested, discardJobs, getJob, retryJobs } from "./admin.ts";
+import { claimJobs, finishJobs, insertJobs, promoteDue } from "./jobs.ts";
+import { deregisterProcess, heartbeatProcess, registerProcess } from "./processes.ts";
+import { clearQueue, pauseQueue, queueIsPaused, queuesInfo, resumeQueue } from "./queues.ts";
+
+export function createSqlDriver(access: SqlAccess): Driver {
+  return {
+    dialect: access.dialect,
+    capabilities: access.capabilities,
+    migrate: () => access.migrate(access.migrations),
+    close: () => access.close(),
+    jobsInsert: (p) =>
+      p.tx === undefined
+        ? access.transaction((q) => insertJobs(q, p.backend, p.jobs, p.now))
+        : insertJobs(access.runnerForUserTx(p.tx), p.backend, p.jobs, p.now),
+    jobGet: (p) => getJob(access, p.backend, p.id),
+    jobsClaim: (p) => claimJobs(access, p),
+    jobsFinish: (p) => finishJobs(access, p),
+    jobsPromoteDue: (p) => promoteDue(access, p),
+    jobsRetry: (p) => retryJobs(access, p),
+    jobsDiscard: (p) => discardJobs(access, p),
+    jobCancel: (p) => cancelJob(access, p),
+    jobsCancelRequested: (p) => cancelRequested(access, p),
+    queuePause: (p) => pauseQueue(access, p),
+    queueResume: (p) => resumeQueue(access, p),
+    queueIsPaused: (p) => queueIsPaused(access, p),
+    queueClear: (p) => clearQueue(access, p),
+    queuesInfo: (p) => queuesInfo(access, p),
+    processRegister: (p) => registerProcess(access, p),
+    processHeartbeat: (p) => heartbeatProcess(access, p),
+    processDeregister: (p) => deregisterProcess(access, p),
+  };
+}

@@ -1,0 +1,268 @@
+/**
+ * The hot path, shared by every SQL driver: insert, claim, finish, promote.
+ *
+ * Each operation is one transaction. A job moves between state tables by a
+ * delete from one and an insert into the next, and its row in stint_jobs carries
+ * the status that getResult reports; both change in the same transaction.
+ */
+import type { ClaimedJob, InsertedJob, NewJob, Outcome, QueueSelector } from "../../src/driver.ts";
+import type { ErrorInfo } from "../../src/errors.ts";
+import { chunks, num, type Param, placeholders, type SqlAccess, type SqlRunner, str, valuesList } from "./access.ts";
+import { selectorRank, selectorSql } from "./selectors.ts";
+
+const CHUNK = 500;
+const JOB_COLUMNS = [
+  "id", "backend", "task", "queue", "priority", "payload", "status", "concurrency_key", "concurrency_limit",
+  "concurrency_duration_ms", "concurrency_on_conflict", "attempts", "scheduled_at", "created_at", "updated_at",
+];
+
+export async function insertJobs(q: SqlRunner, backend: string, jobs: NewJob[], now: Date): Promise<InsertedJob[]> {
+  const t = now.getTime();
+  const out: InsertedJob[] = [];
+  for (const batch of chunks(jobs, CHUNK)) {
+    const params: Param[] = [];
+    const ready: Param[] = [];
+    const scheduled: Param[] = [];
+    for (const job of batch) {
+      const due = job.scheduledAt.getTime();
+      const status = due <= t ? "ready" : "scheduled";
+      const c = job.concurrency;
+      params.push(
+        job.id, backend, job.task, job.queue, job.priority, job.payload, status, c?.key ?? null, c?.limit ?? null,
+        c?.durationMs ?? null, c?.onConflict ?? null, 0, due, t, t,
+      );
+      if (status === "ready") ready.push(job.id, backend, job.queue, job.priority, due, t);
+      else scheduled.push(job.id, backend, job.queue, job.priority, due, t);
+      out.push({ id: job.id, status });
+    }
+    await q.run(
+      `INSERT INTO stint_jobs (${JOB_COLUMNS.join(", ")}) VALUES ${valuesList(JOB_COLUMNS.length, batch.length)}`,
+      params,
+    );
+    if (ready.length) await insertReadyRows(q, ready);
+    if (scheduled.length) {
+      await q.run(
+        `INSERT INTO stint_scheduled_executions (job_id, backend, queue, priority, scheduled_at, created_at) VALUES ${
+          valuesList(6, scheduled.length / 6)
+        }`,
+        scheduled,
+      );
+    }
+  }
+  return out;
+}
+
+/** rows: flat (job_id, backend, queue, priority, latency_started_at, created_at) tuples */
+function insertReadyRows(q: SqlRunner, rows: Param[]): Promise<number> {
+  return q.run(
+    `INSERT INTO stint_ready_executions (job_id, backend, queue, priority, latency_started_at, created_at) VALUES ${
+      valuesList(6, rows.length / 6)
+    }`,
+    rows,
+  );
+}
+
+export function claimJobs(
+  access: SqlAccess,
+  p: { backend: string; processId: string; selectors: QueueSelector[]; limit: number; now: Date },
+): Promise<ClaimedJob[]> {
+  const sel = selectorSql(p.selectors, "r.queue");
+  const order = `${sel.rank ? `${sel.rank}, ` : ""}r.priority DESC, r.job_id`;
+  const pick = `SELECT r.job_id FROM stint_ready_executions r
+    WHERE r.backend = ? AND ${sel.where}
+      AND NOT EXISTS (SELECT 1 FROM stint_pauses p WHERE p.backend = r.backend AND p.queue = r.queue)
+    ORDER BY ${order} LIMIT ? ${access.lockSuffix}`;
+  const t = p.now.getTime();
+  return access.transaction(async (q) => {
+    const picked = await q.query(pick, [p.backend, ...sel.whereParams, ...sel.rankParams, p.limit]);
+    if (picked.length === 0) return [];
+    const ids = picked.map((r) => str(r.job_id));
+    const inIds = placeholders(ids.length);
+    await q.run(`DELETE FROM stint_ready_executions WHERE job_id IN (${inIds})`, ids);
+    await q.run(
+      `INSERT INTO stint_claimed_executions (job_id, backend, process_id, created_at) VALUES ${valuesList(4, ids.length)}`,
+      ids.flatMap((id) => [id, p.backend, p.processId, t]),
+    );
+    await q.run(
+      `UPDATE stint_jobs SET status = 'running', attempts = attempts + 1, started_at = ?, updated_at = ?
+       WHERE id IN (${inIds})`,
+      [t, t, ...ids],
+    );
+    const rows = await q.query(
+      `SELECT id, task, queue, priority, payload, attempts, created_at FROM stint_jobs WHERE id IN (${inIds})`,
+      ids,
+    );
+    return sortClaimed(rows.map(toClaimed), p.selectors);
+  });
+}
+
+export function toClaimed(r: Record<string, unknown>): ClaimedJob {
+  return {
+    id: str(r.id),
+    task: str(r.task),
+    queue: str(r.queue),
+    priority: num(r.priority),
+    payload: str(r.payload),
+    attempt: num(r.attempts),
+    enqueuedAt: new Date(num(r.created_at)),
+  };
+}
+
+/** Selector rank, then priority, then age (ids are time-ordered UUIDv7). */
+export function sortClaimed(jobs: ClaimedJob[], selectors: QueueSelector[]): ClaimedJob[] {
+  const rank = new Map(jobs.map((j) => [j.id, selectorRank(selectors, j.queue)]));
+  return jobs.sort((a, b) =>
+    rank.get(a.id)! - rank.get(b.id)! || b.priority - a.priority || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+  );
+}
+
+interface Held {
+  id: string;
+  attempts: number;
+}
+
+export function finishJobs(
+  access: SqlAccess,
+  p: { backend: string; processId: string; outcomes: Outcome[]; preserveFinished: boolean; now: Date },
+): Promise<string[]> {
+  if (p.outcomes.length === 0) return Promise.resolve([]);
+  const t = p.now.getTime();
+  return access.transaction(async (q) => {
+    const held = new Map<string, Held>();
+    for (const batch of chunks(p.outcomes, CHUNK)) {
+      const ids = batch.map((o) => o.id);
+      const rows = await q.query(
+        `SELECT j.id, j.attempts FROM stint_claimed_executions c JOIN stint_jobs j ON j.id = c.job_id
+         WHERE c.process_id = ? AND c.job_id IN (${placeholders(ids.length)})`,
+        [p.processId, ...ids],
+      );
+      for (const r of rows) held.set(str(r.id), { id: str(r.id), attempts: num(r.attempts) });
+    }
+    const mine = p.outcomes.filter((o) => held.has(o.id));
+    if (mine.length === 0) return [];
+    for (const batch of chunks(mine, CHUNK)) {
+      const ids = batch.map((o) => o.id);
+      await q.run(`DELETE FROM stint_claimed_executions WHERE job_id IN (${placeholders(ids.length)})`, ids);
+    }
+    const byKind = <K extends Outcome["kind"]>(kind: K) =>
+      mine.filter((o): o is Extract<Outcome, { kind: K }> => o.kind === kind);
+
+    const succeeded = byKind("succeeded");
+    if (p.preserveFinished) {
+      for (const o of succeeded) {
+        await q.run(
+          `UPDATE stint_jobs SET status = 'succeeded', return_value = ?, finished_at = ?, updated_at = ? WHERE id = ?`,
+          [o.returnValue, t, t, o.id],
+        );
+      }
+    } else {
+      await deleteJobs(q, succeeded.map((o) => o.id));
+    }
+
+    const failed = byKind("failed");
+    await recordErrors(q, p.backend, failed, held, t);
+    for (const batch of chunks(failed, CHUNK)) {
+      await q.run(
+        `INSERT INTO stint_failed_executions (job_id, backend, error_name, error_message, error_stack, created_at)
+         VALUES ${valuesList(6, batch.length)}`,
+        batch.flatMap((o) => [o.id, p.backend, o.error.name, o.error.message, o.error.stack, t]),
+      );
+      await setStatus(q, batch.map((o) => o.id), "failed", t, true);
+    }
+
+    const cancelled = byKind("cancelled");
+    await recordErrors(q, p.backend, cancelled, held, t);
+    for (const batch of chunks(cancelled, CHUNK)) await setStatus(q, batch.map((o) => o.id), "cancelled", t, true);
+
+    const retries = byKind("retry");
+    await recordErrors(q, p.backend, retries, held, t);
+    for (const o of retries) await reschedule(q, o.id, o.retryAt.getTime(), t);
+
+    const released = byKind("released");
+    for (const batch of chunks(released, CHUNK)) {
+      const ids = batch.map((o) => o.id);
+      const inIds = placeholders(ids.length);
+      await q.run(
+        `INSERT INTO stint_ready_executions (job_id, backend, queue, priority, latency_started_at, created_at)
+         SELECT id, backend, queue, priority, ?, ? FROM stint_jobs WHERE id IN (${inIds})`,
+        [t, t, ...ids],
+      );
+      await q.run(
+        `UPDATE stint_jobs SET status = 'ready', attempts = attempts - 1, updated_at = ? WHERE id IN (${inIds})`,
+        [t, ...ids],
+      );
+    }
+    return mine.map((o) => o.id);
+  });
+}
+
+export async function deleteJobs(q: SqlRunner, ids: string[]): Promise<void> {
+  for (const batch of chunks(ids, CHUNK)) {
+    const inIds = placeholders(batch.length);
+    await q.run(`DELETE FROM stint_job_errors WHERE job_id IN (${inIds})`, batch);
+    await q.run(`DELETE FROM stint_jobs WHERE id IN (${inIds})`, batch);
+  }
+}
+
+export function setStatus(q: SqlRunner, ids: string[], status: string, t: number, finished: boolean): Promise<number> {
+  return q.run(
+    `UPDATE stint_jobs SET status = ?, updated_at = ?${finished ? ", finished_at = ?" : ""} WHERE id IN (${
+      placeholders(ids.length)
+    })`,
+    finished ? [status, t, t, ...ids] : [status, t, ...ids],
+  );
+}
+
+async function recordErrors(
+  q: SqlRunner,
+  backend: string,
+  outcomes: Array<{ id: string; error: ErrorInfo }>,
+  held: Map<string, Held>,
+  t: number,
+): Promise<void> {
+  for (const batch of chunks(outcomes, CHUNK)) {
+    await q.run(
+      `INSERT INTO stint_job_errors (job_id, backend, attempt, error_name, error_message, error_stack, created_at)
+       VALUES ${valuesList(7, batch.length)}`,
+      batch.flatMap((o) => [o.id, backend, held.get(o.id)!.attempts, o.error.name, o.error.message, o.error.stack, t]),
+    );
+  }
+}
+
+async function reschedule(q: SqlRunner, id: string, at: number, t: number): Promise<void> {
+  if (at <= t) {
+    await q.run(
+      `INSERT INTO stint_ready_executions (job_id, backend, queue, priority, latency_started_at, created_at)
+       SELECT id, backend, queue, priority, ?, ? FROM stint_jobs WHERE id = ?`,
+      [t, t, id],
+    );
+    await q.run(`UPDATE stint_jobs SET status = 'ready', scheduled_at = ?, updated_at = ? WHERE id = ?`, [t, t, id]);
+    return;
+  }
+  await q.run(
+    `INSERT INTO stint_scheduled_executions (job_id, backend, queue, priority, scheduled_at, created_at)
+     SELECT id, backend, queue, priority, ?, ? FROM stint_jobs WHERE id = ?`,
+    [at, t, id],
+  );
+  await q.run(`UPDATE stint_jobs SET status = 'scheduled', scheduled_at = ?, updated_at = ? WHERE id = ?`, [at, t, id]);
+}
+
+export function promoteDue(
+  access: SqlAccess,
+  p: { backend: string; limit: number; now: Date },
+): Promise<{ count: number; queues: string[] }> {
+  const t = p.now.getTime();
+  return access.transaction(async (q) => {
+    const rows = await q.query(
+      `SELECT job_id, queue, priority, scheduled_at FROM stint_scheduled_executions
+       WHERE backend = ? AND scheduled_at <= ? ORDER BY scheduled_at, priority DESC, job_id LIMIT ? ${access.lockSuffix}`,
+      [p.backend, t, p.limit],
+    );
+    if (rows.length === 0) return { count: 0, queues: [] };
+    const ids = rows.map((r) => str(r.job_id));
+    await q.run(`DELETE FROM stint_scheduled_executions WHERE job_id IN (${placeholders(ids.length)})`, ids);
+    await insertReadyRows(q, rows.flatMap((r) => [str(r.job_id), p.backend, str(r.queue), num(r.priority), num(r.scheduled_at), t]));
+    await setStatus(q, ids, "ready", t, false);
+    return { count: ids.length, queues: [...new Set(rows.map((r) => str(r.queue)))] };
+  });
+}

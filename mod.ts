@@ -1,0 +1,35 @@
+/**
+ * Stint: a database-backed background job queue for Deno and Bun.
+ * This module is the public surface: re-exports only.
+ */
+export { createStint, Stint } from "./src/stint.ts";
+export type { EnqueueItem } from "./src/stint.ts";
+export { defineTask } from "./src/task.ts";
+export type { Task, TaskContext, TaskHandler, TaskOptions } from "./src/task.ts";
+export type { RetryOptions } from "./src/retry.ts";
+export type { EnqueueOptions } from "./src/enqueue.ts";
+export type { JobHandle, JobResult } from "./src/result.ts";
+export type { QueueHandle } from "./src/queue.ts";
+export type { StintOptions, WorkerOptions, DispatcherOptions, RuntimeErrorContext } from "./src/config.ts";
+export type { Duration } from "./src/duration.ts";
+export { parseDuration } from "./src/duration.ts";
+export type { Driver, DriverCapabilities, JobStatus, JobFilter } from "./src/driver.ts";
+export { Supervisor } from "./src/runtime/supervisor.ts";
+export type { StartOptions } from "./src/runtime/supervisor.ts";
+export type { HookEvent, HookFn, HookName } from "./src/runtime/hooks.ts";
+export type { Logger } from "./src/log.ts";
+export {
+  ConfigError,
+  DriverError,
+  EnqueueError,
+  JobCancelledError,
+  JobNotFoundError,
+  JobTimeoutError,
+  ProcessExitError,
+  ProcessMissingError,
+  ProcessPrunedError,
+  ResultError,
+  StintError,
+  UndiscardableError,
+  UnknownTaskError,
+} from "./src/errors.ts";

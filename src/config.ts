@@ -1,0 +1,224 @@
+/**
+ * Options for createStint: one camelCase schema, validated once with a
+ * ConfigError that names the key and the bad value. Resolved options carry
+ * milliseconds and defaults (dj_queue's).
+ */
+import type { Driver } from "./driver.ts";
+import { describe, type Duration, parseDuration } from "./duration.ts";
+import { ConfigError } from "./errors.ts";
+import type { Logger } from "./log.ts";
+import type { Platform } from "./platform.ts";
+import { parseSelectors } from "./selectors.ts";
+import { checkName, type Task } from "./task.ts";
+import type { QueueSelector } from "./driver.ts";
+
+export interface WorkerOptions {
+  queues?: string[];
+  concurrency?: number;
+  isolates?: number;
+  pollingInterval?: Duration;
+}
+
+export interface DispatcherOptions {
+  batchSize?: number;
+  pollingInterval?: Duration;
+  concurrencyMaintenance?: boolean;
+  concurrencyMaintenanceInterval?: Duration;
+}
+
+export interface RuntimeErrorContext {
+  /** What failed: "claim", "finish", "heartbeat", "hook", "dispatch", … */
+  operation: string;
+  processName?: string;
+  jobId?: string;
+}
+
+export interface StintOptions {
+  /** file:, libsql:, http(s): → libSQL; postgres(ql): → PostgreSQL; mysql: → MySQL/MariaDB. Default file:stint.db */
+  url?: string;
+  driver?: Driver;
+  backend?: string;
+  tasks?: URL | string | Task[] | Record<string, Task>;
+  mode?: "worker" | "async";
+  workers?: WorkerOptions[];
+  dispatchers?: DispatcherOptions[];
+  scheduler?: { dynamicTasks?: boolean; pollingInterval?: Duration };
+  recurring?: Record<string, unknown>;
+  processHeartbeatInterval?: Duration;
+  processAliveThreshold?: Duration;
+  shutdownTimeout?: Duration;
+  supervisorPidfile?: string;
+  preserveFinishedJobs?: boolean;
+  clearFinishedJobsAfter?: Duration;
+  clearFailedJobsAfter?: Duration;
+  clearRecurringExecutionsAfter?: Duration;
+  defaultConcurrencyDuration?: Duration;
+  useSkipLocked?: boolean;
+  listenNotify?: boolean;
+  statementTimeout?: Duration;
+  onRuntimeError?: (error: unknown, context: RuntimeErrorContext) => void;
+  logger?: Logger;
+  platform?: Platform;
+}
+
+export interface ResolvedWorker {
+  queues: string[];
+  selectors: QueueSelector[];
+  concurrency: number;
+  isolates: number;
+  pollingIntervalMs: number;
+}
+
+export interface ResolvedDispatcher {
+  batchSize: number;
+  pollingIntervalMs: number;
+  concurrencyMaintenance: boolean;
+  concurrencyMaintenanceIntervalMs: number;
+}
+
+export interface ResolvedConfig {
+  url: string;
+  backend: string;
+  mode: "worker" | "async" | null;
+  workers: ResolvedWorker[];
+  dispatchers: ResolvedDispatcher[];
+  scheduler: { dynamicTasks: boolean; pollingIntervalMs: number };
+  processHeartbeatIntervalMs: number;
+  processAliveThresholdMs: number;
+  shutdownTimeoutMs: number;
+  supervisorPidfile: string | null;
+  preserveFinishedJobs: boolean;
+  clearFinishedJobsAfterMs: number;
+  clearFailedJobsAfterMs: number | null;
+  clearRecurringExecutionsAfterMs: number | null;
+  defaultConcurrencyDurationMs: number;
+  useSkipLocked: boolean;
+  listenNotify: boolean;
+  statementTimeoutMs: number;
+}
+
+export const DEFAULT_URL = "file:stint.db";
+const KEYS = new Set([
+  "url", "driver", "backend", "tasks", "mode", "workers", "dispatchers", "scheduler", "recurring",
+  "processHeartbeatInterval", "processAliveThreshold", "shutdownTimeout", "supervisorPidfile", "preserveFinishedJobs",
+  "clearFinishedJobsAfter", "clearFailedJobsAfter", "clearRecurringExecutionsAfter", "defaultConcurrencyDuration",
+  "useSkipLocked", "listenNotify", "statementTimeout", "onRuntimeError", "logger", "platform",
+]);
+const URL_SCHEME = /^(file|libsql|https?|wss?|postgres|postgresql|mysql):/;
+
+function bad(key: string, value: unknown, expected: string): never {
+  throw new ConfigError(`${key}: ${describe(value)} is not valid (expected ${expected})`);
+}
+
+function duration(options: Record<string, unknown>, key: string, fallback: number, positive = true): number {
+  const value = options[key];
+  if (value === undefined) return fallback;
+  const ms = parseDuration(value, key);
+  if (positive && ms <= 0) bad(key, value, "a duration greater than zero");
+  return ms;
+}
+
+function int(value: unknown, key: string, min: number, max: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    bad(key, value, `an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function bool(value: unknown, key: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== "boolean") bad(key, value, "true or false");
+  return value;
+}
+
+function objectKeys(value: unknown, key: string, allowed: string[]): Record<string, unknown> {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) bad(key, value, "an object");
+  for (const k of Object.keys(value as object)) {
+    if (!allowed.includes(k)) throw new ConfigError(`${key}: unknown option ${JSON.stringify(k)} (known: ${allowed.join(", ")})`);
+  }
+  return value as Record<string, unknown>;
+}
+
+export function resolveConfig(input: StintOptions): ResolvedConfig {
+  const o = objectKeys(input ?? {}, "createStint options", [...KEYS]);
+  const url = o.url === undefined ? DEFAULT_URL : o.url;
+  if (typeof url !== "string" || !URL_SCHEME.test(url)) {
+    bad("url", url, "a database URL starting with file:, libsql:, http(s):, postgres(ql): or mysql:");
+  }
+  const backend = o.backend === undefined ? "default" : checkName(o.backend, "backend", ConfigError);
+  if (o.mode !== undefined && o.mode !== "worker" && o.mode !== "async") bad("mode", o.mode, '"worker" or "async"');
+  if (o.driver !== undefined && (o.driver === null || typeof (o.driver as Driver).jobsClaim !== "function")) {
+    bad("driver", o.driver, "a Driver instance");
+  }
+  if (o.tasks !== undefined && !(o.tasks instanceof URL) && typeof o.tasks !== "string" && (o.tasks === null || typeof o.tasks !== "object")) {
+    bad("tasks", o.tasks, "a module URL, an array or a record of tasks");
+  }
+  for (const fn of ["onRuntimeError"]) {
+    if (o[fn] !== undefined && typeof o[fn] !== "function") bad(fn, o[fn], "a function");
+  }
+  if (o.logger !== undefined && (o.logger === null || typeof o.logger !== "object")) bad("logger", o.logger, "a logger object");
+  if (o.supervisorPidfile !== undefined && (typeof o.supervisorPidfile !== "string" || o.supervisorPidfile === "")) {
+    bad("supervisorPidfile", o.supervisorPidfile, "a file path");
+  }
+  const scheduler = o.scheduler === undefined ? {} : objectKeys(o.scheduler, "scheduler", ["dynamicTasks", "pollingInterval"]);
+  return {
+    url,
+    backend,
+    mode: (o.mode as "worker" | "async" | undefined) ?? null,
+    workers: resolveWorkers(o.workers),
+    dispatchers: resolveDispatchers(o.dispatchers),
+    scheduler: {
+      dynamicTasks: bool(scheduler.dynamicTasks, "scheduler.dynamicTasks", false),
+      pollingIntervalMs: duration(scheduler, "pollingInterval", 1000),
+    },
+    processHeartbeatIntervalMs: duration(o, "processHeartbeatInterval", 60_000),
+    processAliveThresholdMs: duration(o, "processAliveThreshold", 300_000),
+    shutdownTimeoutMs: duration(o, "shutdownTimeout", 5000, false),
+    supervisorPidfile: (o.supervisorPidfile as string | undefined) ?? null,
+    preserveFinishedJobs: bool(o.preserveFinishedJobs, "preserveFinishedJobs", true),
+    clearFinishedJobsAfterMs: duration(o, "clearFinishedJobsAfter", 86_400_000),
+    clearFailedJobsAfterMs: o.clearFailedJobsAfter === undefined ? null : duration(o, "clearFailedJobsAfter", 0),
+    clearRecurringExecutionsAfterMs: o.clearRecurringExecutionsAfter === undefined
+      ? null
+      : duration(o, "clearRecurringExecutionsAfter", 0),
+    defaultConcurrencyDurationMs: duration(o, "defaultConcurrencyDuration", 180_000),
+    useSkipLocked: bool(o.useSkipLocked, "useSkipLocked", true),
+    listenNotify: bool(o.listenNotify, "listenNotify", true),
+    statementTimeoutMs: duration(o, "statementTimeout", 30_000),
+  };
+}
+
+function resolveWorkers(value: unknown): ResolvedWorker[] {
+  if (value === undefined) value = [{}];
+  if (!Array.isArray(value)) bad("workers", value, "an array of worker options");
+  return value.map((raw, i) => {
+    const key = `workers[${i}]`;
+    const w = objectKeys(raw, key, ["queues", "concurrency", "isolates", "pollingInterval"]);
+    const queues = w.queues === undefined ? ["*"] : w.queues;
+    if (!Array.isArray(queues)) bad(`${key}.queues`, queues, "an array of queue selectors");
+    if (queues.length === 0) throw new ConfigError(`${key}.queues: an empty list selects no queue (omit it for all queues, or use ["*"])`);
+    return {
+      queues: queues as string[],
+      selectors: parseSelectors(queues, `${key}.queues`),
+      concurrency: int(w.concurrency, `${key}.concurrency`, 1, 10_000, 3),
+      isolates: int(w.isolates, `${key}.isolates`, 1, 256, 1),
+      pollingIntervalMs: duration(w, "pollingInterval", 100),
+    };
+  });
+}
+
+function resolveDispatchers(value: unknown): ResolvedDispatcher[] {
+  if (value === undefined) value = [{}];
+  if (!Array.isArray(value)) bad("dispatchers", value, "an array of dispatcher options");
+  return value.map((raw, i) => {
+    const key = `dispatchers[${i}]`;
+    const d = objectKeys(raw, key, ["batchSize", "pollingInterval", "concurrencyMaintenance", "concurrencyMaintenanceInterval"]);
+    return {
+      batchSize: int(d.batchSize, `${key}.batchSize`, 1, 100_000, 500),
+      pollingIntervalMs: duration(d, "pollingInterval", 1000),
+      concurrencyMaintenance: bool(d.concurrencyMaintenance, `${key}.concurrencyMaintenance`, true),
+      concurrencyMaintenanceIntervalMs: duration(d, "concurrencyMaintenanceInterval", 600_000),
+    };
+  });
+}

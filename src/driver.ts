@@ -1,0 +1,209 @@
+/**
+ * The driver boundary: everything the core asks of a database, in one file.
+ *
+ * Drivers (drivers/libsql, drivers/postgres, drivers/mysql) implement `Driver`
+ * over their npm client and own all SQL. Methods put the noun first, take one
+ * params object, and receive `now` from the core so that time is injectable in
+ * tests. Every method that touches control rows is scoped by `backend`.
+ *
+ * JSON travels as text across this boundary (`payload`, `returnValue`), so the
+ * core decides what is valid JSON and drivers only store it.
+ */
+import type { ErrorInfo } from "./errors.ts";
+
+export interface DriverCapabilities {
+  /** LISTEN/NOTIFY style wake-ups across processes (PostgreSQL). */
+  readonly listenNotify: boolean;
+  /** Claims use FOR UPDATE SKIP LOCKED (so concurrent claimers do not wait on each other). */
+  readonly skipLocked: boolean;
+}
+
+export type JobStatus =
+  | "scheduled"
+  | "ready"
+  | "blocked"
+  | "running"
+  | "succeeded"
+  | "failed"
+  | "discarded"
+  | "cancelled";
+
+export interface ConcurrencyPolicy {
+  key: string;
+  limit: number;
+  durationMs: number;
+  onConflict: "block" | "discard";
+}
+
+export interface NewJob {
+  id: string;
+  task: string;
+  queue: string;
+  priority: number;
+  /** JSON text */
+  payload: string;
+  /** When the job is due; at or before `now` means ready at once. */
+  scheduledAt: Date;
+  concurrency: ConcurrencyPolicy | null;
+}
+
+export interface InsertedJob {
+  id: string;
+  status: JobStatus;
+}
+
+export interface ClaimedJob {
+  id: string;
+  task: string;
+  queue: string;
+  priority: number;
+  /** JSON text */
+  payload: string;
+  /** 1 for the first run. */
+  attempt: number;
+  enqueuedAt: Date;
+}
+
+export interface JobRecord {
+  id: string;
+  task: string;
+  queue: string;
+  priority: number;
+  status: JobStatus;
+  /** JSON text */
+  payload: string;
+  /** JSON text, null until the job succeeds */
+  returnValue: string | null;
+  /** Every failed attempt's error, oldest first. */
+  errors: Array<ErrorInfo & { attempt: number; at: Date }>;
+  attempts: number;
+  concurrencyKey: string | null;
+  enqueuedAt: Date;
+  scheduledAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}
+
+/**
+ * What became of a claimed job. `retry` reschedules it (the error is kept);
+ * `released` puts it back to ready without counting the attempt (shutdown).
+ */
+export type Outcome =
+  | { id: string; kind: "succeeded"; returnValue: string }
+  | { id: string; kind: "failed"; error: ErrorInfo }
+  | { id: string; kind: "retry"; error: ErrorInfo; retryAt: Date }
+  | { id: string; kind: "cancelled"; error: ErrorInfo }
+  | { id: string; kind: "released" };
+
+/** A queue selector: an exact name, a prefix ending in "*", or "*" for all queues. */
+export type QueueSelector = { kind: "all" } | { kind: "exact"; queue: string } | { kind: "prefix"; prefix: string };
+
+export interface JobFilter {
+  queue?: string;
+  task?: string;
+}
+
+export interface QueueInfo {
+  queue: string;
+  ready: number;
+  scheduled: number;
+  blocked: number;
+  running: number;
+  paused: boolean;
+  /** The oldest ready job's latency clock, or null when none is ready. */
+  oldestReadyAt: Date | null;
+}
+
+export interface ProcessInfo {
+  kind: string;
+  name: string;
+  pid: number | null;
+  hostname: string | null;
+  metadata: Record<string, unknown>;
+  supervisorId: string | null;
+}
+
+export interface Driver {
+  readonly dialect: "sqlite" | "postgres" | "mysql";
+  readonly capabilities: DriverCapabilities;
+
+  /** Creates or upgrades the tables; idempotent; returns the versions it applied. */
+  migrate(): Promise<number[]>;
+  close(): Promise<void>;
+
+  /**
+   * Inserts jobs and their first state row in one round trip per batch. With `tx`
+   * (the client's own transaction object) the rows commit or roll back with it.
+   */
+  jobsInsert(p: { backend: string; jobs: NewJob[]; now: Date; tx?: unknown }): Promise<InsertedJob[]>;
+  jobGet(p: { backend: string; id: string }): Promise<JobRecord | null>;
+  /**
+   * Moves up to `limit` ready jobs to claimed for `processId`, in selector order,
+   * then priority (high first), then age; paused queues are excluded inside the
+   * same transaction. Increments attempts.
+   */
+  jobsClaim(p: {
+    backend: string;
+    processId: string;
+    selectors: QueueSelector[];
+    limit: number;
+    now: Date;
+  }): Promise<ClaimedJob[]>;
+  /**
+   * Applies outcomes to jobs claimed by `processId`; an outcome for a job this
+   * process no longer holds is ignored. Returns the ids that were applied.
+   */
+  jobsFinish(p: {
+    backend: string;
+    processId: string;
+    outcomes: Outcome[];
+    preserveFinished: boolean;
+    now: Date;
+  }): Promise<string[]>;
+  /** Scheduled jobs due by `now` become ready, at most `limit`; returns the queues touched and count. */
+  jobsPromoteDue(p: { backend: string; limit: number; now: Date }): Promise<{ count: number; queues: string[] }>;
+  /** Failed jobs back to ready (all failed ones matching `ids` or `filter`); returns how many. */
+  jobsRetry(p: { backend: string; ids?: string[]; filter?: JobFilter; now: Date }): Promise<number>;
+  /**
+   * Discards jobs that are ready, scheduled, blocked or failed (kept as finished rows
+   * with status "discarded"). With `ids`, returns each id's status before the call
+   * (absent when not found) so the core can report running ones.
+   */
+  jobsDiscard(p: {
+    backend: string;
+    ids?: string[];
+    filter?: JobFilter;
+    now: Date;
+  }): Promise<{ discarded: number; statuses: Map<string, JobStatus> }>;
+  /**
+   * Cancels a job: a waiting one becomes "cancelled" at once; a running one is
+   * flagged so its runner aborts it. Returns the status before the call, or null.
+   */
+  jobCancel(p: { backend: string; id: string; now: Date }): Promise<JobStatus | null>;
+  /** Of the given running job ids, those whose cancellation was requested. */
+  jobsCancelRequested(p: { backend: string; ids: string[] }): Promise<string[]>;
+
+  queuePause(p: { backend: string; queue: string; now: Date }): Promise<void>;
+  /** Removes the pause and shifts the queue's ready latency clocks by the paused time. */
+  queueResume(p: { backend: string; queue: string; now: Date }): Promise<void>;
+  queueIsPaused(p: { backend: string; queue: string }): Promise<boolean>;
+  /** Removes the queue's ready jobs; returns how many. */
+  queueClear(p: { backend: string; queue: string }): Promise<number>;
+  /** Every queue with live jobs or a pause, with counts; or just `queue`. */
+  queuesInfo(p: { backend: string; queue?: string }): Promise<QueueInfo[]>;
+
+  processRegister(p: { backend: string; id: string; info: ProcessInfo; now: Date }): Promise<void>;
+  /** Refreshes the heartbeat; false when the row is gone (the runner should stop). */
+  processHeartbeat(p: { backend: string; id: string; now: Date }): Promise<boolean>;
+  /** Deletes the row; claims still pointing at it lose their process (process_id null). */
+  processDeregister(p: { backend: string; id: string }): Promise<void>;
+}
+
+/** What a driver module exports: a factory taking the URL and the options for it. */
+export interface DriverOptions {
+  url: string;
+  /** Statement / busy timeout for the queue's own statements, in ms. */
+  statementTimeoutMs?: number;
+}
+
+export type DriverFactory = (options: DriverOptions) => Promise<Driver>;

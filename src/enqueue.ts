@@ -1,0 +1,80 @@
+/**
+ * Turning `enqueue(taskOrName, payload, options)` into a row to insert. Every
+ * check happens here, before the driver is called, so bad input writes nothing.
+ */
+import type { NewJob } from "./driver.ts";
+import { parseDuration } from "./duration.ts";
+import { EnqueueError } from "./errors.ts";
+import { newJobId } from "./ids.ts";
+import { jsonProblem } from "./json.ts";
+import { checkName, checkPriority, isTask, type Task } from "./task.ts";
+
+export interface EnqueueOptions {
+  queue?: string;
+  priority?: number;
+  runAt?: Date;
+  delay?: number | string;
+  /** The database client's own transaction object: the job commits or rolls back with it. */
+  tx?: unknown;
+}
+
+const OPTION_KEYS = new Set(["queue", "priority", "runAt", "delay", "tx"]);
+
+export function buildJob(
+  taskOrName: Task | string,
+  payload: unknown,
+  options: EnqueueOptions | undefined,
+  known: Map<string, Task>,
+  now: number,
+  where = "",
+): NewJob {
+  let task: Task | undefined;
+  let name: string;
+  if (isTask(taskOrName)) {
+    task = taskOrName;
+    name = task.name;
+  } else {
+    name = checkName(taskOrName, `${where}task name`, EnqueueError);
+    task = known.get(name);
+    if (!task && known.size > 0) {
+      throw new EnqueueError(
+        `${where}unknown task ${JSON.stringify(name)} (registered: ${[...known.keys()].sort().join(", ")})`,
+      );
+    }
+  }
+  const opts = options ?? {};
+  if (opts === null || typeof opts !== "object") throw new EnqueueError(`${where}options must be an object`);
+  for (const key of Object.keys(opts)) {
+    if (!OPTION_KEYS.has(key)) {
+      throw new EnqueueError(`${where}unknown enqueue option ${JSON.stringify(key)} (known: ${[...OPTION_KEYS].join(", ")})`);
+    }
+  }
+  const value = payload === undefined ? null : payload;
+  const problem = jsonProblem(value, "payload");
+  if (problem) throw new EnqueueError(`${where}${name}: ${problem}`);
+  const queue = opts.queue === undefined ? task?.queue ?? "default" : checkName(opts.queue, `${where}queue`, EnqueueError);
+  const priority = opts.priority === undefined
+    ? task?.priority ?? 0
+    : checkPriority(opts.priority, `${where}priority`, EnqueueError);
+  if (opts.runAt !== undefined && opts.delay !== undefined) {
+    throw new EnqueueError(`${where}give runAt or delay, not both`);
+  }
+  let due = now;
+  if (opts.runAt !== undefined) {
+    if (!(opts.runAt instanceof Date) || Number.isNaN(opts.runAt.getTime())) {
+      throw new EnqueueError(`${where}runAt must be a valid Date, got ${String(opts.runAt)}`);
+    }
+    due = opts.runAt.getTime();
+  } else if (opts.delay !== undefined) {
+    due = now + parseDuration(opts.delay, `${where}delay`, EnqueueError);
+  }
+  return {
+    id: newJobId(now),
+    task: name,
+    queue,
+    priority,
+    payload: JSON.stringify(value),
+    scheduledAt: new Date(due),
+    concurrency: null,
+  };
+}

@@ -1,0 +1,119 @@
+/**
+ * Typed errors. Every error Stint throws extends StintError and carries a
+ * machine-readable `code` and, where one exists, the underlying `cause`.
+ */
+export class StintError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** A payload, option or task name given to enqueue is not acceptable; nothing was written. */
+export class EnqueueError extends StintError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("ENQUEUE_INVALID", message, options);
+  }
+}
+
+/** A configuration key has a bad value (the message names the key and the value). */
+export class ConfigError extends StintError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("CONFIG_INVALID", message, options);
+  }
+}
+
+export class JobNotFoundError extends StintError {
+  readonly jobId: string;
+  constructor(jobId: string) {
+    super("JOB_NOT_FOUND", `no job with id ${JSON.stringify(jobId)}`);
+    this.jobId = jobId;
+  }
+}
+
+/** A running job cannot be discarded: cancel it instead. */
+export class UndiscardableError extends StintError {
+  readonly jobId: string;
+  constructor(jobId: string, status: string) {
+    super("JOB_UNDISCARDABLE", `job ${jobId} is ${status} and cannot be discarded; use cancel() to stop a running job`);
+    this.jobId = jobId;
+  }
+}
+
+/** The runner (or isolate) that held a job's claim died while the job ran. */
+export class ProcessExitError extends StintError {
+  constructor(message = "the process running this job exited", options?: { cause?: unknown }) {
+    super("PROCESS_EXIT", message, options);
+  }
+}
+
+/** The process that held a job's claim stopped heartbeating and was pruned. */
+export class ProcessPrunedError extends StintError {
+  constructor(message = "the process running this job stopped heartbeating and was pruned") {
+    super("PROCESS_PRUNED", message);
+  }
+}
+
+/** A claim was found with no live process behind it when a supervisor started. */
+export class ProcessMissingError extends StintError {
+  constructor(message = "the process that claimed this job is gone") {
+    super("PROCESS_MISSING", message);
+  }
+}
+
+/** The job ran past its task's `timeout`. */
+export class JobTimeoutError extends StintError {
+  constructor(timeoutMs: number) {
+    super("JOB_TIMEOUT", `job did not finish within its timeout of ${timeoutMs} ms`);
+  }
+}
+
+/** The job was cancelled with `stint.cancel(id)` while it ran. */
+export class JobCancelledError extends StintError {
+  constructor(jobId: string) {
+    super("JOB_CANCELLED", `job ${jobId} was cancelled`);
+  }
+}
+
+/** A worker claimed a job whose task it does not know. */
+export class UnknownTaskError extends StintError {
+  constructor(task: string) {
+    super("TASK_UNKNOWN", `no task named ${JSON.stringify(task)} is registered in this worker`);
+  }
+}
+
+/** A task returned a value that does not round-trip through JSON. */
+export class ResultError extends StintError {
+  constructor(message: string) {
+    super("RESULT_INVALID", message);
+  }
+}
+
+/** A database operation failed; `cause` holds the client's error. */
+export class DriverError extends StintError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("DRIVER_ERROR", message, options);
+  }
+}
+
+/** The serializable shape an error is stored in. */
+export interface ErrorInfo {
+  name: string;
+  message: string;
+  stack: string | null;
+}
+
+export function errorInfo(error: unknown): ErrorInfo {
+  if (error instanceof Error) {
+    return { name: error.name || "Error", message: String(error.message ?? ""), stack: error.stack ?? null };
+  }
+  let message: string;
+  try {
+    message = typeof error === "string" ? error : JSON.stringify(error) ?? String(error);
+  } catch {
+    message = String(error);
+  }
+  return { name: "NonError", message, stack: null };
+}

@@ -1,0 +1,31 @@
+/** `stint.queue(name)`: a handle on one queue of one backend. */
+import type { Driver } from "./driver.ts";
+
+export interface QueueHandle {
+  readonly name: string;
+  /** Ready jobs waiting in the queue. */
+  size(): Promise<number>;
+  /** Seconds the oldest ready job has waited (paused time excluded after a resume); 0 when none. */
+  latency(): Promise<number>;
+  isPaused(): Promise<boolean>;
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+  /** Removes the queue's ready jobs; returns how many. */
+  clear(): Promise<number>;
+}
+
+export function queueHandle(driver: Driver, backend: string, name: string): QueueHandle {
+  const info = async () => (await driver.queuesInfo({ backend, queue: name }))[0];
+  return {
+    name,
+    size: async () => (await info()).ready,
+    latency: async () => {
+      const oldest = (await info()).oldestReadyAt;
+      return oldest === null ? 0 : Math.max(0, (Date.now() - oldest.getTime()) / 1000);
+    },
+    isPaused: () => driver.queueIsPaused({ backend, queue: name }),
+    pause: () => driver.queuePause({ backend, queue: name, now: new Date() }),
+    resume: () => driver.queueResume({ backend, queue: name, now: new Date() }),
+    clear: () => driver.queueClear({ backend, queue: name }),
+  };
+}

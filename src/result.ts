@@ -1,0 +1,47 @@
+import type { JobRecord, JobStatus } from "./driver.ts";
+import type { ErrorInfo } from "./errors.ts";
+
+export interface JobHandle {
+  id: string;
+  status: JobStatus;
+}
+
+export interface JobResult<R = unknown, P = unknown> {
+  id: string;
+  task: string;
+  queue: string;
+  priority: number;
+  status: JobStatus;
+  payload: P;
+  returnValue: R | null;
+  /** The latest attempt's error while the job is failed, retrying, or cancelled; null otherwise. */
+  error: ErrorInfo | null;
+  /** Every failed attempt's error, oldest first. */
+  errors: Array<ErrorInfo & { attempt: number; at: Date }>;
+  attempts: number;
+  enqueuedAt: Date;
+  scheduledAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}
+
+export function toResult<R, P>(record: JobRecord): JobResult<R, P> {
+  const last = record.errors.at(-1);
+  const showsError = record.status !== "succeeded" && last !== undefined;
+  return {
+    id: record.id,
+    task: record.task,
+    queue: record.queue,
+    priority: record.priority,
+    status: record.status,
+    payload: JSON.parse(record.payload) as P,
+    returnValue: record.returnValue === null ? null : JSON.parse(record.returnValue) as R,
+    error: showsError ? { name: last.name, message: last.message, stack: last.stack } : null,
+    errors: record.errors,
+    attempts: record.attempts,
+    enqueuedAt: record.enqueuedAt,
+    scheduledAt: record.scheduledAt,
+    startedAt: record.startedAt,
+    finishedAt: record.finishedAt,
+  };
+}

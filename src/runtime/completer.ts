@@ -1,0 +1,67 @@
+/**
+ * Batches job outcomes into one jobsFinish call: outcomes that arrive while a
+ * write is in flight go together in the next one. A failed write is retried
+ * with backoff; outcomes are never dropped while the runner lives (if the
+ * process dies, its claims are recovered from the process registry instead).
+ */
+import type { Outcome } from "../driver.ts";
+import type { RuntimeContext } from "./context.ts";
+import { sleep } from "./sleep.ts";
+
+export class Completer {
+  #pending: Outcome[] = [];
+  #running: Promise<void> | null = null;
+  readonly #ctx: RuntimeContext;
+  readonly #processId: string;
+  readonly #processName: string;
+  readonly #onRequeued: () => void;
+
+  constructor(ctx: RuntimeContext, processId: string, processName: string, onRequeued: () => void) {
+    this.#ctx = ctx;
+    this.#processId = processId;
+    this.#processName = processName;
+    this.#onRequeued = onRequeued;
+  }
+
+  get pending(): number {
+    return this.#pending.length;
+  }
+
+  add(outcome: Outcome): void {
+    this.#pending.push(outcome);
+    if (!this.#running) this.#running = this.#drain();
+  }
+
+  /** Resolves when everything added so far is written (or `deadline` passes). */
+  async flush(deadline = Infinity): Promise<void> {
+    while (this.#running && Date.now() < deadline) {
+      await Promise.race([this.#running, sleep(Math.max(0, deadline - Date.now()))]);
+    }
+  }
+
+  async #drain(): Promise<void> {
+    // Let every job settling in this turn of the event loop join the batch.
+    await new Promise((r) => setTimeout(r, 0));
+    let failures = 0;
+    while (this.#pending.length > 0) {
+      const batch = this.#pending.splice(0);
+      try {
+        await this.#ctx.driver.jobsFinish({
+          backend: this.#ctx.config.backend,
+          processId: this.#processId,
+          outcomes: batch,
+          preserveFinished: this.#ctx.config.preserveFinishedJobs,
+          now: new Date(),
+        });
+        failures = 0;
+        if (batch.some((o) => o.kind === "retry" || o.kind === "released")) this.#onRequeued();
+      } catch (error) {
+        failures++;
+        this.#pending.unshift(...batch);
+        this.#ctx.reportError(error, { operation: "finish", processName: this.#processName });
+        await sleep(Math.min(5000, 50 * 2 ** Math.min(failures, 7)));
+      }
+    }
+    this.#running = null;
+  }
+}

@@ -1,0 +1,21 @@
+/** What every runner shares: the driver, resolved config, tasks, wake-ups, hooks, error reporting. */
+import type { ResolvedConfig, RuntimeErrorContext } from "../config.ts";
+import type { Driver } from "../driver.ts";
+import type { Logger } from "../log.ts";
+import type { Platform } from "../platform.ts";
+import type { Task } from "../task.ts";
+import type { Hooks } from "./hooks.ts";
+import type { Wakeups } from "./wakeups.ts";
+
+export interface RuntimeContext {
+  driver: Driver;
+  config: ResolvedConfig;
+  tasks: Map<string, Task>;
+  wakeups: Wakeups;
+  hooks: Hooks;
+  logger: Logger;
+  platform: Platform | null;
+  reportError(error: unknown, context: RuntimeErrorContext): void;
+  /** Jobs running in this process, by id, so cancel() can abort them directly. */
+  running: Map<string, AbortController>;
+}

@@ -1,0 +1,51 @@
+/** Sleeps that end early when a signal aborts; they resolve, never reject. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted || ms <= 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = Number.isFinite(ms) ? setTimeout(done, ms) : undefined;
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+/**
+ * A wake-up latch for a loop: `wait(ms)` sleeps until the time passes, `wake()`
+ * is called, or the stop signal aborts. A wake() that arrives while the loop is
+ * busy is remembered, so the next wait returns at once and no wake-up is lost.
+ */
+export class Waker {
+  #pending = false;
+  #controller: AbortController | null = null;
+  readonly #stop: AbortSignal;
+
+  constructor(stop: AbortSignal) {
+    this.#stop = stop;
+  }
+
+  wake(): void {
+    if (this.#controller) this.#controller.abort();
+    else this.#pending = true;
+  }
+
+  async wait(ms: number): Promise<void> {
+    if (this.#pending || this.#stop.aborted) {
+      this.#pending = false;
+      return;
+    }
+    const controller = new AbortController();
+    this.#controller = controller;
+    const onStop = () => controller.abort();
+    this.#stop.addEventListener("abort", onStop, { once: true });
+    try {
+      await sleep(ms, controller.signal);
+    } finally {
+      this.#stop.removeEventListener("abort", onStop);
+      this.#controller = null;
+      this.#pending = false;
+    }
+  }
+}

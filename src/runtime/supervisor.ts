@@ -1,0 +1,107 @@
+/**
+ * The supervisor: registers its own process row, starts the worker and
+ * dispatcher runners of the config under it, and stops them together. A
+ * standalone supervisor also owns SIGTERM/SIGINT (graceful) and SIGQUIT
+ * (immediate); an embedded one installs no handlers.
+ */
+import { ConfigError } from "../errors.ts";
+import type { RuntimeContext } from "./context.ts";
+import { Dispatcher } from "./dispatcher.ts";
+import { Runner } from "./runner.ts";
+import { sleep } from "./sleep.ts";
+import { Worker } from "./worker.ts";
+
+export interface StartOptions {
+  mode?: "worker" | "async";
+  /** Run only the workers, or only the dispatchers. */
+  only?: "work" | "dispatch";
+  skipRecurring?: boolean;
+  /** Own the process: install signal handlers. */
+  standalone?: boolean;
+}
+
+const START_KEYS = new Set(["mode", "only", "skipRecurring", "standalone"]);
+
+export function checkStartOptions(options: StartOptions): Required<Pick<StartOptions, "standalone">> & StartOptions {
+  if (options === null || typeof options !== "object") throw new ConfigError("start options must be an object");
+  for (const key of Object.keys(options)) {
+    if (!START_KEYS.has(key)) throw new ConfigError(`start: unknown option ${JSON.stringify(key)}`);
+  }
+  if (options.mode !== undefined && options.mode !== "async" && options.mode !== "worker") {
+    throw new ConfigError(`start.mode: ${JSON.stringify(options.mode)} is not valid (expected "worker" or "async")`);
+  }
+  if (options.only !== undefined && options.only !== "work" && options.only !== "dispatch") {
+    throw new ConfigError(`start.only: ${JSON.stringify(options.only)} is not valid (expected "work" or "dispatch")`);
+  }
+  return { ...options, standalone: options.standalone ?? false };
+}
+
+export class Supervisor extends Runner {
+  readonly #options: StartOptions;
+  readonly #children: Runner[] = [];
+  #removeSignals: Array<() => void> = [];
+  #resolveStopped!: () => void;
+  /** Resolves once every runner has stopped and its process row is gone. */
+  readonly stopped: Promise<void> = new Promise((resolve) => (this.#resolveStopped = resolve));
+
+  constructor(ctx: RuntimeContext, options: StartOptions) {
+    const host = ctx.platform ? `${ctx.platform.hostname()}-${ctx.platform.pid}` : "embedded";
+    super(ctx, "supervisor", `supervisor-${host}-${crypto.randomUUID().slice(0, 8)}`, null);
+    this.#options = options;
+  }
+
+  protected override metadata(): Record<string, unknown> {
+    return { mode: this.#options.mode ?? "async", only: this.#options.only ?? null };
+  }
+
+  get workers(): Worker[] {
+    return this.#children.filter((c): c is Worker => c instanceof Worker);
+  }
+
+  get dispatchers(): Dispatcher[] {
+    return this.#children.filter((c): c is Dispatcher => c instanceof Dispatcher);
+  }
+
+  override async start(): Promise<void> {
+    await super.start();
+    const { config } = this.ctx;
+    try {
+      if (this.#options.only !== "dispatch") {
+        config.workers.forEach((w, i) => this.#children.push(new Worker(this.ctx, w, `worker-${i + 1}`, this.id)));
+      }
+      if (this.#options.only !== "work") {
+        config.dispatchers.forEach((d, i) => this.#children.push(new Dispatcher(this.ctx, d, `dispatcher-${i + 1}`, this.id)));
+      }
+      for (const child of this.#children) await child.start();
+    } catch (error) {
+      await this.stop(true);
+      throw error;
+    }
+    const platform = this.ctx.platform;
+    if (this.#options.standalone && platform) {
+      this.#removeSignals = [
+        platform.onSignal("SIGTERM", () => void this.stop()),
+        platform.onSignal("SIGINT", () => void this.stop()),
+        platform.onSignal("SIGQUIT", () => void this.stop(true)),
+      ];
+    }
+  }
+
+  protected async run(): Promise<void> {
+    await sleep(Infinity, this.stopSignal);
+  }
+
+  protected override async windDown(immediate: boolean): Promise<void> {
+    try {
+      await Promise.all(this.#children.map((c) => c.stop(immediate)));
+    } finally {
+      for (const remove of this.#removeSignals) remove();
+      this.#removeSignals = [];
+    }
+  }
+
+  override async stop(immediate = false): Promise<void> {
+    await super.stop(immediate);
+    this.#resolveStopped();
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * A worker runner: claims as many ready jobs as it has free slots and runs them.
+ *
+ *   ┌─▶ free slots? ──no──▶ wait for a job to finish (no polling at capacity)
+ *   │        │yes
+ *   │   claim up to free ──got all──▶ claim again at once
+ *   │        │got fewer
+ *   └── wait pollingInterval, or a wake-up (local enqueue, finished job)
+ *
+ * Outcomes go through a Completer that batches them. Cancellation requested by
+ * another process is noticed by a periodic check of the running job ids.
+ */
+import type { ResolvedWorker } from "../config.ts";
+import type { ClaimedJob } from "../driver.ts";
+import { JobCancelledError } from "../errors.ts";
+import { Completer } from "./completer.ts";
+import type { RuntimeContext } from "./context.ts";
+import { executeJob, ShutdownSignal } from "./execute.ts";
+import { Runner } from "./runner.ts";
+import { sleep, Waker } from "./sleep.ts";
+
+const CANCEL_CHECK_MS = 1000;
+
+export class Worker extends Runner {
+  readonly #options: ResolvedWorker;
+  readonly #waker: Waker;
+  readonly #completer: Completer;
+  readonly #inFlight = new Map<string, { controller: AbortController; done: Promise<void> }>();
+
+  constructor(ctx: RuntimeContext, options: ResolvedWorker, name: string, supervisorId: string | null) {
+    super(ctx, "worker", name, supervisorId);
+    this.#options = options;
+    this.#waker = new Waker(this.stopSignal);
+    this.#completer = new Completer(ctx, this.id, name, () => this.#waker.wake());
+  }
+
+  protected override metadata(): Record<string, unknown> {
+    return { queues: this.#options.queues, concurrency: this.#options.concurrency, mode: "async" };
+  }
+
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  protected async run(): Promise<void> {
+    const { driver, config } = this.ctx;
+    const unsubscribe = this.ctx.wakeups.subscribe(this.#options.selectors, () => this.#waker.wake());
+    const cancelCheck = setInterval(() => this.#checkCancels(), CANCEL_CHECK_MS);
+    let failures = 0;
+    try {
+      while (!this.stopSignal.aborted) {
+        const free = this.#options.concurrency - this.#inFlight.size;
+        if (free <= 0) {
+          await this.#waker.wait(Infinity);
+          continue;
+        }
+        let claimed: ClaimedJob[];
+        try {
+          claimed = await driver.jobsClaim({
+            backend: config.backend,
+            processId: this.id,
+            selectors: this.#options.selectors,
+            limit: free,
+            now: new Date(),
+          });
+          failures = 0;
+        } catch (error) {
+          failures++;
+          this.ctx.reportError(error, { operation: "claim", processName: this.name });
+          await sleep(Math.min(10_000, this.#options.pollingIntervalMs * 2 ** Math.min(failures, 10)), this.stopSignal);
+          continue;
+        }
+        for (const job of claimed) this.#launch(job);
+        if (claimed.length < free) await this.#waker.wait(this.#options.pollingIntervalMs);
+      }
+    } finally {
+      clearInterval(cancelCheck);
+      unsubscribe();
+    }
+  }
+
+  #launch(job: ClaimedJob): void {
+    const controller = new AbortController();
+    this.ctx.running.set(job.id, controller);
+    const done = executeJob(job, this.ctx.tasks.get(job.task), controller)
+      .then((outcome) => this.#completer.add(outcome))
+      .catch((error) => this.ctx.reportError(error, { operation: "execute", processName: this.name, jobId: job.id }))
+      .finally(() => {
+        this.#inFlight.delete(job.id);
+        this.ctx.running.delete(job.id);
+        this.#waker.wake();
+      });
+    this.#inFlight.set(job.id, { controller, done });
+  }
+
+  async #checkCancels(): Promise<void> {
+    if (this.#inFlight.size === 0) return;
+    try {
+      const ids = await this.ctx.driver.jobsCancelRequested({ backend: this.ctx.config.backend, ids: [...this.#inFlight.keys()] });
+      for (const id of ids) this.#inFlight.get(id)?.controller.abort(new JobCancelledError(id));
+    } catch (error) {
+      this.ctx.reportError(error, { operation: "cancel check", processName: this.name });
+    }
+  }
+
+  /** Waits for running jobs up to shutdownTimeout, then releases the rest back to ready. */
+  protected override async windDown(immediate: boolean): Promise<void> {
+    const deadline = Date.now() + (immediate ? 0 : this.ctx.config.shutdownTimeoutMs);
+    const all = () => Promise.all([...this.#inFlight.values()].map((f) => f.done));
+    if (this.#inFlight.size > 0 && !immediate) {
+      await Promise.race([all(), sleep(Math.max(0, deadline - Date.now()))]);
+    }
+    for (const { controller } of this.#inFlight.values()) controller.abort(new ShutdownSignal());
+    await all();
+    await this.#completer.flush(Date.now() + Math.max(5000, this.ctx.config.shutdownTimeoutMs));
+  }
+}

@@ -1,0 +1,25 @@
+import type { QueueSelector } from "./driver.ts";
+import { ConfigError } from "./errors.ts";
+import { MAX_NAME_LENGTH } from "./task.ts";
+
+/** "*" selects every queue, "email*" every queue whose name starts with "email", anything else one queue. */
+export function parseSelectors(queues: unknown[], key: string): QueueSelector[] {
+  return queues.map((q, i) => {
+    if (typeof q !== "string" || q.length === 0 || q.length > MAX_NAME_LENGTH || q.trim() !== q) {
+      throw new ConfigError(`${key}[${i}]: ${JSON.stringify(q) ?? String(q)} is not a queue name or selector`);
+    }
+    if (q === "*") return { kind: "all" };
+    const star = q.indexOf("*");
+    if (star === -1) return { kind: "exact", queue: q };
+    if (star !== q.length - 1) {
+      throw new ConfigError(`${key}[${i}]: ${JSON.stringify(q)} has a "*" that is not at the end (only prefix selectors like "email*" are supported)`);
+    }
+    return { kind: "prefix", prefix: q.slice(0, -1) };
+  });
+}
+
+export function selectorMatches(selectors: QueueSelector[], queue: string): boolean {
+  return selectors.some((s) =>
+    s.kind === "all" || (s.kind === "exact" ? s.queue === queue : queue.startsWith(s.prefix))
+  );
+}

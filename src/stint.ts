@@ -1,0 +1,240 @@
+/**
+ * The Stint instance: enqueue, inspect and operate on jobs, and start the runtime.
+ */
+import { resolveConfig, type ResolvedConfig, type RuntimeErrorContext, type StintOptions } from "./config.ts";
+import { connect } from "./connect.ts";
+import type { Driver, JobFilter } from "./driver.ts";
+import { buildJob, type EnqueueOptions } from "./enqueue.ts";
+import { ConfigError, EnqueueError, JobCancelledError, JobNotFoundError, StintError, UndiscardableError } from "./errors.ts";
+import { isJobId } from "./ids.ts";
+import { consoleLogger, type Logger } from "./log.ts";
+import type { Platform } from "./platform.ts";
+import { type QueueHandle, queueHandle } from "./queue.ts";
+import { type JobHandle, type JobResult, toResult } from "./result.ts";
+import type { RuntimeContext } from "./runtime/context.ts";
+import { type HookFn, type HookName, Hooks } from "./runtime/hooks.ts";
+import { checkStartOptions, type StartOptions, Supervisor } from "./runtime/supervisor.ts";
+import { Wakeups } from "./runtime/wakeups.ts";
+import { checkName, collectTasks, type Task } from "./task.ts";
+
+export interface EnqueueItem {
+  task: Task | string;
+  payload?: unknown;
+  options?: Omit<EnqueueOptions, "tx">;
+}
+
+export async function createStint(options: StintOptions = {}): Promise<Stint> {
+  const config = resolveConfig(options);
+  const tasks = await loadTasks(options.tasks);
+  const platform: Platform = options.platform ?? await (await import("../adapters/mod.ts")).detectPlatform();
+  const driver = options.driver ?? await connect(config.url, config.statementTimeoutMs);
+  return new Stint(config, driver, tasks, platform, options.logger ?? consoleLogger, options.onRuntimeError);
+}
+
+async function loadTasks(source: StintOptions["tasks"]): Promise<Map<string, Task>> {
+  if (source === undefined) return new Map();
+  if (source instanceof URL || typeof source === "string") {
+    let module: unknown;
+    try {
+      module = await import(String(source));
+    } catch (error) {
+      throw new ConfigError(`tasks: cannot import ${String(source)}: ${(error as Error).message}`, { cause: error });
+    }
+    return collectTasks(module, `tasks module ${String(source)}`);
+  }
+  return collectTasks(source);
+}
+
+function checkId(id: unknown): string {
+  if (!isJobId(id)) throw new JobNotFoundError(String(id));
+  return id;
+}
+
+export class Stint {
+  readonly config: ResolvedConfig;
+  readonly driver: Driver;
+  readonly tasks: Map<string, Task>;
+  readonly #ctx: RuntimeContext;
+  readonly #supervisors = new Set<Supervisor>();
+  #closed = false;
+
+  constructor(
+    config: ResolvedConfig,
+    driver: Driver,
+    tasks: Map<string, Task>,
+    platform: Platform | null,
+    logger: Logger,
+    onRuntimeError?: (error: unknown, context: RuntimeErrorContext) => void,
+  ) {
+    this.config = config;
+    this.driver = driver;
+    this.tasks = tasks;
+    const reportError = (error: unknown, context: RuntimeErrorContext) => {
+      try {
+        if (onRuntimeError) onRuntimeError(error, context);
+        else logger.error(`${context.operation} failed${context.processName ? ` in ${context.processName}` : ""}`, { error });
+      } catch (inner) {
+        logger.error("onRuntimeError threw", { error: inner });
+      }
+    };
+    this.#ctx = {
+      driver,
+      config,
+      tasks,
+      wakeups: new Wakeups(),
+      hooks: new Hooks(reportError),
+      logger,
+      platform,
+      reportError,
+      running: new Map(),
+    };
+  }
+
+  get backend(): string {
+    return this.config.backend;
+  }
+
+  /** Creates or upgrades the tables. Idempotent. Returns the versions applied now. */
+  migrate(): Promise<number[]> {
+    return this.driver.migrate();
+  }
+
+  async enqueue<P>(task: Task<P> | string, payload?: P, options?: EnqueueOptions): Promise<JobHandle> {
+    const job = buildJob(task as Task | string, payload, options, this.tasks, Date.now());
+    const tx = options?.tx;
+    const [inserted] = await this.driver.jobsInsert({ backend: this.backend, jobs: [job], now: new Date(), tx });
+    // Inside the caller's transaction nothing is visible yet: polling (or the
+    // database's own on-commit notification) wakes workers after the commit.
+    if (tx === undefined && inserted.status === "ready") this.#ctx.wakeups.notify([job.queue]);
+    return inserted;
+  }
+
+  /** Enqueues many jobs in one transaction; any bad item throws before anything is written. */
+  async enqueueAll(items: EnqueueItem[]): Promise<JobHandle[]> {
+    if (!Array.isArray(items)) throw new EnqueueError("enqueueAll takes an array of { task, payload, options }");
+    const now = Date.now();
+    const jobs = items.map((item, i) => {
+      if (item === null || typeof item !== "object") throw new EnqueueError(`items[${i}]: must be { task, payload, options }`);
+      if (item.options && "tx" in item.options) throw new EnqueueError(`items[${i}]: tx is not supported in enqueueAll`);
+      return buildJob(item.task, item.payload, item.options, this.tasks, now, `items[${i}]: `);
+    });
+    if (jobs.length === 0) return [];
+    const inserted = await this.driver.jobsInsert({ backend: this.backend, jobs, now: new Date() });
+    this.#ctx.wakeups.notify(new Set(jobs.filter((_, i) => inserted[i].status === "ready").map((j) => j.queue)));
+    return inserted;
+  }
+
+  async getResult<R = unknown, P = unknown>(id: string): Promise<JobResult<R, P>> {
+    const record = await this.driver.jobGet({ backend: this.backend, id: checkId(id) });
+    if (!record) throw new JobNotFoundError(id);
+    return toResult<R, P>(record);
+  }
+
+  queue(name: string): QueueHandle {
+    return queueHandle(this.driver, this.backend, checkName(name, "queue name", ConfigError));
+  }
+
+  async queues(): Promise<QueueHandle[]> {
+    const infos = await this.driver.queuesInfo({ backend: this.backend });
+    return infos.map((i) => queueHandle(this.driver, this.backend, i.queue));
+  }
+
+  /** Puts a failed job back to ready. */
+  async retryJob(id: string): Promise<JobHandle> {
+    const count = await this.driver.jobsRetry({ backend: this.backend, ids: [checkId(id)], now: new Date() });
+    if (count === 0) {
+      const { status } = await this.getResult(id);
+      throw new StintError("JOB_NOT_FAILED", `job ${id} is ${status}; only failed jobs can be retried`);
+    }
+    this.#ctx.wakeups.notify([(await this.getResult(id)).queue]);
+    return { id, status: "ready" };
+  }
+
+  /** Discards a ready, scheduled, blocked or failed job (kept as a finished row). */
+  async discardJob(id: string): Promise<JobHandle> {
+    const { statuses } = await this.driver.jobsDiscard({ backend: this.backend, ids: [checkId(id)], now: new Date() });
+    const before = statuses.get(id);
+    if (before === undefined) throw new JobNotFoundError(id);
+    if (before === "running" || before === "succeeded" || before === "cancelled") throw new UndiscardableError(id, before);
+    return { id, status: "discarded" };
+  }
+
+  /** Retries every failed job (matching the filter); returns how many. */
+  async retryAll(filter: JobFilter = {}): Promise<number> {
+    const count = await this.driver.jobsRetry({ backend: this.backend, filter: checkFilter(filter), now: new Date() });
+    if (count > 0) this.#ctx.wakeups.notify(["*"].concat(filter.queue ?? []));
+    return count;
+  }
+
+  /** Discards every failed job (matching the filter); returns how many. */
+  async discardAll(filter: JobFilter = {}): Promise<number> {
+    const { discarded } = await this.driver.jobsDiscard({ backend: this.backend, filter: checkFilter(filter), now: new Date() });
+    return discarded;
+  }
+
+  /** Enqueues a fresh copy (new id, attempt 1) of any stored job. */
+  async enqueueAgain(id: string): Promise<JobHandle> {
+    const record = await this.driver.jobGet({ backend: this.backend, id: checkId(id) });
+    if (!record) throw new JobNotFoundError(id);
+    const job = buildJob(record.task, JSON.parse(record.payload), { queue: record.queue, priority: record.priority }, new Map(), Date.now());
+    const [inserted] = await this.driver.jobsInsert({ backend: this.backend, jobs: [job], now: new Date() });
+    this.#ctx.wakeups.notify([job.queue]);
+    return inserted;
+  }
+
+  /**
+   * Cancels a job. A waiting one is cancelled at once; a running one has its
+   * signal aborted (here, or by its runner within a second) and ends cancelled.
+   */
+  async cancel(id: string): Promise<JobHandle> {
+    const before = await this.driver.jobCancel({ backend: this.backend, id: checkId(id), now: new Date() });
+    if (before === null) throw new JobNotFoundError(id);
+    if (before === "running") {
+      this.#ctx.running.get(id)?.abort(new JobCancelledError(id));
+      return { id, status: "running" };
+    }
+    const waiting = before === "ready" || before === "scheduled" || before === "blocked";
+    return { id, status: waiting ? "cancelled" : before };
+  }
+
+  /** Registers a lifecycle hook; returns a function that removes it. */
+  on(name: HookName, fn: HookFn): () => void {
+    return this.#ctx.hooks.on(name, fn);
+  }
+
+  /** Starts a supervisor with this instance's workers and dispatchers. */
+  async start(options: StartOptions = {}): Promise<Supervisor> {
+    if (this.#closed) throw new StintError("STINT_CLOSED", "this Stint instance is closed");
+    const checked = checkStartOptions(options);
+    const mode = checked.mode ?? this.config.mode ?? "async";
+    if (mode === "worker") {
+      throw new ConfigError('mode "worker" (Web Worker isolation) is not available in this build yet; use mode: "async"');
+    }
+    if (this.tasks.size === 0 && checked.only !== "dispatch") {
+      throw new ConfigError("tasks: a runtime that runs jobs needs tasks (createStint({ tasks }))");
+    }
+    const supervisor = new Supervisor(this.#ctx, { ...checked, mode });
+    this.#supervisors.add(supervisor);
+    supervisor.stopped.then(() => this.#supervisors.delete(supervisor));
+    await supervisor.start();
+    return supervisor;
+  }
+
+  /** Stops any runtime this instance started, then closes the database client. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all([...this.#supervisors].map((s) => s.stop()));
+    await this.driver.close();
+  }
+}
+
+function checkFilter(filter: JobFilter): JobFilter {
+  if (filter === null || typeof filter !== "object") throw new ConfigError("filter must be an object like { queue, task }");
+  for (const key of Object.keys(filter)) {
+    if (key !== "queue" && key !== "task") throw new ConfigError(`filter: unknown key ${JSON.stringify(key)} (known: queue, task)`);
+  }
+  if (filter.queue !== undefined) checkName(filter.queue, "filter.queue", ConfigError);
+  if (filter.task !== undefined) checkName(filter.task, "filter.task", ConfigError);
+  return filter;
+}

@@ -1,0 +1,121 @@
+import { type Duration, parseDuration } from "./duration.ts";
+import { ConfigError } from "./errors.ts";
+import { type BackoffPolicy, parseRetry, type RetryOptions } from "./retry.ts";
+
+/** What a handler receives beside its payload. */
+export interface TaskContext {
+  /** Aborted on timeout, cancel() and shutdown; `signal.reason` says which. */
+  readonly signal: AbortSignal;
+  readonly jobId: string;
+  /** 1 on the first run, 2 on the first retry, and so on. */
+  readonly attempt: number;
+  readonly task: string;
+  readonly queue: string;
+}
+
+export type TaskHandler<P, R> = (payload: P, ctx: TaskContext) => R | Promise<R>;
+
+export interface ConcurrencyOptions<P> {
+  key: string | ((payload: P) => string);
+  limit?: number;
+  duration?: Duration;
+  onConflict?: "block" | "discard";
+}
+
+export interface TaskOptions<P = unknown> {
+  queue?: string;
+  priority?: number;
+  concurrency?: ConcurrencyOptions<P>;
+  retry?: RetryOptions;
+  timeout?: Duration;
+}
+
+export interface Task<P = unknown, R = unknown> {
+  readonly kind: "stint.task";
+  readonly name: string;
+  readonly handler: TaskHandler<P, R>;
+  readonly queue: string | null;
+  readonly priority: number | null;
+  readonly concurrency: ConcurrencyOptions<P> | null;
+  readonly retry: { attempts: number; backoff: BackoffPolicy } | null;
+  readonly timeoutMs: number | null;
+}
+
+export const MAX_NAME_LENGTH = 200;
+
+export function checkName(value: unknown, what: string, ErrorType: new (m: string) => Error): string {
+  if (typeof value !== "string" || value.length === 0 || value.length > MAX_NAME_LENGTH || value.trim() !== value) {
+    throw new ErrorType(
+      `${what} must be a non-empty string of at most ${MAX_NAME_LENGTH} characters without surrounding spaces, got ${
+        JSON.stringify(value) ?? String(value)
+      }`,
+    );
+  }
+  return value;
+}
+
+export function checkPriority(value: unknown, what: string, ErrorType: new (m: string) => Error): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < -100 || value > 100) {
+    throw new ErrorType(`${what} must be an integer from -100 to 100, got ${JSON.stringify(value) ?? String(value)}`);
+  }
+  return value;
+}
+
+const TASK_OPTION_KEYS = new Set(["queue", "priority", "concurrency", "retry", "timeout"]);
+
+/** Declares a task: a name, a handler taking one JSON payload, and its defaults. */
+export function defineTask<P = unknown, R = unknown>(
+  name: string,
+  handler: TaskHandler<P, R>,
+  options: TaskOptions<P> = {},
+): Task<P, R> {
+  checkName(name, "task name", ConfigError);
+  if (typeof handler !== "function") throw new ConfigError(`task ${name}: handler must be a function`);
+  if (options === null || typeof options !== "object") throw new ConfigError(`task ${name}: options must be an object`);
+  for (const key of Object.keys(options)) {
+    if (!TASK_OPTION_KEYS.has(key)) throw new ConfigError(`task ${name}: unknown option ${JSON.stringify(key)}`);
+  }
+  const queue = options.queue === undefined ? null : checkName(options.queue, `task ${name}: queue`, ConfigError);
+  const priority = options.priority === undefined
+    ? null
+    : checkPriority(options.priority, `task ${name}: priority`, ConfigError);
+  const timeoutMs = options.timeout === undefined ? null : parseDuration(options.timeout, `task ${name}: timeout`);
+  if (timeoutMs === 0) throw new ConfigError(`task ${name}: timeout must be greater than zero`);
+  const retry = options.retry === undefined ? null : parseRetry(options.retry, `task ${name}: retry`);
+  return Object.freeze({
+    kind: "stint.task",
+    name,
+    handler,
+    queue,
+    priority,
+    concurrency: options.concurrency ?? null,
+    retry,
+    timeoutMs,
+  });
+}
+
+export function isTask(value: unknown): value is Task {
+  return typeof value === "object" && value !== null && (value as Task).kind === "stint.task";
+}
+
+/** Collects tasks from an array, a record, or a module namespace, refusing duplicates. */
+export function collectTasks(source: unknown, what = "tasks"): Map<string, Task> {
+  const tasks = new Map<string, Task>();
+  const values = Array.isArray(source)
+    ? source
+    : source && typeof source === "object"
+    ? Object.values(source as Record<string, unknown>)
+    : null;
+  if (values === null) throw new ConfigError(`${what} must be a module URL, an array or a record of tasks`);
+  for (const value of values) {
+    if (!isTask(value)) {
+      if (Array.isArray(source)) throw new ConfigError(`${what} contains something that is not a task made by defineTask`);
+      continue; // module namespaces may export helpers beside tasks
+    }
+    if (tasks.has(value.name) && tasks.get(value.name) !== value) {
+      throw new ConfigError(`${what}: two tasks are named ${JSON.stringify(value.name)}`);
+    }
+    tasks.set(value.name, value);
+  }
+  return tasks;
+}
