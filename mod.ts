@@ -5,7 +5,7 @@
 export { createStint, Stint } from "./src/stint.ts";
 export type { EnqueueItem } from "./src/stint.ts";
 export { defineTask } from "./src/task.ts";
-export type { Task, TaskContext, TaskHandler, TaskOptions } from "./src/task.ts";
+export type { AnyTask, Task, TaskContext, TaskHandler, TaskOptions } from "./src/task.ts";
 export type { RetryOptions } from "./src/retry.ts";
 export type { EnqueueOptions } from "./src/enqueue.ts";
 export type { JobHandle, JobResult } from "./src/result.ts";
@@ -33,3 +33,4 @@ export {
   UndiscardableError,
   UnknownTaskError,
 } from "./src/errors.ts";
+export type { QueueStats, ProcessStats, Stats } from "./src/stats.ts";

@@ -9,7 +9,7 @@ import { ConfigError } from "./errors.ts";
 import type { Logger } from "./log.ts";
 import type { Platform } from "./platform.ts";
 import { parseSelectors } from "./selectors.ts";
-import { checkName, type Task } from "./task.ts";
+import { type AnyTask, checkName } from "./task.ts";
 import type { QueueSelector } from "./driver.ts";
 
 export interface WorkerOptions {
@@ -38,7 +38,7 @@ export interface StintOptions {
   url?: string;
   driver?: Driver;
   backend?: string;
-  tasks?: URL | string | Task[] | Record<string, Task>;
+  tasks?: URL | string | AnyTask[] | Record<string, unknown>;
   mode?: "worker" | "async";
   workers?: WorkerOptions[];
   dispatchers?: DispatcherOptions[];

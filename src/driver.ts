@@ -112,6 +112,35 @@ export interface QueueInfo {
   paused: boolean;
   /** The oldest ready job's latency clock, or null when none is ready. */
   oldestReadyAt: Date | null;
+  /** When the next scheduled job is due, or null. */
+  nextScheduledAt: Date | null;
+}
+
+export interface ProcessRecord {
+  id: string;
+  kind: string;
+  name: string;
+  pid: number | null;
+  hostname: string | null;
+  metadata: Record<string, unknown>;
+  supervisorId: string | null;
+  lastHeartbeatAt: Date;
+  createdAt: Date;
+}
+
+/** A row of a job listing (dashboard drill-down): the job without its error history. */
+export interface JobSummary {
+  id: string;
+  task: string;
+  queue: string;
+  priority: number;
+  status: JobStatus;
+  attempts: number;
+  enqueuedAt: Date;
+  scheduledAt: Date;
+  finishedAt: Date | null;
+  /** The latest error's name and message, for failed jobs. */
+  lastError: string | null;
 }
 
 export interface ProcessInfo {
@@ -191,6 +220,12 @@ export interface Driver {
   queueClear(p: { backend: string; queue: string }): Promise<number>;
   /** Every queue with live jobs or a pause, with counts; or just `queue`. */
   queuesInfo(p: { backend: string; queue?: string }): Promise<QueueInfo[]>;
+
+  /** Jobs in one status, newest first; `before` pages by id. */
+  jobsList(p: { backend: string; status: JobStatus; queue?: string; limit: number; before?: string }): Promise<JobSummary[]>;
+  /** Counts of failed jobs by queue. */
+  jobsFailedCounts(p: { backend: string }): Promise<Map<string, number>>;
+  processesList(p: { backend: string }): Promise<ProcessRecord[]>;
 
   processRegister(p: { backend: string; id: string; info: ProcessInfo; now: Date }): Promise<void>;
   /** Refreshes the heartbeat; false when the row is gone (the runner should stop). */

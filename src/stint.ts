@@ -3,22 +3,23 @@
  */
 import { resolveConfig, type ResolvedConfig, type RuntimeErrorContext, type StintOptions } from "./config.ts";
 import { connect } from "./connect.ts";
-import type { Driver, JobFilter } from "./driver.ts";
+import type { Driver, JobFilter, JobStatus, JobSummary } from "./driver.ts";
 import { buildJob, type EnqueueOptions } from "./enqueue.ts";
 import { ConfigError, EnqueueError, JobCancelledError, JobNotFoundError, StintError, UndiscardableError } from "./errors.ts";
 import { isJobId } from "./ids.ts";
 import { consoleLogger, type Logger } from "./log.ts";
 import type { Platform } from "./platform.ts";
 import { type QueueHandle, queueHandle } from "./queue.ts";
+import { collectStats, type Stats } from "./stats.ts";
 import { type JobHandle, type JobResult, toResult } from "./result.ts";
 import type { RuntimeContext } from "./runtime/context.ts";
 import { type HookFn, type HookName, Hooks } from "./runtime/hooks.ts";
 import { checkStartOptions, type StartOptions, Supervisor } from "./runtime/supervisor.ts";
 import { Wakeups } from "./runtime/wakeups.ts";
-import { checkName, collectTasks, type Task } from "./task.ts";
+import { type AnyTask, checkName, collectTasks, type Task } from "./task.ts";
 
 export interface EnqueueItem {
-  task: Task | string;
+  task: AnyTask | string;
   payload?: unknown;
   options?: Omit<EnqueueOptions, "tx">;
 }
@@ -195,6 +196,16 @@ export class Stint {
     }
     const waiting = before === "ready" || before === "scheduled" || before === "blocked";
     return { id, status: waiting ? "cancelled" : before };
+  }
+
+  /** Queues, processes, recurring tasks and semaphores of this backend. */
+  stats(): Promise<Stats> {
+    return collectStats(this.driver, this.backend, this.config.processAliveThresholdMs);
+  }
+
+  /** Jobs in one status, newest first (for dashboards). */
+  listJobs(status: JobStatus, options: { queue?: string; limit?: number; before?: string } = {}): Promise<JobSummary[]> {
+    return this.driver.jobsList({ backend: this.backend, status, limit: options.limit ?? 50, queue: options.queue, before: options.before });
   }
 
   /** Registers a lifecycle hook; returns a function that removes it. */

@@ -41,6 +41,10 @@ export interface Task<P = unknown, R = unknown> {
   readonly timeoutMs: number | null;
 }
 
+/** Any task, whatever its payload and result types (handlers are contravariant in P). */
+// deno-lint-ignore no-explicit-any
+export type AnyTask = Task<any, any>;
+
 export const MAX_NAME_LENGTH = 200;
 
 export function checkName(value: unknown, what: string, ErrorType: new (m: string) => Error): string {

@@ -6,6 +6,7 @@ import type { Driver } from "../../src/driver.ts";
 import type { SqlAccess } from "./access.ts";
 import { cancelJob, cancelRequested, discardJobs, getJob, retryJobs } from "./admin.ts";
 import { claimJobs, finishJobs, insertJobs, promoteDue } from "./jobs.ts";
+import { failedCounts, listJobs, listProcesses } from "./listing.ts";
 import { deregisterProcess, heartbeatProcess, registerProcess } from "./processes.ts";
 import { clearQueue, pauseQueue, queueIsPaused, queuesInfo, resumeQueue } from "./queues.ts";
 
@@ -32,6 +33,9 @@ export function createSqlDriver(access: SqlAccess): Driver {
     queueIsPaused: (p) => queueIsPaused(access, p),
     queueClear: (p) => clearQueue(access, p),
     queuesInfo: (p) => queuesInfo(access, p),
+    jobsList: (p) => listJobs(access, p),
+    jobsFailedCounts: (p) => failedCounts(access, p),
+    processesList: (p) => listProcesses(access, p),
     processRegister: (p) => registerProcess(access, p),
     processHeartbeat: (p) => heartbeatProcess(access, p),
     processDeregister: (p) => deregisterProcess(access, p),

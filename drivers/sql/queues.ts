@@ -64,7 +64,10 @@ export async function queuesInfo(access: SqlAccess, p: { backend: string; queue?
       `SELECT queue, COUNT(*) AS n, MIN(latency_started_at) AS oldest FROM stint_ready_executions WHERE ${where} GROUP BY queue`,
       params,
     ),
-    access.query(`SELECT queue, COUNT(*) AS n FROM stint_scheduled_executions WHERE ${where} GROUP BY queue`, params),
+    access.query(
+      `SELECT queue, COUNT(*) AS n, MIN(scheduled_at) AS next FROM stint_scheduled_executions WHERE ${where} GROUP BY queue`,
+      params,
+    ),
     access.query(`SELECT queue, COUNT(*) AS n FROM stint_blocked_executions WHERE ${where} GROUP BY queue`, params),
     access.query(
       `SELECT j.queue AS queue, COUNT(*) AS n FROM stint_claimed_executions c JOIN stint_jobs j ON j.id = c.job_id
@@ -77,7 +80,16 @@ export async function queuesInfo(access: SqlAccess, p: { backend: string; queue?
   const get = (queue: string) => {
     let info = infos.get(queue);
     if (!info) {
-      info = { queue, ready: 0, scheduled: 0, blocked: 0, running: 0, paused: false, oldestReadyAt: null };
+      info = {
+        queue,
+        ready: 0,
+        scheduled: 0,
+        blocked: 0,
+        running: 0,
+        paused: false,
+        oldestReadyAt: null,
+        nextScheduledAt: null,
+      };
       infos.set(queue, info);
     }
     return info;
@@ -87,7 +99,11 @@ export async function queuesInfo(access: SqlAccess, p: { backend: string; queue?
     info.ready = num(r.n);
     info.oldestReadyAt = dateOrNull(r.oldest);
   }
-  for (const r of scheduled) get(str(r.queue)).scheduled = num(r.n);
+  for (const r of scheduled) {
+    const info = get(str(r.queue));
+    info.scheduled = num(r.n);
+    info.nextScheduledAt = dateOrNull(r.next);
+  }
   for (const r of blocked) get(str(r.queue)).blocked = num(r.n);
   for (const r of running) get(str(r.queue)).running = num(r.n);
   for (const r of pauses) get(str(r.queue)).paused = true;

@@ -1,0 +1,75 @@
+/** Read-only listings for stats and the dashboard. */
+import type { JobStatus, JobSummary, ProcessRecord } from "../../src/driver.ts";
+import { dateOrNull, num, numOrNull, type Param, type SqlAccess, str, strOrNull } from "./access.ts";
+
+export async function listJobs(
+  access: SqlAccess,
+  p: { backend: string; status: JobStatus; queue?: string; limit: number; before?: string },
+): Promise<JobSummary[]> {
+  const params: Param[] = [p.backend, p.status];
+  let where = "j.backend = ? AND j.status = ?";
+  if (p.queue !== undefined) {
+    where += " AND j.queue = ?";
+    params.push(p.queue);
+  }
+  if (p.before !== undefined) {
+    where += " AND j.id < ?";
+    params.push(p.before);
+  }
+  const rows = await access.query(
+    `SELECT j.id, j.task, j.queue, j.priority, j.status, j.attempts, j.created_at, j.scheduled_at, j.finished_at,
+       f.error_name, f.error_message
+     FROM stint_jobs j LEFT JOIN stint_failed_executions f ON f.job_id = j.id
+     WHERE ${where} ORDER BY j.id DESC LIMIT ${Math.max(1, Math.min(1000, Math.floor(p.limit)))}`,
+    params,
+  );
+  return rows.map((r) => ({
+    id: str(r.id),
+    task: str(r.task),
+    queue: str(r.queue),
+    priority: num(r.priority),
+    status: str(r.status) as JobStatus,
+    attempts: num(r.attempts),
+    enqueuedAt: new Date(num(r.created_at)),
+    scheduledAt: new Date(num(r.scheduled_at)),
+    finishedAt: dateOrNull(r.finished_at),
+    lastError: r.error_name == null ? null : `${str(r.error_name)}: ${str(r.error_message)}`,
+  }));
+}
+
+export async function failedCounts(access: SqlAccess, p: { backend: string }): Promise<Map<string, number>> {
+  const rows = await access.query(
+    `SELECT j.queue AS queue, COUNT(*) AS n FROM stint_failed_executions f JOIN stint_jobs j ON j.id = f.job_id
+     WHERE f.backend = ? GROUP BY j.queue`,
+    [p.backend],
+  );
+  return new Map(rows.map((r) => [str(r.queue), num(r.n)]));
+}
+
+export async function listProcesses(access: SqlAccess, p: { backend: string }): Promise<ProcessRecord[]> {
+  const rows = await access.query(
+    `SELECT id, kind, name, pid, hostname, metadata, supervisor_id, last_heartbeat_at, created_at
+     FROM stint_processes WHERE backend = ? ORDER BY created_at, name`,
+    [p.backend],
+  );
+  return rows.map((r) => ({
+    id: str(r.id),
+    kind: str(r.kind),
+    name: str(r.name),
+    pid: numOrNull(r.pid),
+    hostname: strOrNull(r.hostname),
+    metadata: parseObject(r.metadata),
+    supervisorId: strOrNull(r.supervisor_id),
+    lastHeartbeatAt: new Date(num(r.last_heartbeat_at)),
+    createdAt: new Date(num(r.created_at)),
+  }));
+}
+
+function parseObject(value: unknown): Record<string, unknown> {
+  try {
+    const parsed = JSON.parse(String(value ?? "{}"));
+    return parsed && typeof parsed === "object" ? parsed : {};
+  } catch {
+    return {};
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * `stintApp(stint, { token, readOnly })`: a Hono sub-app with the dashboard,
+ * stats.json, Prometheus /metrics and POST actions. Mount it anywhere:
+ * `app.route("/stint", stintApp(stint, { token }))`.
+ *
+ * Auth: with a token, every route but /login needs `Authorization: Bearer
+ * <token>` (or the HttpOnly cookie /login sets for browsers); 401 carries
+ * `WWW-Authenticate: Bearer`. POST actions also need the page's CSRF token and,
+ * when the browser sends one, an Origin matching the host.
+ */
+import { type Context, Hono } from "hono";
+import type { JobStatus } from "../driver.ts";
+import { StintError } from "../errors.ts";
+import type { Stint } from "../stint.ts";
+import { bearer, cookieValue, randomToken, tokensEqual } from "./auth.ts";
+import { esc, layout, type PageContext } from "./html.ts";
+import { renderMetrics } from "./metrics.ts";
+import { jobPage, jobsPage, overviewPage } from "./pages.ts";
+
+export interface StintAppOptions {
+  token?: string;
+  readOnly?: boolean;
+}
+
+const STATUSES = new Set<JobStatus>(["scheduled", "ready", "blocked", "running", "succeeded", "failed", "discarded", "cancelled"]);
+const COOKIE = "stint_token";
+
+const param = (c: Context, name: string): string => decodeURIComponent(c.req.param(name) ?? "");
+
+/** The mount prefix: the matched route pattern minus the pattern this app registered. */
+function baseOf(c: Context, pattern: string): string {
+  const route = c.req.routePath;
+  const trimmed = pattern === "/" ? route.replace(/\/$/, "") : route.slice(0, route.length - pattern.length);
+  return trimmed.replace(/\/$/, "");
+}
+
+export function stintApp(stint: Stint, options: StintAppOptions = {}): Hono {
+  if (options.token !== undefined && (typeof options.token !== "string" || options.token.length === 0)) {
+    throw new StintError("CONFIG_INVALID", "stintApp: token must be a non-empty string");
+  }
+  const token = options.token;
+  const readOnly = options.readOnly ?? false;
+  const csrf = randomToken();
+  const app = new Hono();
+  const page = (c: Context, pattern: string): PageContext => ({ base: baseOf(c, pattern), csrf, readOnly, backend: stint.backend });
+
+  const authorized = async (c: Context) => {
+    if (token === undefined) return true;
+    const given = bearer(c.req.header("authorization")) ?? cookieValue(c.req.header("cookie"), COOKIE);
+    return given !== null && await tokensEqual(given, token);
+  };
+
+  app.get("/login", (c) => c.html(loginPage(page(c, "/login"))));
+  app.post("/login", async (c) => {
+    const body = await c.req.parseBody();
+    const given = typeof body.token === "string" ? body.token : "";
+    const base = baseOf(c, "/login");
+    if (token === undefined || !(await tokensEqual(given, token))) {
+      return c.html(loginPage(page(c, "/login"), "That token is not right."), 401, { "WWW-Authenticate": "Bearer" });
+    }
+    c.header("Set-Cookie", `${COOKIE}=${encodeURIComponent(given)}; HttpOnly; SameSite=Strict; Path=${base || "/"}`);
+    return c.redirect(base === "" ? "/" : base, 303);
+  });
+
+  app.use("*", async (c, next) => {
+    if (c.req.path.endsWith("/login")) return next();
+    if (!(await authorized(c))) {
+      const wantsHtml = (c.req.header("accept") ?? "").includes("text/html");
+      return wantsHtml
+        ? c.html(loginPage(page(c, c.req.routePath)), 401, { "WWW-Authenticate": "Bearer" })
+        : c.text("unauthorized\n", 401, { "WWW-Authenticate": "Bearer" });
+    }
+    if (c.req.method === "POST") {
+      if (readOnly) return c.text("this dashboard is read-only\n", 403);
+      const origin = c.req.header("origin");
+      const host = c.req.header("host");
+      if (origin && host && new URL(origin).host !== host) return c.text("cross-origin request refused\n", 403);
+      const body = await c.req.parseBody();
+      const given = typeof body.csrf === "string" ? body.csrf : c.req.header("x-stint-csrf") ?? "";
+      if (!(await tokensEqual(given, csrf))) return c.text("missing or wrong CSRF token\n", 403);
+    }
+    return next();
+  });
+
+  app.get("/", async (c) => c.html(overviewPage(page(c, "/"), await stint.stats(), c.req.query("flash"))));
+  app.get("/stats.json", async (c) => c.json(await stint.stats()));
+  app.get("/metrics", async (c) =>
+    c.text(renderMetrics(await stint.stats()), 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" }));
+  app.get("/csrf", (c) => c.json({ csrf }));
+
+  app.get("/jobs", async (c) => {
+    const status = (c.req.query("status") ?? "failed") as JobStatus;
+    if (!STATUSES.has(status)) return c.text(`unknown status ${status}\n`, 400);
+    const queue = c.req.query("queue") || undefined;
+    const jobs = await stint.listJobs(status, { queue, before: c.req.query("before") || undefined, limit: 50 });
+    return c.html(jobsPage(page(c, "/jobs"), status, queue, jobs, c.req.query("flash")));
+  });
+  app.get("/jobs/:id", async (c) => {
+    try {
+      return c.html(jobPage(page(c, "/jobs/:id"), await stint.getResult(c.req.param("id")), c.req.query("flash")));
+    } catch (error) {
+      if (error instanceof StintError && error.code === "JOB_NOT_FOUND") return c.text("no such job\n", 404);
+      throw error;
+    }
+  });
+
+  const act = (pattern: string, run: (c: Context) => Promise<string>) =>
+    app.post(pattern, async (c) => {
+      let message: string;
+      let ok = true;
+      try {
+        message = await run(c);
+      } catch (error) {
+        ok = false;
+        message = error instanceof StintError ? error.message : `failed: ${(error as Error).message}`;
+      }
+      if ((c.req.header("accept") ?? "").includes("application/json")) return c.json({ ok, message }, ok ? 200 : 409);
+      const back = c.req.header("referer");
+      const base = baseOf(c, pattern);
+      const target = back && new URL(back).host === c.req.header("host") ? new URL(back) : new URL(base === "" ? "/" : base, "http://x");
+      target.searchParams.set("flash", message);
+      return c.redirect(`${target.pathname}${target.search}`, 303);
+    });
+
+  act("/queues/:name/pause", async (c) => (await stint.queue(param(c, "name")).pause(), `paused ${param(c, "name")}`));
+  act("/queues/:name/resume", async (c) => (await stint.queue(param(c, "name")).resume(), `resumed ${param(c, "name")}`));
+  act("/queues/:name/clear", async (c) => `cleared ${await stint.queue(param(c, "name")).clear()} ready jobs`);
+  act("/jobs/:id/retry", async (c) => (await stint.retryJob(param(c, "id")), "job retried"));
+  act("/jobs/:id/discard", async (c) => (await stint.discardJob(param(c, "id")), "job discarded"));
+  act("/jobs/:id/cancel", async (c) => `cancel: job is ${(await stint.cancel(param(c, "id"))).status}`);
+  act("/jobs/:id/enqueue-again", async (c) => `enqueued again as ${(await stint.enqueueAgain(param(c, "id"))).id}`);
+  act("/failed/retry", async () => `retried ${await stint.retryAll()} failed jobs`);
+  act("/failed/discard", async () => `discarded ${await stint.discardAll()} failed jobs`);
+  act("/recurring/:key/unschedule", async (c) => {
+    const s = stint as unknown as { unschedule?: (key: string) => Promise<number> };
+    if (!s.unschedule) throw new StintError("NOT_SUPPORTED", "recurring tasks are not available in this build");
+    return `removed ${await s.unschedule(param(c, "key"))} recurring task(s)`;
+  });
+  return app;
+}
+
+function loginPage(ctx: PageContext, error?: string): string {
+  return layout(
+    ctx,
+    "Sign in",
+    `<form method="post" action="${esc(ctx.base)}/login"><label>Token <input type="password" name="token" autofocus></label>
+<button type="submit">Sign in</button></form>`,
+    error,
+  );
+}

@@ -1,0 +1,112 @@
+/** The dashboard's pages: overview, a job listing, one job. */
+import type { JobStatus, JobSummary } from "../driver.ts";
+import type { JobResult } from "../result.ts";
+import type { Stats } from "../stats.ts";
+import { action, esc, layout, type PageContext, table, time } from "./html.ts";
+
+const jobLink = (ctx: PageContext, id: string) => `<a href="${esc(`${ctx.base}/jobs/${id}`)}">${esc(id.slice(0, 13))}…</a>`;
+const queueQuery = (ctx: PageContext, status: string, queue: string) =>
+  `${ctx.base}/jobs?status=${status}&queue=${encodeURIComponent(queue)}`;
+
+export function overviewPage(ctx: PageContext, stats: Stats, flash?: string): string {
+  const queues = table(
+    ["queue", "ready", "scheduled", "blocked", "running", "failed", "latency (s)", "workers", "state", ""],
+    stats.queues.map((q) => [
+      esc(q.name),
+      `<a href="${esc(queueQuery(ctx, "ready", q.name))}">${q.ready}</a>`,
+      `<a href="${esc(queueQuery(ctx, "scheduled", q.name))}">${q.scheduled}</a>`,
+      String(q.blocked),
+      `<a href="${esc(queueQuery(ctx, "running", q.name))}">${q.running}</a>`,
+      `<a href="${esc(queueQuery(ctx, "failed", q.name))}">${q.failed}</a>`,
+      q.latency === null ? "–" : q.latency.toFixed(1),
+      String(q.liveWorkers),
+      q.paused ? `<span class="paused">paused</span>` : "active",
+      (q.paused
+        ? action(ctx, `/queues/${encodeURIComponent(q.name)}/resume`, "Resume")
+        : action(ctx, `/queues/${encodeURIComponent(q.name)}/pause`, "Pause")) +
+      " " + action(ctx, `/queues/${encodeURIComponent(q.name)}/clear`, "Clear", `Remove every ready job of ${q.name}?`),
+    ]),
+    [1, 2, 3, 4, 5, 6, 7],
+  );
+  const processes = table(
+    ["kind", "name", "host", "pid", "last heartbeat", "status"],
+    stats.processes.map((p) => [
+      esc(p.kind),
+      esc(p.name),
+      esc(p.hostname ?? ""),
+      esc(p.pid ?? ""),
+      time(p.lastHeartbeatAt),
+      `<span class="${p.status}">${p.status}</span>`,
+    ]),
+  );
+  const t = stats.totals;
+  const failedActions = t.failed > 0
+    ? action(ctx, "/failed/retry", "Retry all failed") + " " +
+      action(ctx, "/failed/discard", "Discard all failed", "Discard every failed job?")
+    : "";
+  const body = `<p>ready ${t.ready} · scheduled ${t.scheduled} · blocked ${t.blocked} · running ${t.running} · ` +
+    `<a href="${esc(ctx.base)}/jobs?status=failed">failed ${t.failed}</a> ${failedActions}</p>
+<h2>Queues</h2>${queues}<h2>Processes</h2>${processes}`;
+  return layout(ctx, "Overview", body, flash);
+}
+
+export function jobsPage(ctx: PageContext, status: JobStatus, queue: string | undefined, jobs: JobSummary[], flash?: string): string {
+  const rows = jobs.map((j) => [
+    jobLink(ctx, j.id),
+    esc(j.task),
+    esc(j.queue),
+    String(j.priority),
+    String(j.attempts),
+    time(j.enqueuedAt),
+    time(status === "scheduled" ? j.scheduledAt : j.finishedAt),
+    esc(j.lastError ?? ""),
+    jobActions(ctx, j.id, j.status),
+  ]);
+  const more = jobs.length > 0
+    ? `<p><a href="${esc(`${ctx.base}/jobs?status=${status}${queue ? `&queue=${encodeURIComponent(queue)}` : ""}&before=${jobs.at(-1)!.id}`)}">Older →</a></p>`
+    : "";
+  const title = `${status} jobs${queue ? ` in ${queue}` : ""}`;
+  return layout(
+    ctx,
+    title,
+    table(["id", "task", "queue", "priority", "attempts", "enqueued", status === "scheduled" ? "due" : "finished", "error", ""], rows, [3, 4]) + more,
+    flash,
+  );
+}
+
+function jobActions(ctx: PageContext, id: string, status: JobStatus): string {
+  const parts: string[] = [];
+  if (status === "failed") parts.push(action(ctx, `/jobs/${id}/retry`, "Retry"));
+  if (status === "failed" || status === "ready" || status === "scheduled" || status === "blocked") {
+    parts.push(action(ctx, `/jobs/${id}/discard`, "Discard"));
+  }
+  if (status === "running" || status === "ready" || status === "scheduled" || status === "blocked") {
+    parts.push(action(ctx, `/jobs/${id}/cancel`, "Cancel"));
+  }
+  parts.push(action(ctx, `/jobs/${id}/enqueue-again`, "Enqueue again"));
+  return parts.join(" ");
+}
+
+export function jobPage(ctx: PageContext, job: JobResult, flash?: string): string {
+  const fields: Array<[string, string]> = [
+    ["id", esc(job.id)],
+    ["task", esc(job.task)],
+    ["queue", esc(job.queue)],
+    ["priority", String(job.priority)],
+    ["status", esc(job.status)],
+    ["attempts", String(job.attempts)],
+    ["enqueued", time(job.enqueuedAt)],
+    ["scheduled", time(job.scheduledAt)],
+    ["started", time(job.startedAt)],
+    ["finished", time(job.finishedAt)],
+  ];
+  const errors = job.errors.map((e) =>
+    `<h3>attempt ${e.attempt}: ${esc(e.name)} ${time(e.at)}</h3><pre>${esc(e.message)}\n${esc(e.stack ?? "")}</pre>`
+  ).join("");
+  const body = table(["field", "value"], fields.map(([k, v]) => [esc(k), v])) +
+    `<p>${jobActions(ctx, job.id, job.status)}</p>` +
+    `<h2>Payload</h2><pre>${esc(JSON.stringify(job.payload, null, 2))}</pre>` +
+    (job.status === "succeeded" ? `<h2>Return value</h2><pre>${esc(JSON.stringify(job.returnValue, null, 2))}</pre>` : "") +
+    (errors ? `<h2>Errors</h2>${errors}` : "");
+  return layout(ctx, `Job ${job.id}`, body, flash);
+}
