@@ -34,3 +34,6 @@ export {
   UnknownTaskError,
 } from "./src/errors.ts";
 export type { QueueStats, ProcessStats, Stats } from "./src/stats.ts";
+export type { HealthReport } from "./src/health.ts";
+export type { Platform } from "./src/platform.ts";
+export type { OrphanClaim, ProcessRecord, JobSummary, QueueInfo } from "./src/driver.ts";

@@ -1,6 +1,7 @@
-/** Bun's side of the Platform interface (Bun implements Node's process and os). */
+/** Bun's side of the Platform interface (Bun implements Node's process, os and fs). */
 import type { Platform } from "../src/platform.ts";
 import { hostname } from "node:os";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import process from "node:process";
 
 export const bunPlatform: Platform = {
@@ -14,4 +15,22 @@ export const bunPlatform: Platform = {
     process.on(signal, handler);
     return () => process.off(signal, handler);
   },
+  processExists(pid) {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (error) {
+      return (error as { code?: string }).code === "EPERM";
+    }
+  },
+  async readTextFile(path) {
+    try {
+      return await readFile(path, "utf8");
+    } catch (error) {
+      if ((error as { code?: string }).code === "ENOENT") return null;
+      throw error;
+    }
+  },
+  writeTextFile: (path, text) => writeFile(path, text, "utf8"),
+  removeFile: (path) => rm(path, { force: true }),
 };

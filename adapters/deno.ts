@@ -1,5 +1,6 @@
 /** Deno's side of the Platform interface. */
 import type { Platform } from "../src/platform.ts";
+import process from "node:process";
 
 // deno-lint-ignore no-explicit-any
 const D = (globalThis as any).Deno;
@@ -20,5 +21,30 @@ export const denoPlatform: Platform = {
   onSignal(signal, handler) {
     D.addSignalListener(signal, handler);
     return () => D.removeSignalListener(signal, handler);
+  },
+  processExists(pid) {
+    try {
+      process.kill(pid, 0); // Deno.kill has no signal 0; its node:process does
+      return true;
+    } catch (error) {
+      // EPERM: it exists but belongs to someone else; ESRCH: no such process
+      return (error as { code?: string }).code === "EPERM";
+    }
+  },
+  async readTextFile(path) {
+    try {
+      return await D.readTextFile(path);
+    } catch (error) {
+      if (error instanceof D.errors.NotFound) return null;
+      throw error;
+    }
+  },
+  writeTextFile: (path, text) => D.writeTextFile(path, text),
+  async removeFile(path) {
+    try {
+      await D.remove(path);
+    } catch (error) {
+      if (!(error instanceof D.errors.NotFound)) throw error;
+    }
   },
 };

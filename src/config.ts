@@ -56,6 +56,10 @@ export interface StintOptions {
   useSkipLocked?: boolean;
   listenNotify?: boolean;
   statementTimeout?: Duration;
+  /** Worker mode: an isolate that answers no ping for this long is replaced (default 30s). */
+  isolateWatchdogTimeout?: Duration;
+  /** Worker mode: how long a job may ignore its aborted signal before its isolate is terminated (default 2s). */
+  isolateAbortGrace?: Duration;
   onRuntimeError?: (error: unknown, context: RuntimeErrorContext) => void;
   logger?: Logger;
   platform?: Platform;
@@ -95,6 +99,8 @@ export interface ResolvedConfig {
   useSkipLocked: boolean;
   listenNotify: boolean;
   statementTimeoutMs: number;
+  isolateWatchdogTimeoutMs: number;
+  isolateAbortGraceMs: number;
 }
 
 export const DEFAULT_URL = "file:stint.db";
@@ -102,7 +108,7 @@ const KEYS = new Set([
   "url", "driver", "backend", "tasks", "mode", "workers", "dispatchers", "scheduler", "recurring",
   "processHeartbeatInterval", "processAliveThreshold", "shutdownTimeout", "supervisorPidfile", "preserveFinishedJobs",
   "clearFinishedJobsAfter", "clearFailedJobsAfter", "clearRecurringExecutionsAfter", "defaultConcurrencyDuration",
-  "useSkipLocked", "listenNotify", "statementTimeout", "onRuntimeError", "logger", "platform",
+  "useSkipLocked", "listenNotify", "statementTimeout", "isolateWatchdogTimeout", "isolateAbortGrace", "onRuntimeError", "logger", "platform",
 ]);
 const URL_SCHEME = /^(file|libsql|https?|wss?|postgres|postgresql|mysql):/;
 
@@ -110,11 +116,12 @@ function bad(key: string, value: unknown, expected: string): never {
   throw new ConfigError(`${key}: ${describe(value)} is not valid (expected ${expected})`);
 }
 
-function duration(options: Record<string, unknown>, key: string, fallback: number, positive = true): number {
+/** `label` is the key's full path (e.g. "workers[0].pollingInterval"), named in the error. */
+function duration(options: Record<string, unknown>, key: string, fallback: number, positive = true, label = key): number {
   const value = options[key];
   if (value === undefined) return fallback;
-  const ms = parseDuration(value, key);
-  if (positive && ms <= 0) bad(key, value, "a duration greater than zero");
+  const ms = parseDuration(value, label);
+  if (positive && ms <= 0) bad(label, value, "a duration greater than zero");
   return ms;
 }
 
@@ -170,7 +177,7 @@ export function resolveConfig(input: StintOptions): ResolvedConfig {
     dispatchers: resolveDispatchers(o.dispatchers),
     scheduler: {
       dynamicTasks: bool(scheduler.dynamicTasks, "scheduler.dynamicTasks", false),
-      pollingIntervalMs: duration(scheduler, "pollingInterval", 1000),
+      pollingIntervalMs: duration(scheduler, "pollingInterval", 1000, true, "scheduler.pollingInterval"),
     },
     processHeartbeatIntervalMs: duration(o, "processHeartbeatInterval", 60_000),
     processAliveThresholdMs: duration(o, "processAliveThreshold", 300_000),
@@ -186,6 +193,8 @@ export function resolveConfig(input: StintOptions): ResolvedConfig {
     useSkipLocked: bool(o.useSkipLocked, "useSkipLocked", true),
     listenNotify: bool(o.listenNotify, "listenNotify", true),
     statementTimeoutMs: duration(o, "statementTimeout", 30_000),
+    isolateWatchdogTimeoutMs: duration(o, "isolateWatchdogTimeout", 30_000),
+    isolateAbortGraceMs: duration(o, "isolateAbortGrace", 2000),
   };
 }
 
@@ -203,7 +212,7 @@ function resolveWorkers(value: unknown): ResolvedWorker[] {
       selectors: parseSelectors(queues, `${key}.queues`),
       concurrency: int(w.concurrency, `${key}.concurrency`, 1, 10_000, 3),
       isolates: int(w.isolates, `${key}.isolates`, 1, 256, 1),
-      pollingIntervalMs: duration(w, "pollingInterval", 100),
+      pollingIntervalMs: duration(w, "pollingInterval", 100, true, `${key}.pollingInterval`),
     };
   });
 }
@@ -216,9 +225,9 @@ function resolveDispatchers(value: unknown): ResolvedDispatcher[] {
     const d = objectKeys(raw, key, ["batchSize", "pollingInterval", "concurrencyMaintenance", "concurrencyMaintenanceInterval"]);
     return {
       batchSize: int(d.batchSize, `${key}.batchSize`, 1, 100_000, 500),
-      pollingIntervalMs: duration(d, "pollingInterval", 1000),
+      pollingIntervalMs: duration(d, "pollingInterval", 1000, true, `${key}.pollingInterval`),
       concurrencyMaintenance: bool(d.concurrencyMaintenance, `${key}.concurrencyMaintenance`, true),
-      concurrencyMaintenanceIntervalMs: duration(d, "concurrencyMaintenanceInterval", 600_000),
+      concurrencyMaintenanceIntervalMs: duration(d, "concurrencyMaintenanceInterval", 600_000, true, `${key}.concurrencyMaintenanceInterval`),
     };
   });
 }

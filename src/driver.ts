@@ -116,6 +116,17 @@ export interface QueueInfo {
   nextScheduledAt: Date | null;
 }
 
+/** A claimed job whose process is gone. */
+export interface OrphanClaim {
+  id: string;
+  task: string;
+  queue: string;
+  priority: number;
+  payload: string;
+  attempt: number;
+  enqueuedAt: Date;
+}
+
 export interface ProcessRecord {
   id: string;
   kind: string;
@@ -180,11 +191,12 @@ export interface Driver {
   }): Promise<ClaimedJob[]>;
   /**
    * Applies outcomes to jobs claimed by `processId`; an outcome for a job this
-   * process no longer holds is ignored. Returns the ids that were applied.
+   * process no longer holds is ignored. `processId: null` applies to claims
+   * with no live process (orphans). Returns the ids that were applied.
    */
   jobsFinish(p: {
     backend: string;
-    processId: string;
+    processId: string | null;
     outcomes: Outcome[];
     preserveFinished: boolean;
     now: Date;
@@ -232,6 +244,26 @@ export interface Driver {
   processHeartbeat(p: { backend: string; id: string; now: Date }): Promise<boolean>;
   /** Deletes the row; claims still pointing at it lose their process (process_id null). */
   processDeregister(p: { backend: string; id: string }): Promise<void>;
+  /**
+   * Deletes the backend's processes whose heartbeat is older than `staleBefore`
+   * (never `exceptId`), in one transaction; their claims lose their process.
+   * Returns the pruned ids and the jobs they held, for the core to fail.
+   */
+  processesPruneStale(p: { backend: string; staleBefore: Date; exceptId?: string }): Promise<{
+    pruned: string[];
+    claims: OrphanClaim[];
+  }>;
+  /** Claims of the backend with no live process row behind them. */
+  claimsOrphaned(p: { backend: string }): Promise<OrphanClaim[]>;
+
+  /**
+   * Wake-ups from other processes, where `capabilities.listenNotify` (PostgreSQL
+   * LISTEN/NOTIFY). Calls `onWake` with queues of `backend` that got ready jobs,
+   * after the transaction that made them visible committed. Best effort — a
+   * dropped connection loses wake-ups until it is back — so polling stays the
+   * correctness path. Resolves once listening; the returned function stops it.
+   */
+  listen?(p: { backend: string; onWake: (queues: string[]) => void }): Promise<() => Promise<void>>;
 }
 
 /** What a driver module exports: a factory taking the URL and the options for it. */

@@ -9,4 +9,10 @@ export interface Platform {
   env(name: string): string | undefined;
   /** Installs a signal handler; returns a function that removes it. */
   onSignal(signal: "SIGTERM" | "SIGINT" | "SIGQUIT", handler: () => void): () => void;
+  /** Whether a process with this pid exists (one we may not signal counts as existing). */
+  processExists(pid: number): boolean;
+  /** Reads a text file; null when it does not exist. */
+  readTextFile(path: string): Promise<string | null>;
+  writeTextFile(path: string, text: string): Promise<void>;
+  removeFile(path: string): Promise<void>;
 }

@@ -11,6 +11,8 @@ import { consoleLogger, type Logger } from "./log.ts";
 import type { Platform } from "./platform.ts";
 import { type QueueHandle, queueHandle } from "./queue.ts";
 import { collectStats, type Stats } from "./stats.ts";
+import { checkHealth, type HealthReport } from "./health.ts";
+import type { Duration } from "./duration.ts";
 import { type JobHandle, type JobResult, toResult } from "./result.ts";
 import type { RuntimeContext } from "./runtime/context.ts";
 import { type HookFn, type HookName, Hooks } from "./runtime/hooks.ts";
@@ -27,9 +29,19 @@ export interface EnqueueItem {
 export async function createStint(options: StintOptions = {}): Promise<Stint> {
   const config = resolveConfig(options);
   const tasks = await loadTasks(options.tasks);
+  const tasksUrl = options.tasks instanceof URL || typeof options.tasks === "string" ? tasksModuleUrl(options.tasks) : null;
   const platform: Platform = options.platform ?? await (await import("../adapters/mod.ts")).detectPlatform();
   const driver = options.driver ?? await connect(config.url, config.statementTimeoutMs);
-  return new Stint(config, driver, tasks, platform, options.logger ?? consoleLogger, options.onRuntimeError);
+  return new Stint(config, driver, tasks, platform, options.logger ?? consoleLogger, options.onRuntimeError, tasksUrl);
+}
+
+/** Isolates import the tasks module by absolute URL; a relative string is resolved like import() would from here. */
+function tasksModuleUrl(source: URL | string): string {
+  try {
+    return new URL(String(source)).href;
+  } catch {
+    throw new ConfigError(`tasks: ${JSON.stringify(String(source))} is not an absolute URL (use new URL("./tasks.ts", import.meta.url))`);
+  }
 }
 
 async function loadTasks(source: StintOptions["tasks"]): Promise<Map<string, Task>> {
@@ -66,6 +78,7 @@ export class Stint {
     platform: Platform | null,
     logger: Logger,
     onRuntimeError?: (error: unknown, context: RuntimeErrorContext) => void,
+    tasksUrl: string | null = null,
   ) {
     this.config = config;
     this.driver = driver;
@@ -82,6 +95,7 @@ export class Stint {
       driver,
       config,
       tasks,
+      tasksUrl,
       wakeups: new Wakeups(),
       hooks: new Hooks(reportError),
       logger,
@@ -198,6 +212,11 @@ export class Stint {
     return { id, status: waiting ? "cancelled" : before };
   }
 
+  /** Whether this backend's supervisors and their runners heartbeat within `maxAge` (default processAliveThreshold). */
+  health(options: { maxAge?: Duration } = {}): Promise<HealthReport> {
+    return checkHealth(this.driver, this.backend, options.maxAge ?? this.config.processAliveThresholdMs);
+  }
+
   /** Queues, processes, recurring tasks and semaphores of this backend. */
   stats(): Promise<Stats> {
     return collectStats(this.driver, this.backend, this.config.processAliveThresholdMs);
@@ -217,9 +236,11 @@ export class Stint {
   async start(options: StartOptions = {}): Promise<Supervisor> {
     if (this.#closed) throw new StintError("STINT_CLOSED", "this Stint instance is closed");
     const checked = checkStartOptions(options);
-    const mode = checked.mode ?? this.config.mode ?? "async";
-    if (mode === "worker") {
-      throw new ConfigError('mode "worker" (Web Worker isolation) is not available in this build yet; use mode: "async"');
+    const mode = checked.mode ?? this.config.mode ?? (checked.standalone ? "worker" : "async");
+    if (mode === "worker" && !this.#ctx.tasksUrl && checked.only !== "dispatch") {
+      throw new ConfigError(
+        'mode "worker": isolates import tasks by URL; pass createStint({ tasks: new URL("./tasks.ts", import.meta.url) })',
+      );
     }
     if (this.tasks.size === 0 && checked.only !== "dispatch") {
       throw new ConfigError("tasks: a runtime that runs jobs needs tasks (createStint({ tasks }))");

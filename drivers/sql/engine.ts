@@ -7,7 +7,13 @@ import type { SqlAccess } from "./access.ts";
 import { cancelJob, cancelRequested, discardJobs, getJob, retryJobs } from "./admin.ts";
 import { claimJobs, finishJobs, insertJobs, promoteDue } from "./jobs.ts";
 import { failedCounts, listJobs, listProcesses } from "./listing.ts";
-import { deregisterProcess, heartbeatProcess, registerProcess } from "./processes.ts";
+import {
+  deregisterProcess,
+  heartbeatProcess,
+  orphanedClaims,
+  pruneStaleProcesses,
+  registerProcess,
+} from "./processes.ts";
 import { clearQueue, pauseQueue, queueIsPaused, queuesInfo, resumeQueue } from "./queues.ts";
 
 export function createSqlDriver(access: SqlAccess): Driver {
@@ -39,5 +45,7 @@ export function createSqlDriver(access: SqlAccess): Driver {
     processRegister: (p) => registerProcess(access, p),
     processHeartbeat: (p) => heartbeatProcess(access, p),
     processDeregister: (p) => deregisterProcess(access, p),
+    processesPruneStale: (p) => pruneStaleProcesses(access, p),
+    claimsOrphaned: (p) => orphanedClaims(access, p),
   };
 }

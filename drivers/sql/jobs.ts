@@ -123,7 +123,7 @@ interface Held {
 
 export function finishJobs(
   access: SqlAccess,
-  p: { backend: string; processId: string; outcomes: Outcome[]; preserveFinished: boolean; now: Date },
+  p: { backend: string; processId: string | null; outcomes: Outcome[]; preserveFinished: boolean; now: Date },
 ): Promise<string[]> {
   if (p.outcomes.length === 0) return Promise.resolve([]);
   const t = p.now.getTime();
@@ -131,10 +131,13 @@ export function finishJobs(
     const held = new Map<string, Held>();
     for (const batch of chunks(p.outcomes, CHUNK)) {
       const ids = batch.map((o) => o.id);
+      const owner = p.processId === null
+        ? `c.backend = ? AND (c.process_id IS NULL OR NOT EXISTS (SELECT 1 FROM stint_processes sp WHERE sp.id = c.process_id))`
+        : "c.process_id = ?";
       const rows = await q.query(
         `SELECT j.id, j.attempts FROM stint_claimed_executions c JOIN stint_jobs j ON j.id = c.job_id
-         WHERE c.process_id = ? AND c.job_id IN (${placeholders(ids.length)})`,
-        [p.processId, ...ids],
+         WHERE ${owner} AND c.job_id IN (${placeholders(ids.length)})`,
+        [p.processId ?? p.backend, ...ids],
       );
       for (const r of rows) held.set(str(r.id), { id: str(r.id), attempts: num(r.attempts) });
     }

@@ -1,6 +1,6 @@
 /** The process registry: every runner has a row it heartbeats. */
-import type { ProcessInfo } from "../../src/driver.ts";
-import type { SqlAccess } from "./access.ts";
+import type { OrphanClaim, ProcessInfo } from "../../src/driver.ts";
+import { num, placeholders, type Row, type SqlAccess, type SqlRunner, str } from "./access.ts";
 
 export async function registerProcess(
   access: SqlAccess,
@@ -33,4 +33,51 @@ export function deregisterProcess(access: SqlAccess, p: { backend: string; id: s
     await q.run(`UPDATE stint_claimed_executions SET process_id = NULL WHERE process_id = ?`, [p.id]);
     await q.run(`DELETE FROM stint_processes WHERE id = ? AND backend = ?`, [p.id, p.backend]);
   });
+}
+
+const CLAIM_COLUMNS = "j.id, j.task, j.queue, j.priority, j.payload, j.attempts, j.created_at";
+
+function toOrphan(r: Row): OrphanClaim {
+  return {
+    id: str(r.id),
+    task: str(r.task),
+    queue: str(r.queue),
+    priority: num(r.priority),
+    payload: str(r.payload),
+    attempt: num(r.attempts),
+    enqueuedAt: new Date(num(r.created_at)),
+  };
+}
+
+export function pruneStaleProcesses(
+  access: SqlAccess,
+  p: { backend: string; staleBefore: Date; exceptId?: string },
+): Promise<{ pruned: string[]; claims: OrphanClaim[] }> {
+  return access.transaction(async (q: SqlRunner) => {
+    const rows = await q.query(
+      `SELECT id FROM stint_processes WHERE backend = ? AND last_heartbeat_at < ? AND id <> ? ${access.lockSuffix}`,
+      [p.backend, p.staleBefore.getTime(), p.exceptId ?? ""],
+    );
+    const pruned = rows.map((r) => str(r.id));
+    if (pruned.length === 0) return { pruned, claims: [] };
+    const inIds = placeholders(pruned.length);
+    const claims = await q.query(
+      `SELECT ${CLAIM_COLUMNS} FROM stint_claimed_executions c JOIN stint_jobs j ON j.id = c.job_id
+       WHERE c.process_id IN (${inIds})`,
+      pruned,
+    );
+    await q.run(`UPDATE stint_claimed_executions SET process_id = NULL WHERE process_id IN (${inIds})`, pruned);
+    await q.run(`DELETE FROM stint_processes WHERE id IN (${inIds})`, pruned);
+    return { pruned, claims: claims.map(toOrphan) };
+  });
+}
+
+export async function orphanedClaims(access: SqlAccess, p: { backend: string }): Promise<OrphanClaim[]> {
+  const rows = await access.query(
+    `SELECT ${CLAIM_COLUMNS} FROM stint_claimed_executions c JOIN stint_jobs j ON j.id = c.job_id
+     WHERE c.backend = ? AND (c.process_id IS NULL
+       OR NOT EXISTS (SELECT 1 FROM stint_processes sp WHERE sp.id = c.process_id))`,
+    [p.backend],
+  );
+  return rows.map(toOrphan);
 }

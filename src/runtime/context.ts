@@ -11,6 +11,8 @@ export interface RuntimeContext {
   driver: Driver;
   config: ResolvedConfig;
   tasks: Map<string, Task>;
+  /** The tasks module's URL, which worker-mode isolates import; null when tasks were given as objects. */
+  tasksUrl: string | null;
   wakeups: Wakeups;
   hooks: Hooks;
   logger: Logger;

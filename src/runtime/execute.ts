@@ -1,5 +1,8 @@
 /**
- * Runs one claimed job in this event loop (async mode) and decides its outcome.
+ * Runs one claimed job and decides its outcome. In async mode the handler runs
+ * in this event loop; in worker mode `run` hands the job to a Web Worker
+ * isolate (see isolate-pool.ts) and this function still owns the timeout and
+ * the decision, on the main thread.
  *
  * The handler's promise races the job's AbortSignal: timeout, cancel and
  * shutdown abort it with a reason, and the outcome follows the reason even if
@@ -23,6 +26,7 @@ export async function executeJob(
   job: ClaimedJob,
   task: Task | undefined,
   controller: AbortController,
+  run?: (payload: unknown, ctx: TaskContext) => Promise<unknown>,
   now: () => number = Date.now,
 ): Promise<Outcome> {
   if (!task) return failure(job, undefined, new UnknownTaskError(job.task), now);
@@ -42,7 +46,8 @@ export async function executeJob(
   try {
     const ctx: TaskContext = { signal, jobId: job.id, attempt: job.attempt, task: job.task, queue: job.queue };
     const payload = JSON.parse(job.payload);
-    const value = await Promise.race([Promise.resolve().then(() => task.handler(payload, ctx)), aborted]);
+    const call = run ?? ((p: unknown, c: TaskContext) => task.handler(p, c));
+    const value = await Promise.race([Promise.resolve().then(() => call(payload, ctx)), aborted]);
     if (signal.aborted) throw signal.reason;
     const result = value === undefined ? null : value;
     const problem = jsonProblem(result, "return value");

@@ -5,6 +5,8 @@
  * (immediate); an embedded one installs no handlers.
  */
 import { ConfigError } from "../errors.ts";
+import { acquirePidfile } from "./pidfile.ts";
+import { recoverClaims } from "./recovery.ts";
 import type { RuntimeContext } from "./context.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { Runner } from "./runner.ts";
@@ -40,6 +42,8 @@ export class Supervisor extends Runner {
   readonly #options: StartOptions;
   readonly #children: Runner[] = [];
   #removeSignals: Array<() => void> = [];
+  #releasePidfile: (() => Promise<void>) | null = null;
+  #maintenance: ReturnType<typeof setInterval> | undefined;
   #resolveStopped!: () => void;
   /** Resolves once every runner has stopped and its process row is gone. */
   readonly stopped: Promise<void> = new Promise((resolve) => (this.#resolveStopped = resolve));
@@ -63,11 +67,23 @@ export class Supervisor extends Runner {
   }
 
   override async start(): Promise<void> {
-    await super.start();
-    const { config } = this.ctx;
+    const { config, platform } = this.ctx;
+    if (this.#options.standalone && config.supervisorPidfile && platform) {
+      this.#releasePidfile = await acquirePidfile(platform, config.supervisorPidfile);
+    }
     try {
+      await super.start();
+    } catch (error) {
+      await this.#releasePidfile?.();
+      throw error;
+    }
+    try {
+      // Before any runner claims: claims left by dead processes are failed (or retried).
+      await this.#maintain();
+      this.#maintenance = setInterval(() => void this.#maintain(), config.processHeartbeatIntervalMs);
       if (this.#options.only !== "dispatch") {
-        config.workers.forEach((w, i) => this.#children.push(new Worker(this.ctx, w, `worker-${i + 1}`, this.id)));
+        const mode = this.#options.mode ?? "async";
+        config.workers.forEach((w, i) => this.#children.push(new Worker(this.ctx, w, `worker-${i + 1}`, this.id, mode)));
       }
       if (this.#options.only !== "work") {
         config.dispatchers.forEach((d, i) => this.#children.push(new Dispatcher(this.ctx, d, `dispatcher-${i + 1}`, this.id)));
@@ -77,7 +93,6 @@ export class Supervisor extends Runner {
       await this.stop(true);
       throw error;
     }
-    const platform = this.ctx.platform;
     if (this.#options.standalone && platform) {
       this.#removeSignals = [
         platform.onSignal("SIGTERM", () => void this.stop()),
@@ -87,16 +102,26 @@ export class Supervisor extends Runner {
     }
   }
 
+  async #maintain(): Promise<void> {
+    try {
+      await recoverClaims(this.ctx, this.id);
+    } catch (error) {
+      this.ctx.reportError(error, { operation: "process maintenance", processName: this.name });
+    }
+  }
+
   protected async run(): Promise<void> {
     await sleep(Infinity, this.stopSignal);
   }
 
   protected override async windDown(immediate: boolean): Promise<void> {
+    clearInterval(this.#maintenance);
     try {
       await Promise.all(this.#children.map((c) => c.stop(immediate)));
     } finally {
       for (const remove of this.#removeSignals) remove();
       this.#removeSignals = [];
+      await this.#releasePidfile?.().catch((error) => this.ctx.reportError(error, { operation: "pidfile" }));
     }
   }
 

@@ -16,6 +16,7 @@ import { JobCancelledError } from "../errors.ts";
 import { Completer } from "./completer.ts";
 import type { RuntimeContext } from "./context.ts";
 import { executeJob, ShutdownSignal } from "./execute.ts";
+import { IsolatePool } from "./isolate-pool.ts";
 import { Runner } from "./runner.ts";
 import { sleep, Waker } from "./sleep.ts";
 
@@ -26,16 +27,58 @@ export class Worker extends Runner {
   readonly #waker: Waker;
   readonly #completer: Completer;
   readonly #inFlight = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  readonly #mode: "async" | "worker";
+  #pool: IsolatePool | null = null;
 
-  constructor(ctx: RuntimeContext, options: ResolvedWorker, name: string, supervisorId: string | null) {
+  constructor(
+    ctx: RuntimeContext,
+    options: ResolvedWorker,
+    name: string,
+    supervisorId: string | null,
+    mode: "async" | "worker" = "async",
+  ) {
     super(ctx, "worker", name, supervisorId);
     this.#options = options;
+    this.#mode = mode;
     this.#waker = new Waker(this.stopSignal);
     this.#completer = new Completer(ctx, this.id, name, () => this.#waker.wake());
   }
 
   protected override metadata(): Record<string, unknown> {
-    return { queues: this.#options.queues, concurrency: this.#options.concurrency, mode: "async" };
+    const isolates = this.#mode === "worker" ? this.#options.isolates : 0;
+    return { queues: this.#options.queues, concurrency: this.#options.concurrency, mode: this.#mode, isolates };
+  }
+
+  /** In worker mode, the isolates are up (each has imported the tasks module) before the first claim. */
+  override async start(): Promise<void> {
+    if (this.#mode === "worker") {
+      const { config, tasksUrl, hooks, reportError } = this.ctx;
+      if (!tasksUrl) throw new Error("worker mode needs the tasks module URL");
+      const pool = new IsolatePool({
+        size: this.#options.isolates,
+        tasksUrl,
+        name: this.name,
+        watchdogTimeoutMs: config.isolateWatchdogTimeoutMs,
+        abortGraceMs: config.isolateAbortGraceMs,
+        onExit: (isolateName, error) => {
+          reportError(error, { operation: "isolate", processName: isolateName });
+          void hooks.emit({ name: "worker.exit", kind: "worker", processName: isolateName, processId: this.id, error });
+        },
+      });
+      await pool.start();
+      this.#pool = pool;
+    }
+    try {
+      await super.start();
+    } catch (error) {
+      this.#pool?.stop();
+      throw error;
+    }
+  }
+
+  /** Live isolates (worker mode); 0 in async mode. */
+  get isolatesAlive(): number {
+    return this.#pool?.alive ?? 0;
   }
 
   get inFlight(): number {
@@ -82,7 +125,9 @@ export class Worker extends Runner {
   #launch(job: ClaimedJob): void {
     const controller = new AbortController();
     this.ctx.running.set(job.id, controller);
-    const done = executeJob(job, this.ctx.tasks.get(job.task), controller)
+    const pool = this.#pool;
+    const run = pool ? (_payload: unknown, ctx: { signal: AbortSignal }) => pool.run(job, ctx.signal) : undefined;
+    const done = executeJob(job, this.ctx.tasks.get(job.task), controller, run)
       .then((outcome) => this.#completer.add(outcome))
       .catch((error) => this.ctx.reportError(error, { operation: "execute", processName: this.name, jobId: job.id }))
       .finally(() => {
@@ -112,6 +157,7 @@ export class Worker extends Runner {
     }
     for (const { controller } of this.#inFlight.values()) controller.abort(new ShutdownSignal());
     await all();
+    this.#pool?.stop();
     await this.#completer.flush(Date.now() + Math.max(5000, this.ctx.config.shutdownTimeoutMs));
   }
 }

@@ -1,0 +1,221 @@
+/**
+ * The main-thread side of worker mode: a fixed number of Web Worker isolates
+ * that run handlers, with a watchdog and replacement.
+ *
+ *   spawn ──init──▶ ready ──run/abort/ping──▶ … ──▶ gone ──backoff──▶ spawn
+ *                                                    ▲
+ *     error event (preventDefault) · close · no pong within watchdogTimeout ·
+ *     a job ignoring its abort past the grace period (terminate)
+ *
+ * A gone isolate fails its in-flight jobs with ProcessExitError and is
+ * replaced: at once the first time, then after 100 ms doubling to 30 s; the
+ * count resets once an isolate has lived a minute; never after stop().
+ * Deno cannot stop a worker stuck in a synchronous loop (terminate() returns
+ * but the thread runs on): the pool replaces it all the same and carries on.
+ */
+import { ConfigError, type ErrorInfo, ProcessExitError } from "../errors.ts";
+import type { AbortKind, FromIsolate, ToIsolate } from "./protocol.ts";
+import { sleep } from "./sleep.ts";
+import { JobCancelledError, JobTimeoutError } from "../errors.ts";
+
+export interface IsolatePoolOptions {
+  size: number;
+  tasksUrl: string;
+  name: string;
+  watchdogTimeoutMs: number;
+  abortGraceMs: number;
+  onExit(isolateName: string, error: ProcessExitError): void;
+}
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+interface Isolate {
+  name: string;
+  slot: number;
+  worker: Worker;
+  pending: Map<string, Pending>;
+  lastSeen: number;
+  startedAt: number;
+  gone: boolean;
+}
+
+export function errorFromInfo(info: ErrorInfo): Error {
+  const error = new Error(info.message);
+  error.name = info.name;
+  if (info.stack) error.stack = info.stack;
+  return error;
+}
+
+function abortKind(reason: unknown): AbortKind {
+  if (reason instanceof JobTimeoutError) return "timeout";
+  if (reason instanceof JobCancelledError) return "cancel";
+  return "shutdown";
+}
+
+export class IsolatePool {
+  readonly #options: IsolatePoolOptions;
+  readonly #slots: Array<Isolate | null>;
+  readonly #crashes: number[];
+  readonly #waiters: Array<() => void> = [];
+  #watchdog: ReturnType<typeof setInterval> | undefined;
+  #stopped = false;
+  #pings = 0;
+
+  constructor(options: IsolatePoolOptions) {
+    this.#options = options;
+    this.#slots = new Array(options.size).fill(null);
+    this.#crashes = new Array(options.size).fill(0);
+  }
+
+  /** Spawns every isolate and waits until each has imported the tasks module. */
+  async start(): Promise<void> {
+    await Promise.all(this.#slots.map((_, slot) => this.#spawn(slot, true)));
+    const every = Math.max(50, Math.min(1000, Math.floor(this.#options.watchdogTimeoutMs / 3)));
+    this.#watchdog = setInterval(() => this.#checkWatchdog(), every);
+  }
+
+  get alive(): number {
+    return this.#slots.filter((i) => i && !i.gone).length;
+  }
+
+  #spawn(slot: number, first: boolean): Promise<void> {
+    const name = `${this.#options.name}/isolate-${slot + 1}`;
+    const worker = new Worker(new URL("./isolate.ts", import.meta.url).href, { type: "module" });
+    const isolate: Isolate = { name, slot, worker, pending: new Map(), lastSeen: Date.now(), startedAt: Date.now(), gone: false };
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      worker.addEventListener("message", (event: MessageEvent<FromIsolate>) => {
+        isolate.lastSeen = Date.now();
+        const message = event.data;
+        if (message.type === "ready" && !settled) {
+          settled = true;
+          this.#slots[slot] = isolate;
+          this.#wakeWaiters();
+          resolve();
+        } else if (message.type === "init-failed" && !settled) {
+          settled = true;
+          worker.terminate();
+          const error = new ConfigError(`tasks: the isolate could not import ${this.#options.tasksUrl}: ${message.error.message}`);
+          if (first) reject(error);
+          else this.#gone(isolate, `failed to import the tasks module: ${message.error.message}`);
+        } else if (message.type === "result") {
+          const pending = isolate.pending.get(message.id);
+          if (!pending) return;
+          isolate.pending.delete(message.id);
+          if (message.ok) pending.resolve(JSON.parse(message.json));
+          else pending.reject(errorFromInfo(message.error));
+        }
+      });
+      const onDeath = (what: string) => (event: Event) => {
+        event.preventDefault?.(); // on Deno, an unhandled worker error would kill the whole process
+        const detail = (event as ErrorEvent).message ? `: ${(event as ErrorEvent).message}` : "";
+        if (!settled) {
+          settled = true;
+          if (first) return reject(new ConfigError(`the isolate ${name} died while starting${detail}`));
+        }
+        this.#gone(isolate, `${what}${detail}`);
+      };
+      worker.addEventListener("error", onDeath("threw an uncaught error"));
+      worker.addEventListener("messageerror", onDeath("received a message it could not read"));
+      // Bun only; Deno says nothing when a worker exits by itself (the watchdog notices).
+      (worker as unknown as EventTarget).addEventListener("close", onDeath("exited") as (event: unknown) => void);
+      this.#post(isolate, { type: "init", tasksUrl: this.#options.tasksUrl });
+    });
+  }
+
+  #post(isolate: Isolate, message: ToIsolate): void {
+    try {
+      isolate.worker.postMessage(message);
+    } catch (error) {
+      this.#gone(isolate, `could not be reached: ${(error as Error).message}`);
+    }
+  }
+
+  #checkWatchdog(): void {
+    const now = Date.now();
+    for (const isolate of this.#slots) {
+      if (!isolate || isolate.gone) continue;
+      if (now - isolate.lastSeen > this.#options.watchdogTimeoutMs) {
+        this.#gone(isolate, `stopped answering its watchdog for ${this.#options.watchdogTimeoutMs} ms`);
+      } else {
+        this.#post(isolate, { type: "ping", n: ++this.#pings });
+      }
+    }
+  }
+
+  /** Marks an isolate gone: terminate it, fail its jobs, and replace it with backoff. */
+  #gone(isolate: Isolate, why: string): void {
+    if (isolate.gone) return;
+    isolate.gone = true;
+    try {
+      isolate.worker.terminate();
+    } catch { /* already gone */ }
+    if (this.#slots[isolate.slot] === isolate) this.#slots[isolate.slot] = null;
+    const error = new ProcessExitError(`isolate ${isolate.name} ${why}`);
+    for (const pending of isolate.pending.values()) pending.reject(error);
+    isolate.pending.clear();
+    if (this.#stopped) return;
+    this.#options.onExit(isolate.name, error);
+    const lived = Date.now() - isolate.startedAt;
+    this.#crashes[isolate.slot] = lived > 60_000 ? 1 : this.#crashes[isolate.slot] + 1;
+    const n = this.#crashes[isolate.slot];
+    const delay = n <= 1 ? 0 : Math.min(30_000, 100 * 2 ** (n - 2));
+    void this.#respawn(isolate.slot, delay);
+  }
+
+  async #respawn(slot: number, delay: number): Promise<void> {
+    await sleep(delay);
+    if (this.#stopped) return;
+    try {
+      await this.#spawn(slot, false);
+    } catch { /* #gone already scheduled the next try */ }
+  }
+
+  #wakeWaiters(): void {
+    for (const wake of this.#waiters.splice(0)) wake();
+  }
+
+  async #pick(): Promise<Isolate> {
+    for (;;) {
+      if (this.#stopped) throw new ProcessExitError(`${this.#options.name} is stopping`);
+      let best: Isolate | null = null;
+      for (const isolate of this.#slots) {
+        if (isolate && !isolate.gone && (!best || isolate.pending.size < best.pending.size)) best = isolate;
+      }
+      if (best) return best;
+      await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    }
+  }
+
+  /** Runs one job in the least busy isolate; an abort is forwarded, and enforced after the grace period. */
+  async run(job: { id: string; task: string; queue: string; attempt: number; payload: string }, signal: AbortSignal): Promise<unknown> {
+    const isolate = await this.#pick();
+    return new Promise((resolve, reject) => {
+      isolate.pending.set(job.id, { resolve, reject });
+      const onAbort = () => {
+        if (!isolate.pending.has(job.id)) return;
+        const reason = signal.reason;
+        this.#post(isolate, { type: "abort", id: job.id, kind: abortKind(reason), message: String(reason?.message ?? reason) });
+        setTimeout(() => {
+          if (isolate.pending.has(job.id)) {
+            this.#gone(isolate, `was terminated: job ${job.id} ignored its abort for ${this.#options.abortGraceMs} ms`);
+          }
+        }, this.#options.abortGraceMs);
+      };
+      if (signal.aborted) onAbort();
+      else signal.addEventListener("abort", onAbort, { once: true });
+      this.#post(isolate, { type: "run", ...job });
+    });
+  }
+
+  /** Terminates every isolate; jobs still inside them are failed with ProcessExitError. */
+  stop(): void {
+    this.#stopped = true;
+    clearInterval(this.#watchdog);
+    for (const isolate of this.#slots) if (isolate) this.#gone(isolate, "was stopped");
+    this.#wakeWaiters();
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * The code that runs inside a Web Worker isolate. It imports the tasks module
+ * by URL, then runs handlers on request. Every job is wrapped in try/catch and
+ * answered with a structured result: an uncaught error would kill the isolate
+ * (and, on Deno, the whole process unless the main thread prevents it).
+ */
+import { errorInfo, JobCancelledError, JobTimeoutError, ResultError } from "../errors.ts";
+import { jsonProblem } from "../json.ts";
+import { collectTasks, type Task } from "../task.ts";
+import type { FromIsolate, ToIsolate } from "./protocol.ts";
+
+// A Web Worker's global scope; typed loosely so this file needs no DOM/worker lib.
+const scope = globalThis as unknown as {
+  postMessage(message: FromIsolate): void;
+  addEventListener(type: "message", listener: (event: { data: ToIsolate }) => void): void;
+};
+
+let tasks = new Map<string, Task>();
+const running = new Map<string, AbortController>();
+
+function post(message: FromIsolate): void {
+  scope.postMessage(message);
+}
+
+async function init(tasksUrl: string): Promise<void> {
+  try {
+    tasks = collectTasks(await import(tasksUrl), `tasks module ${tasksUrl}`);
+    post({ type: "ready", tasks: [...tasks.keys()] });
+  } catch (error) {
+    post({ type: "init-failed", error: errorInfo(error) });
+  }
+}
+
+async function run(message: Extract<ToIsolate, { type: "run" }>): Promise<void> {
+  const controller = new AbortController();
+  running.set(message.id, controller);
+  try {
+    const task = tasks.get(message.task);
+    if (!task) throw new Error(`no task named ${JSON.stringify(message.task)} in the isolate's tasks module`);
+    const value = await task.handler(JSON.parse(message.payload), {
+      signal: controller.signal,
+      jobId: message.id,
+      attempt: message.attempt,
+      task: message.task,
+      queue: message.queue,
+    });
+    const result = value === undefined ? null : value;
+    const problem = jsonProblem(result, "return value");
+    if (problem) throw new ResultError(`${message.task}: ${problem}`);
+    post({ type: "result", id: message.id, ok: true, json: JSON.stringify(result) });
+  } catch (error) {
+    post({ type: "result", id: message.id, ok: false, error: errorInfo(error) });
+  } finally {
+    running.delete(message.id);
+  }
+}
+
+function abortReason(message: Extract<ToIsolate, { type: "abort" }>): Error {
+  if (message.kind === "cancel") return new JobCancelledError(message.id);
+  if (message.kind === "timeout") {
+    const error = new JobTimeoutError(0);
+    error.message = message.message;
+    return error;
+  }
+  const error = new Error(message.message);
+  error.name = "ShutdownSignal";
+  return error;
+}
+
+scope.addEventListener("message", (event) => {
+  const message = event.data;
+  switch (message.type) {
+    case "init":
+      void init(message.tasksUrl);
+      break;
+    case "run":
+      void run(message);
+      break;
+    case "abort":
+      running.get(message.id)?.abort(abortReason(message));
+      break;
+    case "ping":
+      post({ type: "pong", n: message.n });
+      break;
+  }
+});

@@ -1,0 +1,21 @@
+/**
+ * Messages between the main thread and a Web Worker isolate. The isolate only
+ * runs handlers: it never touches the queue's database (a terminated worker
+ * must never leave the queue's tables locked).
+ */
+import type { ErrorInfo } from "../errors.ts";
+
+export type AbortKind = "timeout" | "cancel" | "shutdown";
+
+export type ToIsolate =
+  | { type: "init"; tasksUrl: string }
+  | { type: "run"; id: string; task: string; queue: string; attempt: number; payload: string }
+  | { type: "abort"; id: string; kind: AbortKind; message: string }
+  | { type: "ping"; n: number };
+
+export type FromIsolate =
+  | { type: "ready"; tasks: string[] }
+  | { type: "init-failed"; error: ErrorInfo }
+  | { type: "result"; id: string; ok: true; json: string }
+  | { type: "result"; id: string; ok: false; error: ErrorInfo }
+  | { type: "pong"; n: number };
