@@ -44,6 +44,7 @@ export class Supervisor extends Runner {
   #removeSignals: Array<() => void> = [];
   #releasePidfile: (() => Promise<void>) | null = null;
   #maintenance: ReturnType<typeof setInterval> | undefined;
+  #unlisten: (() => Promise<void>) | null = null;
   #resolveStopped!: () => void;
   /** Resolves once every runner has stopped and its process row is gone. */
   readonly stopped: Promise<void> = new Promise((resolve) => (this.#resolveStopped = resolve));
@@ -89,6 +90,7 @@ export class Supervisor extends Runner {
         config.dispatchers.forEach((d, i) => this.#children.push(new Dispatcher(this.ctx, d, `dispatcher-${i + 1}`, this.id)));
       }
       for (const child of this.#children) await child.start();
+      await this.#listen();
     } catch (error) {
       await this.stop(true);
       throw error;
@@ -99,6 +101,17 @@ export class Supervisor extends Runner {
         platform.onSignal("SIGINT", () => void this.stop()),
         platform.onSignal("SIGQUIT", () => void this.stop(true)),
       ];
+    }
+  }
+
+  /** Cross-process wake-ups where the database has them (PostgreSQL NOTIFY); polling stays the correctness path. */
+  async #listen(): Promise<void> {
+    const { driver, config, wakeups } = this.ctx;
+    if (!config.listenNotify || !driver.listen || this.#options.only === "dispatch") return;
+    try {
+      this.#unlisten = await driver.listen({ backend: config.backend, onWake: (queues) => wakeups.notify(queues) });
+    } catch (error) {
+      this.ctx.reportError(error, { operation: "listen", processName: this.name });
     }
   }
 
@@ -116,6 +129,7 @@ export class Supervisor extends Runner {
 
   protected override async windDown(immediate: boolean): Promise<void> {
     clearInterval(this.#maintenance);
+    await this.#unlisten?.().catch((error) => this.ctx.reportError(error, { operation: "unlisten", processName: this.name }));
     try {
       await Promise.all(this.#children.map((c) => c.stop(immediate)));
     } finally {

@@ -1,0 +1,31 @@
+/**
+ * A standalone worker script: `deno run -A examples/worker.ts` or `bun examples/worker.ts`.
+ *
+ * Runs tasks from examples/tasks.ts in Web Worker isolates until SIGTERM or
+ * SIGINT (drain running jobs within shutdownTimeout, then put the rest back to
+ * ready) or SIGQUIT (stop at once). Environment:
+ *   STINT_DATABASE_URL   database (default file:stint.db)
+ *   STINT_MODE           "worker" (default) or "async"
+ *   STINT_PIDFILE        refuse to start while another supervisor holds this file
+ */
+import { createStint } from "../mod.ts";
+import { detectPlatform } from "../adapters/mod.ts";
+
+const platform = await detectPlatform();
+const url = platform.env("STINT_DATABASE_URL") ?? "file:stint.db";
+const mode = platform.env("STINT_MODE") === "async" ? "async" : "worker";
+
+const stint = await createStint({
+  url,
+  tasks: new URL("./tasks.ts", import.meta.url),
+  mode,
+  workers: [{ queues: ["*"], concurrency: 5, isolates: 2 }],
+  shutdownTimeout: "5s",
+  supervisorPidfile: platform.env("STINT_PIDFILE"),
+});
+await stint.migrate();
+stint.on("supervisor.stop", () => console.log("supervisor stopped"));
+const supervisor = await stint.start({ standalone: true });
+console.log(`stint ${mode} supervisor pid ${platform.pid} on ${url}: SIGTERM/SIGINT drain, SIGQUIT stops at once`);
+await supervisor.stopped;
+await stint.close();
