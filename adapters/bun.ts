@@ -33,4 +33,7 @@ export const bunPlatform: Platform = {
   },
   writeTextFile: (path, text) => writeFile(path, text, "utf8"),
   removeFile: (path) => rm(path, { force: true }),
+  cwd: () => process.cwd(),
+  args: () => process.argv.slice(2),
+  exit: (code) => process.exit(code),
 };

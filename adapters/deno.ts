@@ -47,4 +47,7 @@ export const denoPlatform: Platform = {
       if (!(error instanceof D.errors.NotFound)) throw error;
     }
   },
+  cwd: () => D.cwd() as string,
+  args: () => [...D.args] as string[],
+  exit: (code) => D.exit(code) as never,
 };

@@ -15,4 +15,8 @@ export interface Platform {
   readTextFile(path: string): Promise<string | null>;
   writeTextFile(path: string, text: string): Promise<void>;
   removeFile(path: string): Promise<void>;
+  cwd(): string;
+  /** Command-line arguments after the script. */
+  args(): string[];
+  exit(code: number): never;
 }
