@@ -1,0 +1,208 @@
+#!/usr/bin/env bash
+# The whole test suite, under Deno and then Bun, against throwaway PostgreSQL 15 and MariaDB.
+#
+#   npm test                               every test/**/*.test.ts
+#   npm test -- test/a.test.ts ...         only these files
+#   PG_URL=... MYSQL_URL=... npm test      use these servers; only an unset one is started here
+#   STINT_RUNTIMES=deno npm test           one runtime ("deno bun" by default)
+#   STINT_TEST_TIMEOUT=420                 seconds per runtime before it is killed (a failure)
+#   STINT_DB_BASE=/tmp/x                   where throwaway servers live (a fresh /tmp dir by default)
+#   STINT_TEST_OUT=dir                     keep the JUnit reports and logs there
+#
+# Prints each runtime's own output, then as the last line "N passed, N failed, N skipped"
+# over both runtimes (skipped is not passed). Counts come from the runtimes' JUnit reports,
+# leaf tests only. Exits non-zero when a test failed or a runtime crashed, timed out or
+# exited non-zero: a runtime that fails without a failed test in its report counts as one
+# failed test, so a crash can never read as "0 failed".
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
+ROOT=$PWD
+BIN=$ROOT/node_modules/.bin
+RUNTIMES=${STINT_RUNTIMES:-deno bun}
+LIMIT=${STINT_TEST_TIMEOUT:-420}
+[ -t 1 ] || export NO_COLOR=1
+
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1fs", b - a }'; }
+TIMINGS=()
+T_START=$(now)
+
+# ---- servers: stopped on every exit path; by data dir and pid file (see servers.sh) ----
+DB_BASE=
+OUT=
+cleanup() {
+  if [ -n "$DB_BASE" ]; then
+    bash "$ROOT/test/support/servers.sh" down "$DB_BASE" || echo "run.sh: stopping servers in $DB_BASE failed" >&2
+    DB_BASE=
+  fi
+  if [ -n "$OUT" ] && [ -z "${STINT_TEST_OUT:-}" ]; then rm -rf "$OUT"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+# ---- dependencies ----
+t=$(now)
+if [ ! -x "$BIN/deno" ] || [ ! -x "$BIN/bun" ]; then
+  echo "run.sh: node_modules/.bin/deno or bun missing, running npm ci"
+  npm ci --no-audit --no-fund </dev/null || { echo "run.sh: npm ci failed" >&2; exit 1; }
+fi
+for rt in $RUNTIMES; do
+  # Without its install script (npm --ignore-scripts, or a strict allowScripts policy) the
+  # bun package has no binary: rebuilding runs that script.
+  version=$("$BIN/$rt" --version 2>&1 </dev/null) || {
+    echo "run.sh: $rt does not run, running npm rebuild $rt"
+    npm rebuild "$rt" </dev/null && version=$("$BIN/$rt" --version 2>&1 </dev/null)
+  } || {
+    echo "run.sh: $BIN/$rt does not run: $version" >&2
+    exit 1
+  }
+  echo "run.sh: $rt $(echo "$version" | head -1)"
+done
+TIMINGS+=("deps $(secs "$t" "$(now)")")
+
+# ---- test files: the same explicit list for both runtimes ----
+# (`bun test test/` would treat "test/" as a substring filter over the whole tree and also
+# run e.g. tmp/x/test/y.test.ts; both runtimes also accept more name patterns than *.test.ts.)
+if [ $# -gt 0 ]; then
+  FILES=("$@")
+else
+  mapfile -t FILES < <(find test -name node_modules -prune -o -type f -name '*.test.ts' -print | sort)
+fi
+if [ ${#FILES[@]} = 0 ]; then
+  echo "run.sh: no test files (test/**/*.test.ts)" >&2
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+BUN_FILES=()
+for f in "${FILES[@]}"; do
+  case $f in /* | ./*) BUN_FILES+=("$f") ;; *) BUN_FILES+=("./$f") ;; esac # a path, not a filter
+done
+echo "run.sh: ${#FILES[@]} test files"
+
+# ---- servers ----
+if [ -n "${PG_URL:-}" ] && [ -n "${MYSQL_URL:-}" ]; then
+  echo "run.sh: using PG_URL and MYSQL_URL from the environment"
+else
+  want=()
+  [ -n "${PG_URL:-}" ] || want+=(pg)
+  [ -n "${MYSQL_URL:-}" ] || want+=(mysql)
+  t=$(now)
+  DB_BASE=${STINT_DB_BASE:-$(mktemp -d /tmp/stint-test.XXXXXX)}
+  bash "$ROOT/test/support/servers.sh" up "$DB_BASE" "${want[@]}" || { echo "0 passed, 1 failed"; exit 1; }
+  # shellcheck source=/dev/null
+  source "$DB_BASE/env.sh"
+  TIMINGS+=("servers $(secs "$t" "$(now)")")
+fi
+export PG_URL MYSQL_URL
+echo "run.sh: PG_URL=$PG_URL MYSQL_URL=$MYSQL_URL"
+
+# ---- counting ----
+OUT=${STINT_TEST_OUT:-$(mktemp -d /tmp/stint-results.XXXXXX)}
+mkdir -p "$OUT"
+
+# Prints "passed failed skipped" for one runtime from its JUnit report and console log; exits
+# non-zero when the report is missing or unreadable.
+#  - Bun: every <testcase> is a test (describe blocks are nested <testsuite>s). Failures outside
+#    any test (a file that throws on load, a failing hook) are only in its console summary
+#    ("N error"), so those are added.
+#  - Deno: node:test describe blocks and t.step parents are <testcase>s too, and their children
+#    are <testcase>s named "parent > child". A testcase that is the prefix of another is a
+#    parent, not counted, except that a failed parent none of whose children failed (a failing
+#    hook) counts as one failure. Files that fail outside any test ("Uncaught error from ...
+#    FAILED" in the console) are not in the report, so those are added.
+count() {
+  node - "$1" "$2" "$3" <<'JS'
+const fs = require("node:fs");
+const [runtime, junitPath, logPath] = process.argv.slice(2);
+const log = fs.existsSync(logPath) ? fs.readFileSync(logPath, "utf8").replace(/\x1b\[[0-9;]*m/g, "") : "";
+// Bun writes no report when no test ran (every file failed to load), yet prints its summary.
+const noTests = runtime === "bun" && /^Ran \d+ tests? across \d+ files?\./m.test(log);
+const xml = fs.existsSync(junitPath) ? fs.readFileSync(junitPath, "utf8") : noTests ? "<testsuites/>" : "";
+if (!/<testsuites[\s>/]/.test(xml) || !/<\/testsuites>|<testsuites[^>]*\/>/.test(xml)) {
+  console.error(`incomplete JUnit report ${junitPath}`);
+  process.exit(2);
+}
+const unescape = (s) =>
+  s.replace(/&(lt|gt|quot|apos|amp|#(\d+)|#x([0-9a-f]+));/gi, (_, e, d, h) =>
+    d ? String.fromCodePoint(+d) : h ? String.fromCodePoint(parseInt(h, 16)) :
+    ({ lt: "<", gt: ">", quot: '"', apos: "'", amp: "&" })[e]);
+const cases = [];
+for (const m of xml.matchAll(/<testcase\b([^>]*?)(\/>|>([\s\S]*?)<\/testcase>)/g)) {
+  const name = unescape((/\bname="([^"]*)"/.exec(m[1]) ?? [, ""])[1]);
+  const body = m[3] ?? "";
+  const state = /<(failure|error)\b/.test(body) ? "failed" : /<skipped\b/.test(body) ? "skipped" : "passed";
+  cases.push({ name, state });
+}
+const total = { passed: 0, failed: 0, skipped: 0 };
+if (runtime === "deno") {
+  const SEP = " > ";
+  const prefixes = (name) => {
+    const parts = name.split(SEP), out = [];
+    for (let i = 1; i < parts.length; i++) out.push(parts.slice(0, i).join(SEP));
+    return out;
+  };
+  const parents = new Set(), failedParents = new Set();
+  for (const c of cases) {
+    for (const p of prefixes(c.name)) {
+      parents.add(p);
+      if (c.state === "failed") failedParents.add(p);
+    }
+  }
+  for (const c of cases) {
+    if (!parents.has(c.name)) total[c.state]++;
+    else if (c.state === "failed" && !failedParents.has(c.name)) total.failed++;
+  }
+  total.failed += (log.match(/^Uncaught error from \S+ FAILED\s*$/gm) ?? []).length;
+} else {
+  for (const c of cases) total[c.state]++;
+  const errors = /^\s*(\d+) errors?\s*$/m.exec(log);
+  if (errors) total.failed += Number(errors[1]);
+}
+console.log(`${total.passed} ${total.failed} ${total.skipped}`);
+JS
+}
+
+# ---- runtimes, one after the other (they share the databases) ----
+PASSED=0 FAILED=0 SKIPPED=0 LINES=()
+for rt in $RUNTIMES; do
+  junit=$OUT/$rt.xml log=$OUT/$rt.log
+  rm -f "$junit"
+  case $rt in
+    deno) cmd=("$BIN/deno" test -A --junit-path="$junit" "${FILES[@]}") ;;
+    bun) cmd=("$BIN/bun" test --timeout=20000 --reporter=junit --reporter-outfile="$junit" "${BUN_FILES[@]}") ;;
+    *) echo "run.sh: unknown runtime $rt" >&2; exit 1 ;;
+  esac
+  echo
+  echo "=== $rt: ${cmd[*]#"$ROOT/"}"
+  t=$(now)
+  # --foreground: the runtime stays in the terminal's process group, so Ctrl-C reaches it.
+  timeout --foreground -k 10 "$LIMIT" "${cmd[@]}" </dev/null 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  took=$(secs "$t" "$(now)")
+  TIMINGS+=("$rt $took")
+  note=""
+  if ! read -r p f s < <(count "$rt" "$junit" "$log") || [ -z "$s" ]; then
+    p=0 f=1 s=0 note="crashed: no usable JUnit report"
+  fi
+  if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+    note="${note:+$note; }killed after ${LIMIT}s (STINT_TEST_TIMEOUT)"
+  fi
+  if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+    f=1 note="${note:+$note; }exit code $rc without a failed test"
+  fi
+  LINES+=("$rt: $p passed, $f failed, $s skipped (exit $rc, $took)${note:+ — $note}")
+  PASSED=$((PASSED + p)) FAILED=$((FAILED + f)) SKIPPED=$((SKIPPED + s))
+done
+
+t=$(now)
+cleanup
+[ -n "${want+x}" ] && TIMINGS+=("stop $(secs "$t" "$(now)")")
+TIMINGS+=("total $(secs "$T_START" "$(now)")")
+echo
+printf '%s\n' "${LINES[@]}"
+[ -n "${STINT_TEST_OUT:-}" ] && echo "reports: $OUT"
+echo "timing: ${TIMINGS[*]}"
+echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
+[ "$FAILED" = 0 ]
