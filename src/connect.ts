@@ -17,6 +17,11 @@ export async function connect(url: string, statementTimeoutMs: number): Promise<
       const { createLibsqlDriver } = await import("../drivers/libsql/mod.ts");
       return createLibsqlDriver({ url, statementTimeoutMs });
     }
+    case "mysql":
+    case "mariadb": {
+      const { createMysqlDriver } = await import("../drivers/mysql/mod.ts");
+      return createMysqlDriver({ url, statementTimeoutMs });
+    }
     default:
       throw new ConfigError(`url: no driver for the ${JSON.stringify(scheme)} scheme in this build of stint`);
   }

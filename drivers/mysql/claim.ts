@@ -1,0 +1,85 @@
+/**
+ * The claim, MySQL's way: one `SELECT … FOR UPDATE SKIP LOCKED` per selector, in
+ * selector order, then the writes, all in one transaction.
+ *
+ * Why not the shared engine's single SELECT with a CASE rank in ORDER BY: InnoDB
+ * locks every row it reads before the sort, so with two or more selectors the
+ * rank forces a filesort that locks every matching ready row (measured: 40,000
+ * row locks to claim 10 of 8,000 rows), and every other claimer then skips them
+ * all and claims nothing. One selector at a time, each scan runs down an index
+ * already in (priority DESC, job_id) order and stops at LIMIT, locking only what
+ * it returns: (backend, queue, priority, job_id) for an exact queue,
+ * (backend, priority, job_id) for "*" and prefixes.
+ *
+ * A selector skips the rows an earlier one matches (its own locked rows would
+ * not be skipped by SKIP LOCKED and would come back twice). The pick joins the
+ * job rows, which saves reading them again after the update; it locks them too
+ * (MariaDB has no FOR UPDATE OF), which costs nothing as the claim updates them.
+ *
+ * Prefixes use LIKE (case-sensitive under the schema's binary collation) rather
+ * than the shared engine's SUBSTR, so that an index range can serve them.
+ */
+import type { ClaimedJob, QueueSelector } from "../../src/driver.ts";
+import type { Param, Row, SqlAccess } from "../sql/access.ts";
+import { num, placeholders, str, valuesList } from "../sql/access.ts";
+import { sortClaimed, toClaimed } from "../sql/jobs.ts";
+
+interface Condition {
+  sql: string;
+  params: Param[];
+}
+
+function condition(selector: QueueSelector): Condition | null {
+  if (selector.kind === "all") return null;
+  if (selector.kind === "exact") return { sql: "r.queue = ?", params: [selector.queue] };
+  return { sql: "r.queue LIKE ? ESCAPE '!'", params: [selector.prefix.replace(/[!%_]/g, (c) => `!${c}`) + "%"] };
+}
+
+export function claimJobsBySelector(
+  access: SqlAccess,
+  p: { backend: string; processId: string; selectors: QueueSelector[]; limit: number; now: Date },
+): Promise<ClaimedJob[]> {
+  const firstAll = p.selectors.findIndex((s) => s.kind === "all");
+  const used = firstAll === -1 ? p.selectors : p.selectors.slice(0, firstAll + 1);
+  const t = p.now.getTime();
+  return access.transaction(async (q) => {
+    const picked: Row[] = [];
+    const earlier: Condition[] = [];
+    for (const selector of used) {
+      const want = p.limit - picked.length;
+      if (want <= 0) break;
+      const own = condition(selector);
+      const where = [own?.sql ?? "1 = 1", ...earlier.map((c) => `NOT (${c.sql})`)].join(" AND ");
+      const params = [...(own?.params ?? []), ...earlier.flatMap((c) => c.params)];
+      const rows = await q.query(
+        `SELECT j.id, j.task, j.queue, j.priority, j.payload, j.attempts, j.created_at
+         FROM stint_ready_executions r JOIN stint_jobs j ON j.id = r.job_id
+         WHERE r.backend = ? AND ${where}
+           AND NOT EXISTS (SELECT 1 FROM stint_pauses p WHERE p.backend = r.backend AND p.queue = r.queue)
+         ORDER BY r.priority DESC, r.job_id LIMIT ? ${access.lockSuffix}`,
+        [p.backend, ...params, want],
+      );
+      picked.push(...rows);
+      if (own) earlier.push(own);
+    }
+    if (picked.length === 0) return [];
+    // From here on the same writes as drivers/sql/jobs.ts claimJobs.
+    const ids = picked.map((r) => str(r.id));
+    const inIds = placeholders(ids.length);
+    await q.run(`DELETE FROM stint_ready_executions WHERE job_id IN (${inIds})`, ids);
+    await q.run(
+      `INSERT INTO stint_claimed_executions (job_id, backend, process_id, created_at) VALUES ${
+        valuesList(4, ids.length)
+      }`,
+      ids.flatMap((id) => [id, p.backend, p.processId, t]),
+    );
+    await q.run(
+      `UPDATE stint_jobs SET status = 'running', attempts = attempts + 1, started_at = ?, updated_at = ?
+       WHERE id IN (${inIds})`,
+      [t, t, ...ids],
+    );
+    // The rows were read before the increment.
+    const claimed = picked.map((r) => ({ ...toClaimed(r), attempt: num(r.attempts) + 1 }));
+    return sortClaimed(claimed, p.selectors);
+  });
+}

@@ -1,0 +1,69 @@
+/**
+ * Migrations on MySQL, where DDL commits implicitly and cannot run inside a
+ * transaction. Safety comes from two things instead: a server-wide named lock
+ * (GET_LOCK) held for the whole run, so two processes migrating at once take
+ * turns and the second finds the versions already recorded; and statements that
+ * are idempotent (CREATE TABLE IF NOT EXISTS), so a run that died half way is
+ * finished by the next one.
+ */
+import type { Pool, PoolConnection } from "mysql2/promise";
+import { DriverError } from "../../src/errors.ts";
+import type { Migration } from "../sql/access.ts";
+import { driverError } from "./errors.ts";
+
+const LOCK_WAIT_S = 120;
+
+export async function migrateMysql(
+  pool: Pool,
+  label: string,
+  database: string,
+  unlimitedSql: string,
+  list: Migration[],
+): Promise<number[]> {
+  let conn: PoolConnection;
+  try {
+    conn = await pool.getConnection();
+  } catch (error) {
+    throw driverError(error, label, "migrate");
+  }
+  // Named locks are server-wide: the database name keeps two apps apart (64 chars at most).
+  const lock = `stint_migrate:${database}`.slice(0, 64);
+  try {
+    // DDL on a big table can outlast the queue's statement timeout.
+    await conn.query(unlimitedSql);
+    const [rows] = await conn.query(`SELECT GET_LOCK(?, ?) AS got`, [lock, LOCK_WAIT_S]);
+    if (Number((rows as Array<{ got: unknown }>)[0]?.got) !== 1) {
+      throw new DriverError(`mysql ${label}: migrate: another process held the migration lock for ${LOCK_WAIT_S}s`);
+    }
+    try {
+      await conn.query(
+        `CREATE TABLE IF NOT EXISTS stint_schema_migrations (
+          version INT NOT NULL PRIMARY KEY,
+          name VARCHAR(255) NOT NULL,
+          applied_at BIGINT NOT NULL
+        ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+      );
+      const [done] = await conn.query(`SELECT version FROM stint_schema_migrations`);
+      const have = new Set((done as Array<{ version: unknown }>).map((r) => Number(r.version)));
+      const applied: number[] = [];
+      for (const m of list) {
+        if (have.has(m.version)) continue;
+        for (const statement of m.statements) await conn.query(statement);
+        await conn.query(`INSERT INTO stint_schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`, [
+          m.version,
+          m.name,
+          Date.now(),
+        ]);
+        applied.push(m.version);
+      }
+      return applied;
+    } finally {
+      await conn.query(`SELECT RELEASE_LOCK(?)`, [lock]).catch(() => {});
+    }
+  } catch (error) {
+    throw driverError(error, label, "migrate");
+  } finally {
+    // The session had its statement timeout lifted; a fresh connection replaces it.
+    conn.destroy();
+  }
+}
