@@ -70,6 +70,11 @@ async function openLibsql(options: DriverOptions): Promise<SqlAccess> {
         return await fn();
       } catch (error) {
         if (!isBusy(error) || Date.now() >= deadline) throw error;
+        // A statement that failed with SQLITE_BUSY is not reset by the client, and
+        // until it is garbage collected its connection cannot COMMIT ("SQL
+        // statements in progress"). Every operation here is serialized, so no
+        // other one holds a pooled connection: drop them all and start afresh.
+        await client.reconnect();
         await new Promise((r) => setTimeout(r, Math.min(50, 2 + attempt * 3) * (0.5 + Math.random())));
       }
     }

@@ -4,9 +4,11 @@ import type { Param } from "./access.ts";
 /**
  * Turns queue selectors into a WHERE condition and an ORDER BY rank, so that
  * selector order beats priority across selectors while jobs within one
- * selector go by priority, then age. `!` is the LIKE escape character in every
- * dialect (a backslash would need dialect-specific quoting). Selectors after a
- * "*" can never match first, so they are dropped.
+ * selector go by priority, then age. A prefix is compared with SUBSTR, not
+ * LIKE: SQLite's LIKE ignores ASCII case (so "mail*" would take "MAILER"), and
+ * SUBSTR needs no wildcard escaping. The length is in characters (code
+ * points), as SUBSTR counts in every dialect. Selectors after a "*" can never
+ * match first, so they are dropped.
  */
 export function selectorSql(
   selectors: QueueSelector[],
@@ -23,8 +25,8 @@ export function selectorSql(
       conditions.push(`${column} = ?`);
       params.push(selector.queue);
     } else {
-      conditions.push(`${column} LIKE ? ESCAPE '!'`);
-      params.push(selector.prefix.replace(/[!%_]/g, (c) => `!${c}`) + "%");
+      conditions.push(`SUBSTR(${column}, 1, ?) = ?`);
+      params.push([...selector.prefix].length, selector.prefix);
     }
   }
   const matchesAll = firstAll !== -1;

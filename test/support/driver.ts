@@ -1,0 +1,70 @@
+/**
+ * Driving the public Driver directly, for contract tests that need exact control
+ * over claims and outcomes (no runtime, no timing).
+ */
+import type { Stint } from "../../mod.ts";
+import type { ClaimedJob } from "../../src/driver.ts";
+import { parseSelectors } from "../../src/selectors.ts";
+
+/** Registers a process row to claim for (claims reference a process). */
+export async function registerProcess(stint: Stint, name = `test-${crypto.randomUUID().slice(0, 8)}`): Promise<string> {
+  const id = crypto.randomUUID();
+  await stint.driver.processRegister({
+    backend: stint.backend,
+    id,
+    info: { kind: "worker", name, pid: null, hostname: null, metadata: {}, supervisorId: null },
+    now: new Date(),
+  });
+  return id;
+}
+
+export function claim(stint: Stint, processId: string, queues: string[], limit: number): Promise<ClaimedJob[]> {
+  return stint.driver.jobsClaim({
+    backend: stint.backend,
+    processId,
+    selectors: parseSelectors(queues, "queues"),
+    limit,
+    now: new Date(),
+  });
+}
+
+/** Claims one job at a time until none is left; returns the queues in claim order. */
+export async function claimOneByOne(stint: Stint, processId: string, queues: string[]): Promise<ClaimedJob[]> {
+  const out: ClaimedJob[] = [];
+  for (;;) {
+    const [job] = await claim(stint, processId, queues, 1);
+    if (!job) return out;
+    out.push(job);
+  }
+}
+
+/** Claims every ready job of `queue` and fails it; returns the ids failed. */
+export async function failQueue(stint: Stint, queue: string, message = "failed on purpose"): Promise<string[]> {
+  const processId = await registerProcess(stint);
+  const jobs = await claim(stint, processId, [queue], 1000);
+  const applied = await stint.driver.jobsFinish({
+    backend: stint.backend,
+    processId,
+    outcomes: jobs.map((j) => ({
+      id: j.id,
+      kind: "failed" as const,
+      error: { name: "TestFailure", message, stack: `TestFailure: ${message}\n    at test` },
+    })),
+    preserveFinished: true,
+    now: new Date(),
+  });
+  return applied;
+}
+
+/** Claims every ready job of `queue` and marks it succeeded with `returnValue`. */
+export async function succeedQueue(stint: Stint, queue: string, returnValue: unknown = null): Promise<string[]> {
+  const processId = await registerProcess(stint);
+  const jobs = await claim(stint, processId, [queue], 1000);
+  return stint.driver.jobsFinish({
+    backend: stint.backend,
+    processId,
+    outcomes: jobs.map((j) => ({ id: j.id, kind: "succeeded" as const, returnValue: JSON.stringify(returnValue) })),
+    preserveFinished: true,
+    now: new Date(),
+  });
+}
