@@ -49,3 +49,18 @@ export class Waker {
     }
   }
 }
+
+let lastYield = 0;
+
+/**
+ * Gives timers and I/O callbacks a turn, at most every `everyMs`. Some clients
+ * (the embedded libSQL one) settle their promises without ever returning to
+ * the event loop, so a loop that always has work would otherwise starve
+ * heartbeats, batched completions and the host application's own requests.
+ * A zero-delay timer costs 1–2 ms on Deno and Bun, hence the throttle.
+ */
+export async function yieldToEventLoop(everyMs = 10): Promise<void> {
+  if (Date.now() - lastYield < everyMs) return;
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  lastYield = Date.now();
+}

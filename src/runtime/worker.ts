@@ -18,7 +18,7 @@ import type { RuntimeContext } from "./context.ts";
 import { executeJob, ShutdownSignal } from "./execute.ts";
 import { IsolatePool } from "./isolate-pool.ts";
 import { Runner } from "./runner.ts";
-import { sleep, Waker } from "./sleep.ts";
+import { sleep, Waker, yieldToEventLoop } from "./sleep.ts";
 
 const CANCEL_CHECK_MS = 1000;
 
@@ -115,6 +115,7 @@ export class Worker extends Runner {
         }
         for (const job of claimed) this.#launch(job);
         if (claimed.length < free) await this.#waker.wait(this.#options.pollingIntervalMs);
+        else await yieldToEventLoop();
       }
     } finally {
       clearInterval(cancelCheck);
@@ -153,7 +154,10 @@ export class Worker extends Runner {
     const deadline = Date.now() + (immediate ? 0 : this.ctx.config.shutdownTimeoutMs);
     const all = () => Promise.all([...this.#inFlight.values()].map((f) => f.done));
     if (this.#inFlight.size > 0 && !immediate) {
-      await Promise.race([all(), sleep(Math.max(0, deadline - Date.now()))]);
+      // The deadline's timer is cleared once the jobs are done: a pending timer would keep the process alive.
+      const timer = new AbortController();
+      await Promise.race([all(), sleep(Math.max(0, deadline - Date.now()), timer.signal)]);
+      timer.abort();
     }
     for (const { controller } of this.#inFlight.values()) controller.abort(new ShutdownSignal());
     await all();
