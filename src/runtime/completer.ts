@@ -35,7 +35,10 @@ export class Completer {
   /** Resolves when everything added so far is written (or `deadline` passes). */
   async flush(deadline = Infinity): Promise<void> {
     while (this.#running && Date.now() < deadline) {
-      await Promise.race([this.#running, sleep(Math.max(0, deadline - Date.now()))]);
+      // Cleared once the write is done: a pending timer would keep the process alive after a stop.
+      const timer = new AbortController();
+      await Promise.race([this.#running, sleep(Math.max(0, deadline - Date.now()), timer.signal)]);
+      timer.abort();
     }
   }
 

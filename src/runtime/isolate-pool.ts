@@ -194,12 +194,18 @@ export class IsolatePool {
   async run(job: { id: string; task: string; queue: string; attempt: number; payload: string }, signal: AbortSignal): Promise<unknown> {
     const isolate = await this.#pick();
     return new Promise((resolve, reject) => {
-      isolate.pending.set(job.id, { resolve, reject });
+      let grace: ReturnType<typeof setTimeout> | undefined;
+      // Settling clears the grace timer: a pending timer would keep a stopped process alive for abortGrace.
+      const settle = <T>(fn: (value: T) => void) => (value: T) => {
+        clearTimeout(grace);
+        fn(value);
+      };
+      isolate.pending.set(job.id, { resolve: settle(resolve), reject: settle(reject) });
       const onAbort = () => {
         if (!isolate.pending.has(job.id)) return;
         const reason = signal.reason;
         this.#post(isolate, { type: "abort", id: job.id, kind: abortKind(reason), message: String(reason?.message ?? reason) });
-        setTimeout(() => {
+        grace = setTimeout(() => {
           if (isolate.pending.has(job.id)) {
             this.#gone(isolate, `was terminated: job ${job.id} ignored its abort for ${this.#options.abortGraceMs} ms`);
           }
@@ -211,9 +217,14 @@ export class IsolatePool {
     });
   }
 
-  /** Terminates every isolate; jobs still inside them are failed with ProcessExitError. */
-  stop(): void {
+  /**
+   * Terminates every isolate; jobs still inside them are failed with ProcessExitError.
+   * With `graceMs`, jobs whose abort was sent first get that long to see it and settle.
+   */
+  async stop(graceMs = 0): Promise<void> {
     this.#stopped = true;
+    const deadline = Date.now() + graceMs;
+    while (Date.now() < deadline && this.#slots.some((i) => i && !i.gone && i.pending.size > 0)) await sleep(10);
     clearInterval(this.#watchdog);
     for (const isolate of this.#slots) if (isolate) this.#gone(isolate, "was stopped");
     this.#wakeWaiters();

@@ -71,7 +71,7 @@ export class Worker extends Runner {
     try {
       await super.start();
     } catch (error) {
-      this.#pool?.stop();
+      void this.#pool?.stop();
       throw error;
     }
   }
@@ -161,7 +161,8 @@ export class Worker extends Runner {
     }
     for (const { controller } of this.#inFlight.values()) controller.abort(new ShutdownSignal());
     await all();
-    this.#pool?.stop();
+    // A graceful stop gives aborted handlers the abort grace to see their signal before their isolates go.
+    await this.#pool?.stop(immediate ? 0 : this.ctx.config.isolateAbortGraceMs);
     await this.#completer.flush(Date.now() + Math.max(5000, this.ctx.config.shutdownTimeoutMs));
   }
 }
