@@ -92,6 +92,12 @@ export class IsolatePool {
         const message = event.data;
         if (message.type === "ready" && !settled) {
           settled = true;
+          if (this.#stopped) {
+            // A respawn that finished after stop(): it must not keep the process alive.
+            isolate.gone = true;
+            worker.terminate();
+            return resolve();
+          }
           this.#slots[slot] = isolate;
           this.#wakeWaiters();
           resolve();
@@ -193,6 +199,8 @@ export class IsolatePool {
   /** Runs one job in the least busy isolate; an abort is forwarded, and enforced after the grace period. */
   async run(job: { id: string; task: string; queue: string; attempt: number; payload: string }, signal: AbortSignal): Promise<unknown> {
     const isolate = await this.#pick();
+    // Aborted while waiting for an isolate (all were respawning): never start it.
+    if (signal.aborted) throw signal.reason;
     return new Promise((resolve, reject) => {
       let grace: ReturnType<typeof setTimeout> | undefined;
       // Settling clears the grace timer: a pending timer would keep a stopped process alive for abortGrace.
@@ -211,9 +219,8 @@ export class IsolatePool {
           }
         }, this.#options.abortGraceMs);
       };
-      if (signal.aborted) onAbort();
-      else signal.addEventListener("abort", onAbort, { once: true });
       this.#post(isolate, { type: "run", ...job });
+      signal.addEventListener("abort", onAbort, { once: true });
     });
   }
 
