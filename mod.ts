@@ -37,3 +37,8 @@ export type { QueueStats, ProcessStats, Stats } from "./src/stats.ts";
 export type { HealthReport } from "./src/health.ts";
 export type { Platform } from "./src/platform.ts";
 export type { OrphanClaim, ProcessRecord, JobSummary, QueueInfo } from "./src/driver.ts";
+export type { ConcurrencyOptions } from "./src/task.ts";
+export type { RecurringOptions, ScheduledTask, ScheduleOptions } from "./src/recurring.ts";
+export type { PruneOptions, PruneResult } from "./src/retention.ts";
+export type { RecurringStats, SemaphoreStats } from "./src/stats.ts";
+export type { ConcurrencyPolicy, PruneCounts, RecurringRecord, SemaphoreRecord } from "./src/driver.ts";

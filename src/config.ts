@@ -3,6 +3,8 @@
  * ConfigError that names the key and the bad value. Resolved options carry
  * milliseconds and defaults (dj_queue's).
  */
+import { type RecurringOptions, resolveRecurring } from "./recurring.ts";
+import type { RecurringDefinition } from "./driver.ts";
 import type { Driver } from "./driver.ts";
 import { describe, type Duration, parseDuration } from "./duration.ts";
 import { ConfigError } from "./errors.ts";
@@ -43,7 +45,8 @@ export interface StintOptions {
   workers?: WorkerOptions[];
   dispatchers?: DispatcherOptions[];
   scheduler?: { dynamicTasks?: boolean; pollingInterval?: Duration };
-  recurring?: Record<string, unknown>;
+  /** Static recurring tasks, synced when the scheduler starts. */
+  recurring?: Record<string, RecurringOptions>;
   processHeartbeatInterval?: Duration;
   processAliveThreshold?: Duration;
   shutdownTimeout?: Duration;
@@ -87,6 +90,7 @@ export interface ResolvedConfig {
   workers: ResolvedWorker[];
   dispatchers: ResolvedDispatcher[];
   scheduler: { dynamicTasks: boolean; pollingIntervalMs: number };
+  recurring: RecurringDefinition[];
   processHeartbeatIntervalMs: number;
   processAliveThresholdMs: number;
   shutdownTimeoutMs: number;
@@ -179,6 +183,7 @@ export function resolveConfig(input: StintOptions): ResolvedConfig {
       dynamicTasks: bool(scheduler.dynamicTasks, "scheduler.dynamicTasks", false),
       pollingIntervalMs: duration(scheduler, "pollingInterval", 1000, true, "scheduler.pollingInterval"),
     },
+    recurring: resolveRecurring(o.recurring),
     processHeartbeatIntervalMs: duration(o, "processHeartbeatInterval", 60_000),
     processAliveThresholdMs: duration(o, "processAliveThreshold", 300_000),
     shutdownTimeoutMs: duration(o, "shutdownTimeout", 5000, false),

@@ -2,6 +2,7 @@
  * Turning `enqueue(taskOrName, payload, options)` into a row to insert. Every
  * check happens here, before the driver is called, so bad input writes nothing.
  */
+import { concurrencyPolicy, DEFAULT_CONCURRENCY_DURATION_MS } from "./concurrency.ts";
 import type { NewJob } from "./driver.ts";
 import { parseDuration } from "./duration.ts";
 import { EnqueueError } from "./errors.ts";
@@ -27,6 +28,7 @@ export function buildJob(
   known: Map<string, Task>,
   now: number,
   where = "",
+  concurrencyDurationMs = DEFAULT_CONCURRENCY_DURATION_MS,
 ): NewJob {
   let task: Task | undefined;
   let name: string;
@@ -75,6 +77,6 @@ export function buildJob(
     priority,
     payload: JSON.stringify(value),
     scheduledAt: new Date(due),
-    concurrency: null,
+    concurrency: concurrencyPolicy(task?.concurrency, value, concurrencyDurationMs, `${where}${name}: concurrency`),
   };
 }

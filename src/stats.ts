@@ -39,8 +39,32 @@ export interface Stats {
   totals: { ready: number; scheduled: number; blocked: number; running: number; failed: number };
   processes: ProcessStats[];
   processCounts: { live: number; stale: number; byKind: Record<string, { live: number; stale: number }> };
-  recurring: unknown[];
-  semaphores: unknown[];
+  recurring: RecurringStats[];
+  /** Database-wide (semaphores are not scoped by backend), at most 1000, fullest first. */
+  semaphores: SemaphoreStats[];
+}
+
+export interface RecurringStats {
+  key: string;
+  task: string;
+  cron: string;
+  timeZone: string | null;
+  queue: string | null;
+  priority: number | null;
+  description: string | null;
+  static: boolean;
+  lastRunAt: string | null;
+  nextRunAt: string | null;
+}
+
+export interface SemaphoreStats {
+  key: string;
+  /** Free slots. */
+  value: number;
+  limit: number;
+  expiresAt: string;
+  /** Jobs blocked on this key (all backends). */
+  waiters: number;
 }
 
 function workerSelects(process: ProcessRecord, queue: string): boolean {
@@ -54,10 +78,12 @@ function workerSelects(process: ProcessRecord, queue: string): boolean {
 }
 
 export async function collectStats(driver: Driver, backend: string, aliveThresholdMs: number, now = new Date()): Promise<Stats> {
-  const [infos, failed, processes] = await Promise.all([
+  const [infos, failed, processes, recurring, semaphores] = await Promise.all([
     driver.queuesInfo({ backend }),
     driver.jobsFailedCounts({ backend }),
     driver.processesList({ backend }),
+    driver.recurringList({ backend }),
+    driver.semaphoresList({ limit: 1000 }),
   ]);
   const t = now.getTime();
   const isLive = (p: ProcessRecord) => t - p.lastHeartbeatAt.getTime() <= aliveThresholdMs;
@@ -110,7 +136,18 @@ export async function collectStats(driver: Driver, backend: string, aliveThresho
     totals,
     processes: rows,
     processCounts: { live, stale: rows.length - live, byKind },
-    recurring: [],
-    semaphores: [],
+    recurring: recurring.map((r) => ({
+      key: r.key,
+      task: r.task,
+      cron: r.cron,
+      timeZone: r.timeZone,
+      queue: r.queue,
+      priority: r.priority,
+      description: r.description,
+      static: r.static,
+      lastRunAt: r.lastRunAt?.toISOString() ?? null,
+      nextRunAt: r.nextRunAt?.toISOString() ?? null,
+    })),
+    semaphores: semaphores.map((s) => ({ ...s, expiresAt: s.expiresAt.toISOString() })),
   };
 }

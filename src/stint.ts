@@ -19,6 +19,8 @@ import { type HookFn, type HookName, Hooks } from "./runtime/hooks.ts";
 import { checkStartOptions, type StartOptions, Supervisor } from "./runtime/supervisor.ts";
 import { Wakeups } from "./runtime/wakeups.ts";
 import { type AnyTask, checkName, collectTasks, type Task } from "./task.ts";
+import { checkRecurringTask, type ScheduledTask, scheduleTask, type ScheduleOptions } from "./recurring.ts";
+import { type PruneOptions, pruneParams, type PruneResult } from "./retention.ts";
 
 export interface EnqueueItem {
   task: AnyTask | string;
@@ -29,6 +31,7 @@ export interface EnqueueItem {
 export async function createStint(options: StintOptions = {}): Promise<Stint> {
   const config = resolveConfig(options);
   const tasks = await loadTasks(options.tasks);
+  for (const def of config.recurring) checkRecurringTask(def, tasks, `recurring.${def.key}`);
   const tasksUrl = options.tasks instanceof URL || typeof options.tasks === "string" ? tasksModuleUrl(options.tasks) : null;
   const platform: Platform = options.platform ?? await (await import("../adapters/mod.ts")).detectPlatform();
   const driver = options.driver ?? await connect(config.url, config.statementTimeoutMs);
@@ -115,7 +118,7 @@ export class Stint {
   }
 
   async enqueue<P>(task: Task<P> | string, payload?: P, options?: EnqueueOptions): Promise<JobHandle> {
-    const job = buildJob(task as Task | string, payload, options, this.tasks, Date.now());
+    const job = buildJob(task as Task | string, payload, options, this.tasks, Date.now(), "", this.config.defaultConcurrencyDurationMs);
     const tx = options?.tx;
     const [inserted] = await this.driver.jobsInsert({ backend: this.backend, jobs: [job], now: new Date(), tx });
     // Inside the caller's transaction nothing is visible yet: polling (or the
@@ -131,7 +134,7 @@ export class Stint {
     const jobs = items.map((item, i) => {
       if (item === null || typeof item !== "object") throw new EnqueueError(`items[${i}]: must be { task, payload, options }`);
       if (item.options && "tx" in item.options) throw new EnqueueError(`items[${i}]: tx is not supported in enqueueAll`);
-      return buildJob(item.task, item.payload, item.options, this.tasks, now, `items[${i}]: `);
+      return buildJob(item.task, item.payload, item.options, this.tasks, now, `items[${i}]: `, this.config.defaultConcurrencyDurationMs);
     });
     if (jobs.length === 0) return [];
     const inserted = await this.driver.jobsInsert({ backend: this.backend, jobs, now: new Date() });
@@ -192,6 +195,7 @@ export class Stint {
     const record = await this.driver.jobGet({ backend: this.backend, id: checkId(id) });
     if (!record) throw new JobNotFoundError(id);
     const job = buildJob(record.task, JSON.parse(record.payload), { queue: record.queue, priority: record.priority }, new Map(), Date.now());
+    job.concurrency = record.concurrency ?? null; // the copy keeps the stored concurrency policy
     const [inserted] = await this.driver.jobsInsert({ backend: this.backend, jobs: [job], now: new Date() });
     this.#ctx.wakeups.notify([job.queue]);
     return inserted;
@@ -210,6 +214,28 @@ export class Stint {
     }
     const waiting = before === "ready" || before === "scheduled" || before === "blocked";
     return { id, status: waiting ? "cancelled" : before };
+  }
+
+  /**
+   * Creates or updates a dynamic recurring task (needs scheduler.dynamicTasks).
+   * A bad cron, an unknown task or a static task's key is a ConfigError, and nothing is written.
+   */
+  schedule(options: ScheduleOptions): Promise<ScheduledTask> {
+    return scheduleTask(this.driver, this.config, this.tasks, options);
+  }
+
+  /** Removes a dynamic recurring task; returns how many were removed (0 for a static or unknown key). */
+  async unschedule(key: string): Promise<number> {
+    return await this.driver.recurringDelete({ backend: this.backend, key: checkName(key, "unschedule key", ConfigError) });
+  }
+
+  /**
+   * Deletes one bounded batch (batchSize, default 500) of each: finished jobs,
+   * failed jobs and recurring reservations older than their window (the
+   * configured ones when none is given). `limitReached` says to call it again.
+   */
+  async prune(options: PruneOptions = {}): Promise<PruneResult> {
+    return await this.driver.jobsPrune(pruneParams(options, this.config, Date.now()));
   }
 
   /** Whether this backend's supervisors and their runners heartbeat within `maxAge` (default processAliveThreshold). */

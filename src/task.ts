@@ -1,3 +1,4 @@
+import { checkConcurrency } from "./concurrency.ts";
 import { type Duration, parseDuration } from "./duration.ts";
 import { ConfigError } from "./errors.ts";
 import { type BackoffPolicy, parseRetry, type RetryOptions } from "./retry.ts";
@@ -16,8 +17,10 @@ export interface TaskContext {
 export type TaskHandler<P, R> = (payload: P, ctx: TaskContext) => R | Promise<R>;
 
 export interface ConcurrencyOptions<P> {
+  /** A template over payload fields ("account:{accountId}") or a function of the payload. */
   key: string | ((payload: P) => string);
-  limit?: number;
+  /** How many jobs with one key may be ready or running at once. */
+  limit: number;
   duration?: Duration;
   onConflict?: "block" | "discard";
 }
@@ -92,7 +95,9 @@ export function defineTask<P = unknown, R = unknown>(
     handler,
     queue,
     priority,
-    concurrency: options.concurrency ?? null,
+    concurrency: options.concurrency === undefined
+      ? null
+      : checkConcurrency<P>(options.concurrency, `task ${name}: concurrency`, ConfigError),
     retry,
     timeoutMs,
   });

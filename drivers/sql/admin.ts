@@ -12,6 +12,7 @@ import {
   strOrNull,
 } from "./access.ts";
 import { setStatus } from "./jobs.ts";
+import { admitJobs, releaseSlots } from "./concurrency.ts";
 
 const WAITING_TABLES = ["stint_ready_executions", "stint_scheduled_executions", "stint_blocked_executions"];
 const DISCARDABLE = new Set<JobStatus>(["ready", "scheduled", "blocked", "failed"]);
@@ -43,6 +44,12 @@ export async function getJob(access: SqlAccess, backend: string, id: string): Pr
     })),
     attempts: num(r.attempts),
     concurrencyKey: strOrNull(r.concurrency_key),
+    concurrency: r.concurrency_key === null || r.concurrency_key === undefined ? null : {
+      key: str(r.concurrency_key),
+      limit: num(r.concurrency_limit),
+      durationMs: num(r.concurrency_duration_ms),
+      onConflict: str(r.concurrency_on_conflict) === "discard" ? "discard" : "block",
+    },
     enqueuedAt: new Date(num(r.created_at)),
     scheduledAt: new Date(num(r.scheduled_at)),
     startedAt: dateOrNull(r.started_at),
@@ -98,14 +105,11 @@ export async function retryJobs(
       const inIds = placeholders(ids.length);
       await q.run(`DELETE FROM stint_failed_executions WHERE job_id IN (${inIds})`, ids);
       await q.run(
-        `INSERT INTO stint_ready_executions (job_id, backend, queue, priority, latency_started_at, created_at)
-         SELECT id, backend, queue, priority, ?, ? FROM stint_jobs WHERE id IN (${inIds})`,
+        `UPDATE stint_jobs SET finished_at = NULL, scheduled_at = ?, updated_at = ? WHERE id IN (${inIds})`,
         [t, t, ...ids],
       );
-      await q.run(
-        `UPDATE stint_jobs SET status = 'ready', finished_at = NULL, scheduled_at = ?, updated_at = ? WHERE id IN (${inIds})`,
-        [t, t, ...ids],
-      );
+      // Ready again through the concurrency gate: it may be blocked behind the key's holders.
+      await admitJobs(q, access, ids, t);
       return ids.length;
     });
     total += count;
@@ -142,6 +146,8 @@ export async function discardJobs(
         await q.run(`DELETE FROM ${table} WHERE job_id IN (${inIds})`, ids);
       }
       await setStatus(q, ids, "discarded", t, true);
+      // A ready job held a concurrency slot; a blocked, scheduled or failed one holds none.
+      await releaseSlots(q, access, ids.filter((id) => statuses.get(id) === "ready"), t);
       return ids.length;
     });
     discarded += count;
@@ -162,6 +168,7 @@ export function cancelJob(access: SqlAccess, p: { backend: string; id: string; n
     if (status === "ready" || status === "scheduled" || status === "blocked") {
       for (const table of WAITING_TABLES) await q.run(`DELETE FROM ${table} WHERE job_id = ?`, [p.id]);
       await setStatus(q, [p.id], "cancelled", t, true);
+      if (status === "ready") await releaseSlots(q, access, [p.id], t);
     } else if (status === "running") {
       await q.run(`UPDATE stint_jobs SET cancel_requested_at = ?, updated_at = ? WHERE id = ?`, [t, t, p.id]);
     }

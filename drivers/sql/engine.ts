@@ -15,6 +15,17 @@ import {
   registerProcess,
 } from "./processes.ts";
 import { clearQueue, pauseQueue, queueIsPaused, queuesInfo, resumeQueue } from "./queues.ts";
+import { listSemaphores, maintainConcurrency } from "./concurrency.ts";
+import {
+  deleteRecurring,
+  dueRecurring,
+  enqueueSlot,
+  listRecurring,
+  reserveSlot,
+  syncRecurring,
+  upsertRecurring,
+} from "./recurring.ts";
+import { pruneRetention } from "./retention.ts";
 
 export function createSqlDriver(access: SqlAccess): Driver {
   return {
@@ -24,8 +35,8 @@ export function createSqlDriver(access: SqlAccess): Driver {
     close: () => access.close(),
     jobsInsert: (p) =>
       p.tx === undefined
-        ? access.transaction((q) => insertJobs(q, p.backend, p.jobs, p.now))
-        : insertJobs(access.runnerForUserTx(p.tx), p.backend, p.jobs, p.now),
+        ? access.transaction((q) => insertJobs(q, p.backend, p.jobs, p.now, access))
+        : insertJobs(access.runnerForUserTx(p.tx), p.backend, p.jobs, p.now, access),
     jobGet: (p) => getJob(access, p.backend, p.id),
     jobsClaim: (p) => claimJobs(access, p),
     jobsFinish: (p) => finishJobs(access, p),
@@ -47,5 +58,15 @@ export function createSqlDriver(access: SqlAccess): Driver {
     processDeregister: (p) => deregisterProcess(access, p),
     processesPruneStale: (p) => pruneStaleProcesses(access, p),
     claimsOrphaned: (p) => orphanedClaims(access, p),
+    concurrencyMaintain: (p) => maintainConcurrency(access, p),
+    semaphoresList: (p) => listSemaphores(access, p),
+    recurringSync: (p) => syncRecurring(access, p),
+    recurringUpsert: (p) => upsertRecurring(access, p),
+    recurringDelete: (p) => deleteRecurring(access, p),
+    recurringList: (p) => listRecurring(access, p),
+    recurringDue: (p) => dueRecurring(access, p),
+    recurringReserve: (p) => reserveSlot(access, p),
+    recurringEnqueue: (p) => enqueueSlot(access, p),
+    jobsPrune: (p) => pruneRetention(access, p),
   };
 }

@@ -9,30 +9,49 @@ import type { ClaimedJob, InsertedJob, NewJob, Outcome, QueueSelector } from "..
 import type { ErrorInfo } from "../../src/errors.ts";
 import { chunks, num, type Param, placeholders, type SqlAccess, type SqlRunner, str, valuesList } from "./access.ts";
 import { selectorRank, selectorSql } from "./selectors.ts";
+import { acquireSlots, admitJobs, type BlockedRow, type InsertIgnore, insertBlockedRows, releaseSlots } from "./concurrency.ts";
 
 const CHUNK = 500;
 const JOB_COLUMNS = [
   "id", "backend", "task", "queue", "priority", "payload", "status", "concurrency_key", "concurrency_limit",
   "concurrency_duration_ms", "concurrency_on_conflict", "attempts", "scheduled_at", "created_at", "updated_at",
+  "finished_at",
 ];
 
-export async function insertJobs(q: SqlRunner, backend: string, jobs: NewJob[], now: Date): Promise<InsertedJob[]> {
+/**
+ * `ig` (the driver's SqlAccess) lets a first use of a concurrency key create its
+ * semaphore race-free; without it a duplicate create is caught instead.
+ */
+export async function insertJobs(
+  q: SqlRunner,
+  backend: string,
+  jobs: NewJob[],
+  now: Date,
+  ig?: InsertIgnore,
+): Promise<InsertedJob[]> {
   const t = now.getTime();
   const out: InsertedJob[] = [];
+  // Jobs with a concurrency policy that are due now take a slot, or are blocked or discarded.
+  const gated = jobs.filter((j) => j.concurrency !== null && j.scheduledAt.getTime() <= t);
+  const admission = gated.length > 0
+    ? await acquireSlots(q, ig, gated.map((j) => ({ id: j.id, policy: j.concurrency! })), t)
+    : null;
   for (const batch of chunks(jobs, CHUNK)) {
     const params: Param[] = [];
     const ready: Param[] = [];
     const scheduled: Param[] = [];
+    const blocked: BlockedRow[] = [];
     for (const job of batch) {
       const due = job.scheduledAt.getTime();
-      const status = due <= t ? "ready" : "scheduled";
+      const status = due > t ? "scheduled" : admission?.get(job.id) ?? "ready";
       const c = job.concurrency;
       params.push(
         job.id, backend, job.task, job.queue, job.priority, job.payload, status, c?.key ?? null, c?.limit ?? null,
-        c?.durationMs ?? null, c?.onConflict ?? null, 0, due, t, t,
+        c?.durationMs ?? null, c?.onConflict ?? null, 0, due, t, t, status === "discarded" ? t : null,
       );
       if (status === "ready") ready.push(job.id, backend, job.queue, job.priority, due, t);
-      else scheduled.push(job.id, backend, job.queue, job.priority, due, t);
+      else if (status === "scheduled") scheduled.push(job.id, backend, job.queue, job.priority, due, t);
+      else if (status === "blocked") blocked.push({ id: job.id, backend, queue: job.queue, priority: job.priority, policy: c! });
       out.push({ id: job.id, status });
     }
     await q.run(
@@ -40,6 +59,7 @@ export async function insertJobs(q: SqlRunner, backend: string, jobs: NewJob[], 
       params,
     );
     if (ready.length) await insertReadyRows(q, ready);
+    if (blocked.length) await insertBlockedRows(q, blocked, t);
     if (scheduled.length) {
       await q.run(
         `INSERT INTO stint_scheduled_executions (job_id, backend, queue, priority, scheduled_at, created_at) VALUES ${
@@ -147,6 +167,9 @@ export function finishJobs(
       const ids = batch.map((o) => o.id);
       await q.run(`DELETE FROM stint_claimed_executions WHERE job_id IN (${placeholders(ids.length)})`, ids);
     }
+    // Only the claims removed just above give their slot back (a pruned claim, already
+    // failed, is not held any more); a job released at shutdown keeps its slot.
+    await releaseSlots(q, access, mine.filter((o) => o.kind !== "released").map((o) => o.id), t);
     const byKind = <K extends Outcome["kind"]>(kind: K) =>
       mine.filter((o): o is Extract<Outcome, { kind: K }> => o.kind === kind);
 
@@ -179,7 +202,7 @@ export function finishJobs(
 
     const retries = byKind("retry");
     await recordErrors(q, p.backend, retries, held, t);
-    for (const o of retries) await reschedule(q, o.id, o.retryAt.getTime(), t);
+    for (const o of retries) await reschedule(q, access, o.id, o.retryAt.getTime(), t);
 
     const released = byKind("released");
     for (const batch of chunks(released, CHUNK)) {
@@ -232,14 +255,11 @@ async function recordErrors(
   }
 }
 
-async function reschedule(q: SqlRunner, id: string, at: number, t: number): Promise<void> {
+async function reschedule(q: SqlRunner, ig: InsertIgnore, id: string, at: number, t: number): Promise<void> {
   if (at <= t) {
-    await q.run(
-      `INSERT INTO stint_ready_executions (job_id, backend, queue, priority, latency_started_at, created_at)
-       SELECT id, backend, queue, priority, ?, ? FROM stint_jobs WHERE id = ?`,
-      [t, t, id],
-    );
-    await q.run(`UPDATE stint_jobs SET status = 'ready', scheduled_at = ?, updated_at = ? WHERE id = ?`, [t, t, id]);
+    // Ready again at once: through the concurrency gate like any job becoming ready.
+    await q.run(`UPDATE stint_jobs SET scheduled_at = ?, updated_at = ? WHERE id = ?`, [t, t, id]);
+    await admitJobs(q, ig, [id], t);
     return;
   }
   await q.run(
@@ -264,8 +284,9 @@ export function promoteDue(
     if (rows.length === 0) return { count: 0, queues: [] };
     const ids = rows.map((r) => str(r.job_id));
     await q.run(`DELETE FROM stint_scheduled_executions WHERE job_id IN (${placeholders(ids.length)})`, ids);
-    await insertReadyRows(q, rows.flatMap((r) => [str(r.job_id), p.backend, str(r.queue), num(r.priority), num(r.scheduled_at), t]));
-    await setStatus(q, ids, "ready", t, false);
-    return { count: ids.length, queues: [...new Set(rows.map((r) => str(r.queue)))] };
+    // A due job with a concurrency policy takes a slot here, or is blocked or discarded.
+    const latency = new Map(rows.map((r) => [str(r.job_id), num(r.scheduled_at)]));
+    const { readyQueues } = await admitJobs(q, access, ids, t, latency);
+    return { count: ids.length, queues: [...new Set(readyQueues.map((r) => r.queue))] };
   });
 }

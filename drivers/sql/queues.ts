@@ -2,6 +2,7 @@
 import type { QueueInfo } from "../../src/driver.ts";
 import { dateOrNull, num, placeholders, type SqlAccess, str } from "./access.ts";
 import { deleteJobs } from "./jobs.ts";
+import { releaseSlots } from "./concurrency.ts";
 
 export async function pauseQueue(access: SqlAccess, p: { backend: string; queue: string; now: Date }): Promise<void> {
   await access.run(access.insertIgnore("stint_pauses", ["backend", "queue", "created_at"], 1), [
@@ -47,6 +48,7 @@ export async function clearQueue(access: SqlAccess, p: { backend: string; queue:
       const ids = rows.map((r) => str(r.job_id));
       if (ids.length === 0) return 0;
       await q.run(`DELETE FROM stint_ready_executions WHERE job_id IN (${placeholders(ids.length)})`, ids);
+      await releaseSlots(q, access, ids, Date.now()); // ready jobs held concurrency slots
       await deleteJobs(q, ids);
       return ids.length;
     });

@@ -10,6 +10,7 @@ import { recoverClaims } from "./recovery.ts";
 import type { RuntimeContext } from "./context.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { Runner } from "./runner.ts";
+import { Scheduler } from "./scheduler.ts";
 import { sleep } from "./sleep.ts";
 import { Worker } from "./worker.ts";
 
@@ -88,6 +89,9 @@ export class Supervisor extends Runner {
       }
       if (this.#options.only !== "work") {
         config.dispatchers.forEach((d, i) => this.#children.push(new Dispatcher(this.ctx, d, `dispatcher-${i + 1}`, this.id)));
+      }
+      if (this.#options.only === undefined && !this.#options.skipRecurring && Scheduler.needed(config)) {
+        this.#children.push(new Scheduler(this.ctx, "scheduler", this.id));
       }
       for (const child of this.#children) await child.start();
       await this.#listen();

@@ -1,0 +1,96 @@
+/**
+ * Retention: deleting old finished jobs, failed jobs and recurring reservations
+ * of one backend, a bounded batch of each per call (one short transaction each),
+ * so the caller runs it again while `limitReached` says more may be left.
+ */
+import type { PruneCounts } from "../../src/driver.ts";
+import { num, type Param, placeholders, type SqlAccess, str } from "./access.ts";
+
+const FINISHED = ["succeeded", "discarded", "cancelled"];
+
+async function pruneJobs(
+  access: SqlAccess,
+  p: { backend: string; before: Date; statuses: string[]; task?: string; batchSize: number },
+): Promise<number> {
+  return await access.transaction(async (q) => {
+    const params: Param[] = [p.backend, ...p.statuses, p.before.getTime()];
+    if (p.task !== undefined) params.push(p.task);
+    // Locked (skipping rows another transaction holds, like a retry of a failed
+    // job) so a job that changes state meanwhile is never deleted.
+    const rows = await q.query(
+      `SELECT id FROM stint_jobs WHERE backend = ? AND status IN (${placeholders(p.statuses.length)})
+       AND finished_at < ?${p.task !== undefined ? " AND task = ?" : ""} LIMIT ? ${access.lockSuffix}`,
+      [...params, p.batchSize],
+    );
+    const ids = rows.map((r) => str(r.id));
+    if (ids.length === 0) return 0;
+    const inIds = placeholders(ids.length);
+    await q.run(`DELETE FROM stint_job_errors WHERE job_id IN (${inIds})`, ids);
+    await q.run(`DELETE FROM stint_failed_executions WHERE job_id IN (${inIds})`, ids);
+    return await q.run(
+      `DELETE FROM stint_jobs WHERE id IN (${inIds}) AND status IN (${placeholders(p.statuses.length)})`,
+      [...ids, ...p.statuses],
+    );
+  });
+}
+
+async function pruneReservations(
+  access: SqlAccess,
+  p: { backend: string; before: Date; taskKey?: string; batchSize: number },
+): Promise<number> {
+  return await access.transaction(async (q) => {
+    const params: Param[] = [p.backend, p.before.getTime()];
+    if (p.taskKey !== undefined) params.push(p.taskKey);
+    const rows = await q.query(
+      `SELECT task_key, run_at FROM stint_recurring_executions WHERE backend = ? AND created_at < ?${
+        p.taskKey !== undefined ? " AND task_key = ?" : ""
+      } LIMIT ?`,
+      [...params, p.batchSize],
+    );
+    const byKey = new Map<string, number[]>();
+    for (const r of rows) {
+      const key = str(r.task_key);
+      byKey.set(key, [...(byKey.get(key) ?? []), num(r.run_at)]);
+    }
+    let deleted = 0;
+    for (const [key, runAts] of byKey) {
+      deleted += await q.run(
+        `DELETE FROM stint_recurring_executions WHERE backend = ? AND task_key = ? AND run_at IN (${
+          placeholders(runAts.length)
+        })`,
+        [p.backend, key, ...runAts],
+      );
+    }
+    return deleted;
+  });
+}
+
+export async function pruneRetention(
+  access: SqlAccess,
+  p: {
+    backend: string;
+    finishedBefore: Date | null;
+    failedBefore: Date | null;
+    recurringBefore: Date | null;
+    task?: string;
+    taskKey?: string;
+    batchSize: number;
+  },
+): Promise<PruneCounts> {
+  const { backend, task, batchSize } = p;
+  const finished = p.finishedBefore
+    ? await pruneJobs(access, { backend, before: p.finishedBefore, statuses: FINISHED, task, batchSize })
+    : 0;
+  const failed = p.failedBefore
+    ? await pruneJobs(access, { backend, before: p.failedBefore, statuses: ["failed"], task, batchSize })
+    : 0;
+  const recurring = p.recurringBefore
+    ? await pruneReservations(access, { backend, before: p.recurringBefore, taskKey: p.taskKey, batchSize })
+    : 0;
+  return {
+    finished,
+    failed,
+    recurring,
+    limitReached: finished >= batchSize || failed >= batchSize || recurring >= batchSize,
+  };
+}
