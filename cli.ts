@@ -100,18 +100,26 @@ async function main(): Promise<number> {
         console.log(JSON.stringify(await stint.stats(), null, 2));
         return 0;
       case "prune": {
-        const prune = (stint as unknown as { prune?: (o: Record<string, unknown>) => Promise<unknown> }).prune;
-        if (!prune) throw new StintError("NOT_SUPPORTED", "prune is not available in this build");
         const batchSize = flag("batch-size");
-        const result = await prune.call(stint, {
+        const options = {
           finishedOlderThan: duration("finished-older-than"),
           failedOlderThan: duration("failed-older-than"),
           recurringOlderThan: duration("recurring-older-than"),
           task: flag("task"),
           taskKey: flag("task-key"),
           batchSize: batchSize === undefined ? undefined : Number(batchSize),
-        });
-        console.log(JSON.stringify(result));
+        };
+        // One bounded batch per call; keep going while a batch came back full.
+        const total = { finished: 0, failed: 0, recurring: 0, batches: 0 };
+        for (;;) {
+          const result = await stint.prune(options);
+          total.finished += result.finished;
+          total.failed += result.failed;
+          total.recurring += result.recurring;
+          total.batches++;
+          if (!result.limitReached) break;
+        }
+        console.log(JSON.stringify(total));
         return 0;
       }
       default:

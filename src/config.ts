@@ -114,7 +114,7 @@ const KEYS = new Set([
   "clearFinishedJobsAfter", "clearFailedJobsAfter", "clearRecurringExecutionsAfter", "defaultConcurrencyDuration",
   "useSkipLocked", "listenNotify", "statementTimeout", "isolateWatchdogTimeout", "isolateAbortGrace", "onRuntimeError", "logger", "platform",
 ]);
-const URL_SCHEME = /^(file|libsql|https?|wss?|postgres|postgresql|mysql):/;
+const URL_SCHEME = /^(file|libsql|https?|wss?|postgres|postgresql|mysql|mariadb):/;
 
 function bad(key: string, value: unknown, expected: string): never {
   throw new ConfigError(`${key}: ${describe(value)} is not valid (expected ${expected})`);
@@ -155,7 +155,7 @@ export function resolveConfig(input: StintOptions): ResolvedConfig {
   const o = objectKeys(input ?? {}, "createStint options", [...KEYS]);
   const url = o.url === undefined ? DEFAULT_URL : o.url;
   if (typeof url !== "string" || !URL_SCHEME.test(url)) {
-    bad("url", url, "a database URL starting with file:, libsql:, http(s):, postgres(ql): or mysql:");
+    bad("url", url, "a database URL starting with file:, libsql:, http(s):, postgres(ql):, mysql: or mariadb:");
   }
   const backend = o.backend === undefined ? "default" : checkName(o.backend, "backend", ConfigError);
   if (o.mode !== undefined && o.mode !== "worker" && o.mode !== "async") bad("mode", o.mode, '"worker" or "async"');

@@ -47,7 +47,7 @@ export async function createMysqlDriver(options: DriverOptions): Promise<Driver>
       const groups = groupBySize(p.jobs, jobSize, budget);
       const insert = async (q: SqlRunner) => {
         const out: InsertedJob[] = [];
-        for (const jobs of groups) out.push(...await insertJobs(q, p.backend, jobs, p.now));
+        for (const jobs of groups) out.push(...await insertJobs(q, p.backend, jobs, p.now, access));
         return out;
       };
       return await (p.tx === undefined ? access.transaction(insert) : insert(access.runnerForUserTx(p.tx)));

@@ -57,7 +57,8 @@ export class Completer {
           now: new Date(),
         });
         failures = 0;
-        if (batch.some((o) => o.kind === "retry" || o.kind === "released")) this.#onRequeued();
+        // Requeued jobs, and waiters a released concurrency slot promoted, are claimable now.
+        this.#onRequeued();
       } catch (error) {
         failures++;
         this.#pending.unshift(...batch);
