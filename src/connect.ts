@@ -22,6 +22,11 @@ export async function connect(url: string, statementTimeoutMs: number): Promise<
       const { createMysqlDriver } = await import("../drivers/mysql/mod.ts");
       return createMysqlDriver({ url, statementTimeoutMs });
     }
+    case "postgres":
+    case "postgresql": {
+      const { createPostgresDriver } = await import("../drivers/postgres/mod.ts");
+      return createPostgresDriver({ url, statementTimeoutMs });
+    }
     default:
       throw new ConfigError(`url: no driver for the ${JSON.stringify(scheme)} scheme in this build of stint`);
   }

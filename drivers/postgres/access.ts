@@ -1,0 +1,160 @@
+/**
+ * The shared SQL engine's `SqlAccess` over postgres.js.
+ *
+ * Every statement is a named prepared statement (`prepare: true`), so after its
+ * first use on a connection it costs one round trip. `?` placeholders become
+ * `$n` once per distinct statement text (statements written with `$n` pass through). int8 columns are parsed to numbers:
+ * the engine's times are epoch milliseconds, well inside 2^53.
+ */
+import type postgres from "postgres";
+import { DriverError } from "../../src/errors.ts";
+import type { Migration, Param, Row, SqlAccess, SqlRunner } from "../sql/access.ts";
+import { migrations } from "./schema.ts";
+
+export type Sql = postgres.Sql<any>;
+/** What postgres.js hands to `sql.begin(async (tx) => …)`: anything with `unsafe`. */
+export type TxSql = postgres.TransactionSql<any>;
+
+/** Serialization failures and deadlocks: the whole transaction is retried. */
+const TRANSIENT = new Set(["40001", "40P01"]);
+/** The server closed the connection (postgres.js codes, and admin/crash shutdown, still starting). */
+const CONNECTION_LOST = new Set(["CONNECTION_CLOSED", "ECONNRESET", "EPIPE", "57P01", "57P02", "57P03"]);
+const MAX_TX_ATTEMPTS = 5;
+const MIGRATION_LOCK_KEY = 7_451_309_276_001; // pg_advisory_xact_lock key, arbitrary and fixed
+
+const rewritten = new Map<string, string>();
+
+/** `?` → `$1, $2, …`, leaving quoted literals and identifiers alone. Cached by text. */
+export function numbered(sql: string): string {
+  const hit = rewritten.get(sql);
+  if (hit !== undefined) return hit;
+  let out = "";
+  let n = 0;
+  let quote: string | null = null;
+  for (const ch of sql) {
+    if (quote !== null) {
+      if (ch === quote) quote = null;
+    } else if (ch === "'" || ch === '"') {
+      quote = ch;
+    } else if (ch === "?") {
+      out += `$${++n}`;
+      continue;
+    }
+    out += ch;
+  }
+  if (rewritten.size > 5000) rewritten.clear();
+  rewritten.set(sql, out);
+  return out;
+}
+
+/**
+ * Errors worth running the same work again for: serialization failures and
+ * deadlocks (rolled back whole, retried a few times), and a connection the
+ * server closed (restart, failover, idle kill: postgres.js notices only when
+ * it next uses it; a fresh connection is opened for the retry, which is made
+ * once). A statement cut off mid-flight was rolled back unless its COMMIT had
+ * already happened; the runtime's own retries carry the same small risk.
+ */
+export function retryable(error: unknown, attempt: number): boolean {
+  const code = (error as { code?: string })?.code ?? "";
+  if (TRANSIENT.has(code)) return attempt < MAX_TX_ATTEMPTS;
+  return CONNECTION_LOST.has(code) && attempt < 2;
+}
+
+export async function withRetry<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (!retryable(error, attempt)) throw error;
+      await new Promise((r) => setTimeout(r, attempt * 5 * (0.5 + Math.random())));
+    }
+  }
+}
+
+/**
+ * A runner over the pool (each statement its own transaction, so `retry` may
+ * run it again) or over a transaction (ours or the caller's: never retried
+ * statement by statement).
+ */
+export function runnerOver(target: Pick<Sql, "unsafe">, options: { retry: boolean }): SqlRunner {
+  const exec = (sql: string, params: Param[]) => {
+    const once = () => target.unsafe(numbered(sql), params as never[], { prepare: true });
+    return options.retry ? withRetry(once) : once();
+  };
+  return {
+    async query(sql: string, params: Param[] = []): Promise<Row[]> {
+      return await exec(sql, params) as Row[];
+    },
+    async run(sql: string, params: Param[] = []): Promise<number> {
+      return (await exec(sql, params)).count ?? 0;
+    },
+  };
+}
+
+function isUserTx(tx: unknown): tx is TxSql {
+  return typeof tx === "function" && typeof (tx as { unsafe?: unknown }).unsafe === "function" &&
+    typeof (tx as { savepoint?: unknown }).savepoint === "function";
+}
+
+/** The caller's `tx`, checked: a postgres.js transaction from `sql.begin(async (tx) => …)`. */
+export function userTx(tx: unknown): TxSql {
+  if (!isUserTx(tx)) {
+    throw new DriverError("tx must be a postgres.js transaction (the `tx` that sql.begin(async (tx) => …) passes)");
+  }
+  return tx;
+}
+
+export function createAccess(sql: Sql): SqlAccess {
+  const pool = runnerOver(sql, { retry: true });
+
+  function transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T> {
+    return withRetry(() => sql.begin((tx) => fn(runnerOver(tx, { retry: false }))) as Promise<T>);
+  }
+
+  /**
+   * Two processes may migrate at once: the advisory lock (released at commit)
+   * makes the second wait and then find every version applied. DDL is
+   * transactional here, so a failed migration leaves nothing behind.
+   */
+  function migrate(list: Migration[]): Promise<number[]> {
+    return transaction(async (q) => {
+      await q.query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
+      await q.run(
+        `CREATE TABLE IF NOT EXISTS stint_schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)`,
+      );
+      const done = new Set(
+        (await q.query(`SELECT version FROM stint_schema_migrations`)).map((r) => Number(r.version)),
+      );
+      const applied: number[] = [];
+      for (const m of list) {
+        if (done.has(m.version)) continue;
+        for (const statement of m.statements) await q.run(statement);
+        await q.run(`INSERT INTO stint_schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`, [
+          m.version,
+          m.name,
+          Date.now(),
+        ]);
+        applied.push(m.version);
+      }
+      return applied;
+    });
+  }
+
+  return {
+    dialect: "postgres",
+    capabilities: { listenNotify: true, skipLocked: true },
+    query: pool.query,
+    run: pool.run,
+    transaction,
+    runnerForUserTx: (tx) => runnerOver(userTx(tx), { retry: false }),
+    migrations,
+    migrate,
+    insertIgnore: (table, columns, rows) =>
+      `INSERT INTO ${table} (${columns.join(", ")}) VALUES ${
+        new Array(rows).fill(`(${columns.map(() => "?").join(", ")})`).join(", ")
+      } ON CONFLICT DO NOTHING`,
+    lockSuffix: "FOR UPDATE SKIP LOCKED",
+    close: () => sql.end({ timeout: 5 }),
+  };
+}

@@ -1,0 +1,190 @@
+/**
+ * Applying a batch of outcomes in one statement, with the effects of the shared
+ * engine's finishJobs (drivers/sql/jobs.ts, the reference — change both
+ * together):
+ *
+ *   succeeded  → deleted with its errors, or kept as "succeeded" with its return value
+ *   failed     → error recorded for the attempt, failed row, status "failed"
+ *   cancelled  → error recorded, status "cancelled"
+ *   retry      → error recorded, back to ready (due now) or scheduled (later)
+ *   released   → back to ready, the attempt not counted
+ *
+ * Only outcomes for jobs still claimed by `processId` apply: the claimed rows
+ * are deleted first (`mine`), and everything else reads from what that delete
+ * returned. The usual batch — every job succeeded — gets a statement that
+ * touches only the claimed, jobs and errors tables (each table a statement
+ * touches costs locks and executor set-up even when no row of it changes).
+ *
+ * Jobs with a concurrency policy are left claimed here, as are outcomes of the
+ * recovery path (`processId: null`): the shared engine finishes those, since
+ * semaphores are its business. Jobs made ready send their wake-up from the
+ * same statement, delivered on commit.
+ */
+import type { Outcome } from "../../src/driver.ts";
+import { finishJobs } from "../sql/jobs.ts";
+import { chunks, type Param, type Row, type SqlAccess, type SqlRunner, str } from "../sql/access.ts";
+import { pgArray } from "./arrays.ts";
+import { notifyExpr, notifyQueues } from "./notify.ts";
+
+const CHUNK = 5_000;
+
+/** `mine` for the unnest input `i`: this process's claims on plain jobs, deleted. */
+const MINE = `DELETE FROM stint_claimed_executions c USING input i, stint_jobs j
+    WHERE c.job_id = i.id AND c.process_id = $1 AND j.id = i.id AND j.concurrency_key IS NULL`;
+
+/**
+ * Every outcome succeeded, finished jobs not kept. Errors exist only for a job
+ * that failed an earlier attempt, so only a job past its first attempt is
+ * looked up in stint_job_errors.
+ */
+const SUCCEEDED_DELETE = `WITH input AS (SELECT unnest($2::uuid[]) AS id
+  ), mine AS (
+    ${MINE} RETURNING i.id, j.attempts
+  ), errors AS (
+    DELETE FROM stint_job_errors e USING mine m WHERE m.attempts > 1 AND e.job_id = m.id
+  ), jobs AS (
+    DELETE FROM stint_jobs j USING mine m WHERE j.id = m.id
+  )
+  SELECT id FROM mine`;
+
+/** Every outcome succeeded, finished jobs kept with their return values. */
+const SUCCEEDED_KEEP = `WITH input AS (SELECT * FROM unnest($2::uuid[], $3::text[]) AS i (id, return_value)
+  ), mine AS (
+    ${MINE} RETURNING i.id, i.return_value
+  )
+  UPDATE stint_jobs j SET status = 'succeeded', return_value = m.return_value, finished_at = $4, updated_at = $4
+  FROM mine m WHERE j.id = m.id
+  RETURNING j.id`;
+
+const FINISH = `WITH input AS (
+    SELECT * FROM unnest($4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[])
+      AS i (id, kind, return_value, error_name, error_message, error_stack, retry_at)
+  ), mine AS (
+    ${MINE}
+    RETURNING i.id, i.kind, i.return_value, i.error_name, i.error_message, i.error_stack, i.retry_at,
+      j.attempts, j.queue, j.priority
+  ), errors AS (
+    INSERT INTO stint_job_errors (job_id, backend, attempt, error_name, error_message, error_stack, created_at)
+    SELECT id, $2, attempts, error_name, error_message, error_stack, $3 FROM mine
+    WHERE kind IN ('failed', 'cancelled', 'retry')
+  ), failed AS (
+    INSERT INTO stint_failed_executions (job_id, backend, error_name, error_message, error_stack, created_at)
+    SELECT id, $2, error_name, error_message, error_stack, $3 FROM mine WHERE kind = 'failed'
+  ), ready AS (
+    INSERT INTO stint_ready_executions (job_id, backend, queue, priority, latency_started_at, created_at)
+    SELECT id, $2, queue, priority, $3, $3 FROM mine
+    WHERE kind = 'released' OR (kind = 'retry' AND retry_at <= $3)
+  ), scheduled AS (
+    INSERT INTO stint_scheduled_executions (job_id, backend, queue, priority, scheduled_at, created_at)
+    SELECT id, $2, queue, priority, retry_at, $3 FROM mine WHERE kind = 'retry' AND retry_at > $3
+  ), removed_errors AS (
+    DELETE FROM stint_job_errors e USING mine m
+    WHERE m.kind = 'succeeded' AND $11::integer = 0 AND m.attempts > 1 AND e.job_id = m.id
+  ), removed AS (
+    DELETE FROM stint_jobs j USING mine m WHERE j.id = m.id AND m.kind = 'succeeded' AND $11::integer = 0
+  ), updated AS (
+    UPDATE stint_jobs j SET
+      status = CASE m.kind
+        WHEN 'retry' THEN CASE WHEN m.retry_at <= $3 THEN 'ready' ELSE 'scheduled' END
+        WHEN 'released' THEN 'ready'
+        ELSE m.kind END,
+      return_value = CASE WHEN m.kind = 'succeeded' THEN m.return_value ELSE j.return_value END,
+      finished_at = CASE WHEN m.kind IN ('succeeded', 'failed', 'cancelled') THEN $3 ELSE j.finished_at END,
+      attempts = CASE WHEN m.kind = 'released' THEN j.attempts - 1 ELSE j.attempts END,
+      scheduled_at = CASE WHEN m.kind = 'retry' THEN GREATEST(m.retry_at, $3) ELSE j.scheduled_at END,
+      updated_at = $3
+    FROM mine m WHERE j.id = m.id AND (m.kind <> 'succeeded' OR $11::integer = 1)
+  )
+  SELECT id FROM mine
+  UNION ALL
+  SELECT NULL FROM (
+    SELECT DISTINCT queue FROM mine WHERE kind = 'released' OR (kind = 'retry' AND retry_at <= $3)
+  ) AS q
+  WHERE ${notifyExpr("$2", "q.queue")} IS NOT NULL`;
+
+/** PostgreSQL text cannot hold NUL; an error message with one must not make the finish fail forever. */
+function clean(text: string | null): string | null {
+  return text === null || !text.includes("\0") ? text : text.replaceAll("\0", "\uFFFD");
+}
+
+function finishParams(processId: string, backend: string, t: number, preserve: boolean, batch: Outcome[]): Param[] {
+  const error = (o: Outcome) => ("error" in o ? o.error : null);
+  return [
+    processId,
+    backend,
+    t,
+    pgArray(batch.map((o) => o.id)),
+    pgArray(batch.map((o) => o.kind)),
+    pgArray(batch.map((o) => (o.kind === "succeeded" ? o.returnValue : null))),
+    pgArray(batch.map((o) => error(o)?.name ?? null)),
+    pgArray(batch.map((o) => error(o)?.message ?? null)),
+    pgArray(batch.map((o) => error(o)?.stack ?? null)),
+    pgArray(batch.map((o) => (o.kind === "retry" ? o.retryAt.getTime() : null))),
+    preserve ? 1 : 0,
+  ];
+}
+
+/** One batch through the statement that fits it; returns the ids applied. */
+async function finishBatch(
+  hot: SqlRunner,
+  p: { backend: string; processId: string; preserveFinished: boolean },
+  t: number,
+  batch: Outcome[],
+): Promise<string[]> {
+  let rows: Row[];
+  if (batch.every((o) => o.kind === "succeeded")) {
+    const ids = pgArray(batch.map((o) => o.id));
+    rows = p.preserveFinished
+      ? await hot.query(SUCCEEDED_KEEP, [
+        p.processId,
+        ids,
+        pgArray(batch.map((o) => (o as { returnValue: string }).returnValue)),
+        t,
+      ])
+      : await hot.query(SUCCEEDED_DELETE, [p.processId, ids]);
+  } else {
+    rows = await hot.query(FINISH, finishParams(p.processId, p.backend, t, p.preserveFinished, batch));
+  }
+  return rows.filter((r) => r.id !== null).map((r) => str(r.id));
+}
+
+export async function finishClaimedJobs(
+  access: SqlAccess,
+  hot: SqlRunner,
+  p: { backend: string; processId: string | null; outcomes: Outcome[]; preserveFinished: boolean; now: Date },
+): Promise<string[]> {
+  if (p.outcomes.length === 0) return [];
+  const t = p.now.getTime();
+  const outcomes = p.outcomes.map(cleanOutcome);
+  const applied = new Set<string>();
+  const processId = p.processId;
+  if (processId !== null) {
+    for (const batch of chunks(outcomes, CHUNK)) {
+      for (const id of await finishBatch(hot, { ...p, processId }, t, batch)) applied.add(id);
+    }
+  }
+  // Outcomes not applied above: jobs with a concurrency policy, claims of the
+  // recovery path, or claims this process no longer holds (the engine ignores those).
+  const rest = outcomes.filter((o) => !applied.has(o.id));
+  if (rest.length > 0) {
+    const done = new Set(await finishJobs(access, { ...p, outcomes: rest }));
+    for (const id of done) applied.add(id);
+    const requeued = rest.filter((o) =>
+      done.has(o.id) && (o.kind === "released" || (o.kind === "retry" && o.retryAt.getTime() <= t))
+    );
+    if (requeued.length > 0) await notifyQueues(access, p.backend, await queuesOf(access, requeued.map((o) => o.id)));
+  }
+  return outcomes.filter((o) => applied.has(o.id)).map((o) => o.id);
+}
+
+function cleanOutcome(o: Outcome): Outcome {
+  if (!("error" in o)) return o;
+  const { name, message, stack } = o.error;
+  if (!`${name}${message}${stack ?? ""}`.includes("\0")) return o;
+  return { ...o, error: { name: clean(name)!, message: clean(message)!, stack: clean(stack) } };
+}
+
+async function queuesOf(access: SqlAccess, ids: string[]): Promise<string[]> {
+  const rows = await access.query(`SELECT DISTINCT queue FROM stint_jobs WHERE id = ANY ($1::uuid[])`, [pgArray(ids)]);
+  return rows.map((r) => str(r.queue));
+}

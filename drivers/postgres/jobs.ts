@@ -1,0 +1,191 @@
+/**
+ * The hot path in single PostgreSQL statements: insert, claim and promote each
+ * cost one round trip (no BEGIN/COMMIT; a statement is its own transaction),
+ * with the same effects as drivers/sql/jobs.ts, which remains the reference —
+ * change both together. Batches travel as array literals through `unnest`, so
+ * each statement is prepared once per connection whatever the batch size.
+ *
+ * Jobs with a concurrency policy go through the shared engine: semaphores and
+ * blocked jobs are its business, and this file only handles plain jobs.
+ */
+import type { ClaimedJob, InsertedJob, NewJob, QueueSelector } from "../../src/driver.ts";
+import { chunks, num, type Param, type SqlAccess, type SqlRunner, str } from "../sql/access.ts";
+import { insertJobs, promoteDue, sortClaimed, toClaimed } from "../sql/jobs.ts";
+import { selectorSql } from "../sql/selectors.ts";
+import { numbered } from "./access.ts";
+import { pgArray } from "./arrays.ts";
+import { notifyExpr, notifyQueues } from "./notify.ts";
+
+/** Jobs per insert statement; a bigger batch is several statements in one transaction. */
+const INSERT_CHUNK = 10_000;
+
+const INSERT = `WITH input AS (
+    SELECT * FROM unnest($3::uuid[], $4::text[], $5::text[], $6::integer[], $7::text[], $8::bigint[])
+      AS i (id, task, queue, priority, payload, scheduled_at)
+  ), jobs AS (
+    INSERT INTO stint_jobs (id, backend, task, queue, priority, payload, status, attempts, scheduled_at, created_at,
+      updated_at)
+    SELECT id, $1, task, queue, priority, payload, CASE WHEN scheduled_at <= $2 THEN 'ready' ELSE 'scheduled' END, 0,
+      scheduled_at, $2, $2
+    FROM input
+    RETURNING id, queue, priority, scheduled_at, status
+  ), ready AS (
+    INSERT INTO stint_ready_executions (job_id, backend, queue, priority, latency_started_at, created_at)
+    SELECT id, $1, queue, priority, scheduled_at, $2 FROM jobs WHERE status = 'ready'
+  ), scheduled AS (
+    INSERT INTO stint_scheduled_executions (job_id, backend, queue, priority, scheduled_at, created_at)
+    SELECT id, $1, queue, priority, scheduled_at, $2 FROM jobs WHERE status = 'scheduled'
+  )
+  SELECT ${notifyExpr("$1", "queue")} FROM (SELECT DISTINCT queue FROM jobs WHERE status = 'ready') AS q`;
+
+function insertParams(backend: string, t: number, jobs: NewJob[]): Param[] {
+  return [
+    backend,
+    t,
+    pgArray(jobs.map((j) => j.id)),
+    pgArray(jobs.map((j) => j.task)),
+    pgArray(jobs.map((j) => j.queue)),
+    pgArray(jobs.map((j) => j.priority)),
+    pgArray(jobs.map((j) => j.payload)),
+    pgArray(jobs.map((j) => j.scheduledAt.getTime())),
+  ];
+}
+
+/**
+ * Inserts jobs; a ready job's wake-up is sent by the same statement, so it is
+ * delivered when the insert commits (the caller's commit, with `tx`).
+ */
+export async function insertPlainJobs(
+  access: SqlAccess,
+  hot: SqlRunner,
+  p: { backend: string; jobs: NewJob[]; now: Date; userTx: SqlRunner | null },
+): Promise<InsertedJob[]> {
+  const t = p.now.getTime();
+  const out = p.jobs.map((j): InsertedJob => ({
+    id: j.id,
+    status: j.scheduledAt.getTime() <= t ? "ready" : "scheduled",
+  }));
+  if (p.jobs.some((j) => j.concurrency !== null)) {
+    // The shared engine owns concurrency; the wake-up joins its transaction.
+    const viaEngine = async (q: SqlRunner) => {
+      const inserted = await insertJobs(q, p.backend, p.jobs, p.now, access);
+      await notifyQueues(q, p.backend, p.jobs.filter((_, i) => inserted[i].status === "ready").map((j) => j.queue));
+      return inserted;
+    };
+    return p.userTx ? viaEngine(p.userTx) : access.transaction(viaEngine);
+  }
+  const batches = chunks(p.jobs, INSERT_CHUNK);
+  const write = async (q: SqlRunner) => {
+    for (const batch of batches) await q.query(INSERT, insertParams(p.backend, t, batch));
+  };
+  if (p.userTx) await write(p.userTx);
+  else if (batches.length === 1) await hot.query(INSERT, insertParams(p.backend, t, p.jobs));
+  else await access.transaction(write);
+  return out;
+}
+
+/**
+ * LIMIT goes into the text, not a parameter: a generic plan for `LIMIT $n`
+ * assumes a tenth of the table and picks hash joins over sequential scans, so
+ * PostgreSQL would plan the statement afresh on every call. A literal gives one
+ * cached generic plan per batch size, with index scans.
+ */
+function literalLimit(limit: number): number {
+  return Math.max(1, Math.min(100_000, Math.floor(limit)));
+}
+
+/**
+ * One statement: lock the next ready rows (selector rank, priority, age; paused
+ * queues excluded in the same snapshot), skip rows other claimers hold, delete
+ * them from ready, record the claim, and mark the jobs running.
+ */
+export async function claimReadyJobs(
+  hot: SqlRunner,
+  p: { backend: string; processId: string; selectors: QueueSelector[]; limit: number; now: Date },
+): Promise<ClaimedJob[]> {
+  if (!(p.limit >= 1)) return [];
+  const sel = selectorSql(p.selectors, "r.queue");
+  const order = `${sel.rank ? `${sel.rank}, ` : ""}r.priority DESC, r.job_id`;
+  const statement = numbered(`WITH picked AS MATERIALIZED (
+      SELECT r.job_id FROM stint_ready_executions r
+      WHERE r.backend = ? AND ${sel.where}
+        AND NOT EXISTS (SELECT 1 FROM stint_pauses p WHERE p.backend = r.backend AND p.queue = r.queue)
+      ORDER BY ${order} LIMIT ${literalLimit(p.limit)} FOR UPDATE OF r SKIP LOCKED
+    ), ready AS (
+      DELETE FROM stint_ready_executions r USING picked WHERE r.job_id = picked.job_id RETURNING r.job_id
+    ), claimed AS (
+      INSERT INTO stint_claimed_executions (job_id, backend, process_id, created_at)
+      SELECT job_id, ?, ?, ? FROM ready RETURNING job_id
+    )
+    UPDATE stint_jobs j SET status = 'running', attempts = j.attempts + 1, started_at = ?, updated_at = ?
+    FROM claimed WHERE j.id = claimed.job_id
+    RETURNING j.id, j.task, j.queue, j.priority, j.payload, j.attempts, j.created_at`);
+  const t = p.now.getTime();
+  const rows = await hot.query(statement, [
+    p.backend,
+    ...sel.whereParams,
+    ...sel.rankParams,
+    p.backend,
+    p.processId,
+    t,
+    t,
+    t,
+  ]);
+  return sortClaimed(rows.map(toClaimed), p.selectors);
+}
+
+const promoteSql = (limit: number) =>
+  `WITH due AS MATERIALIZED (
+    SELECT s.job_id FROM stint_scheduled_executions s JOIN stint_jobs j ON j.id = s.job_id
+    WHERE s.backend = $1 AND s.scheduled_at <= $2 AND j.concurrency_key IS NULL
+    ORDER BY s.scheduled_at, s.priority DESC, s.job_id LIMIT ${literalLimit(limit)} FOR UPDATE OF s SKIP LOCKED
+  ), gone AS (
+    DELETE FROM stint_scheduled_executions s USING due WHERE s.job_id = due.job_id
+    RETURNING s.job_id, s.queue, s.priority, s.scheduled_at
+  ), ready AS (
+    INSERT INTO stint_ready_executions (job_id, backend, queue, priority, latency_started_at, created_at)
+    SELECT job_id, $1, queue, priority, scheduled_at, $2 FROM gone
+  ), jobs AS (
+    UPDATE stint_jobs j SET status = 'ready', updated_at = $2 FROM gone WHERE j.id = gone.job_id
+  )
+  SELECT queue, count(*) AS n, NULL AS keyed, ${notifyExpr("$1", "queue")} AS notified FROM gone GROUP BY queue
+  UNION ALL
+  SELECT NULL, NULL, EXISTS (
+    SELECT 1 FROM (
+      SELECT s.job_id FROM stint_scheduled_executions s WHERE s.backend = $1 AND s.scheduled_at <= $2
+      ORDER BY s.scheduled_at, s.priority DESC, s.job_id LIMIT ${2 * literalLimit(limit)}
+    ) AS d JOIN stint_jobs j ON j.id = d.job_id
+    WHERE j.concurrency_key IS NOT NULL
+  ), NULL`;
+
+/**
+ * Due scheduled jobs to ready in one statement that also sends their wake-ups.
+ * Due jobs with a concurrency policy go through the shared engine; the check
+ * for them looks at the next 2 × limit due rows only, which covers every due
+ * row left when this batch came back short (a full batch means "call again").
+ */
+export async function promoteDueJobs(
+  access: SqlAccess,
+  hot: SqlRunner,
+  p: { backend: string; limit: number; now: Date },
+): Promise<{ count: number; queues: string[] }> {
+  if (!(p.limit >= 1)) return { count: 0, queues: [] };
+  const rows = await hot.query(promoteSql(p.limit), [p.backend, p.now.getTime()]);
+  let count = 0;
+  const queues = new Set<string>();
+  let keyed = false;
+  for (const r of rows) {
+    if (r.queue === null) keyed = r.keyed === true;
+    else {
+      count += num(r.n);
+      queues.add(str(r.queue));
+    }
+  }
+  if (keyed && count < p.limit) {
+    const more = await promoteDue(access, { ...p, limit: p.limit - count });
+    if (more.count > 0) await notifyQueues(access, p.backend, more.queues);
+    count += more.count;
+    for (const q of more.queues) queues.add(q);
+  }
+  return { count, queues: [...queues] };
+}

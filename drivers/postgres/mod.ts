@@ -1,0 +1,51 @@
+/**
+ * The PostgreSQL driver over postgres.js.
+ *
+ * The shared SQL engine supplies every method; the hot path is replaced by
+ * single statements (one round trip each: insert, claim, finish, promote), and
+ * `listen` adds LISTEN/NOTIFY wake-ups. Claims use FOR UPDATE SKIP LOCKED, so
+ * any number of workers claim side by side without waiting on each other.
+ *
+ * The queue's statements carry `statement_timeout` (a connection parameter on
+ * the driver's own connections; statements run in a caller's `tx` follow that
+ * session's settings). After a server restart postgres.js reconnects on the
+ * next query; a statement that met a connection the server had closed is run
+ * once more on a fresh one (access.ts `retryable`), and the listener issues
+ * LISTEN again by itself. While the server is down, calls fail (fast: the
+ * connection is refused) and the runtime's claim and completion loops retry.
+ */
+import type { Driver, DriverOptions } from "../../src/driver.ts";
+import { createSqlDriver } from "../sql/engine.ts";
+import { createAccess, runnerOver } from "./access.ts";
+import { finishClaimedJobs } from "./finish.ts";
+import { claimReadyJobs, insertPlainJobs, promoteDueJobs } from "./jobs.ts";
+import { createListener } from "./notify.ts";
+import { openPool } from "./open.ts";
+
+export async function createPostgresDriver(options: DriverOptions): Promise<Driver> {
+  const { sql, hot: hotSql, options: pgOptions } = await openPool(options);
+  const access = createAccess(sql);
+  const hot = runnerOver(hotSql, { retry: true });
+  const listener = createListener(options.url, pgOptions);
+  const base = createSqlDriver(access);
+  return {
+    ...base,
+    jobsInsert: (p) =>
+      insertPlainJobs(access, hot, {
+        backend: p.backend,
+        jobs: p.jobs,
+        now: p.now,
+        userTx: p.tx === undefined ? null : access.runnerForUserTx(p.tx),
+      }),
+    jobsClaim: (p) => claimReadyJobs(hot, p),
+    jobsFinish: (p) => finishClaimedJobs(access, hot, p),
+    jobsPromoteDue: (p) => promoteDueJobs(access, hot, p),
+    listen: (p) => listener.listen(p),
+    async close() {
+      await listener.close();
+      await Promise.all([access.close(), hotSql.end({ timeout: 5 })]);
+    },
+  };
+}
+
+export default createPostgresDriver;

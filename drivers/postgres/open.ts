@@ -1,0 +1,128 @@
+/**
+ * Opening the postgres.js pool: URL checks, the options the queue needs, and a
+ * probe query so that a bad URL, an unreachable server, a refused login or a
+ * missing database fails at createStint with a DriverError naming host:port —
+ * never later inside a runner. Passwords never appear in messages.
+ *
+ * Options in the URL's query (`?max=20&connect_timeout=3&statement_timeout=…`)
+ * win over the defaults here, as postgres.js reads them.
+ */
+import postgres from "postgres";
+import type { DriverOptions } from "../../src/driver.ts";
+import { DriverError } from "../../src/errors.ts";
+import type { Sql } from "./access.ts";
+
+const CONNECT_TIMEOUT_S = 10;
+
+export interface Opened {
+  sql: Sql;
+  /**
+   * The pool for the hot statements (insert, claim, finish, promote), whose
+   * sessions use PostgreSQL's cached generic plans. Left to choose, PostgreSQL
+   * re-plans those CTE statements on every call (its cost estimate favours a
+   * custom plan), and planning was a third of the database's time per job.
+   * Every statement on it is written for a generic plan: no `LIMIT $n`.
+   */
+  hot: Sql;
+  /** The options the listener's own connection reuses. */
+  options: postgres.Options<any>;
+  /** host:port, for messages. */
+  where: string;
+}
+
+/** The URL without its password, for messages. */
+export function redact(url: string): string {
+  const end = url.search(/[?#]/);
+  const head = end === -1 ? url : url.slice(0, end);
+  const at = head.lastIndexOf("@");
+  const m = /^[a-z]+:\/\/[^:@/]*:/i.exec(head);
+  return m && at > m[0].length ? `${m[0]}***${url.slice(at)}` : url;
+}
+
+/** host:port of the URL as postgres.js reads it (several hosts are comma-separated). */
+function hostsOf(url: string): { where: string; query: URLSearchParams } {
+  const m = /^postgres(?:ql)?:\/\/(?:[^@/?#]*@)?([^/?#]*)/i.exec(url);
+  if (!m) {
+    throw new DriverError(
+      `invalid PostgreSQL URL ${JSON.stringify(redact(url))}: expected postgres://user:password@host:port/database`,
+    );
+  }
+  const hosts = decodeURIComponent(m[1]);
+  let parsed: URL;
+  try {
+    parsed = new URL(url.replace(m[1], hosts.split(",")[0]));
+  } catch {
+    // The parser's own message repeats the whole URL, password included: not passed on.
+    throw new DriverError(
+      `invalid PostgreSQL URL ${JSON.stringify(redact(url))}: cannot parse it (host part ${JSON.stringify(hosts)})`,
+    );
+  }
+  const list = hosts === "" ? [] : hosts.split(",");
+  for (const h of list) {
+    const port = h.includes(":") ? h.slice(h.lastIndexOf(":") + 1) : "";
+    if (port !== "" && !/^\d{1,5}$/.test(port)) {
+      throw new DriverError(`invalid PostgreSQL URL ${JSON.stringify(redact(url))}: bad port ${JSON.stringify(port)}`);
+    }
+  }
+  const where = list.length === 0
+    ? `${parsed.searchParams.get("host") ?? "localhost"}:${parsed.port || "5432"}`
+    : list.map((h) => (h.includes(":") ? h : `${h}:5432`)).join(",");
+  return { where, query: parsed.searchParams };
+}
+
+function reason(error: unknown): string {
+  const e = error as { code?: string; message?: string };
+  switch (e?.code) {
+    case "ECONNREFUSED":
+      return "connection refused (is the server running and listening there?)";
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return "unknown host";
+    case "CONNECT_TIMEOUT":
+      return "no answer before the connect timeout";
+    case "28P01":
+    case "28000":
+      return `authentication failed: ${e.message}`;
+    case "3D000":
+      return e.message ?? "database does not exist";
+    default:
+      return e?.message ?? String(error);
+  }
+}
+
+export async function openPool(options: DriverOptions): Promise<Opened> {
+  const { where, query } = hostsOf(options.url);
+  const int8 = { to: 20, from: [20], parse: (x: string) => Number(x), serialize: (x: unknown) => String(x) };
+  const connection: Record<string, string> = { application_name: "stint" };
+  if (options.statementTimeoutMs !== undefined) connection.statement_timeout = String(options.statementTimeoutMs);
+  const pgOptions = {
+    connect_timeout: query.has("connect_timeout") ? undefined : CONNECT_TIMEOUT_S,
+    fetch_types: false,
+    prepare: true,
+    types: { int8 },
+    connection,
+    // Server notices ("relation already exists, skipping") are not the app's business.
+    onnotice: () => {},
+  } as unknown as postgres.Options<any>;
+  for (const [k, v] of Object.entries(pgOptions)) if (v === undefined) delete (pgOptions as Record<string, unknown>)[k];
+  let sql: Sql;
+  try {
+    sql = postgres(options.url, pgOptions) as unknown as Sql;
+  } catch (error) {
+    throw new DriverError(
+      `invalid PostgreSQL URL ${JSON.stringify(redact(options.url))}: ${redact((error as Error).message)}`,
+    );
+  }
+  try {
+    await sql.unsafe("SELECT 1");
+  } catch (error) {
+    await sql.end({ timeout: 0 }).catch(() => {});
+    throw new DriverError(`cannot connect to PostgreSQL at ${where}: ${reason(error)}`, { cause: error });
+  }
+  // Connections open on first use, so an instance that never claims opens none here.
+  const hot = postgres(options.url, {
+    ...pgOptions,
+    connection: { ...connection, plan_cache_mode: "force_generic_plan" },
+  } as postgres.Options<any>) as unknown as Sql;
+  return { sql, hot, options: pgOptions, where };
+}
