@@ -10,5 +10,5 @@ export function serve(
     return { port: server.addr.port, stop: () => server.shutdown() };
   }
   const server = g.Bun.serve({ port: options.port, hostname, fetch });
-  return { port: server.port, stop: async () => server.stop(true) };
+  return { port: server.port, stop: () => Promise.resolve(server.stop(true)).then(() => {}) };
 }

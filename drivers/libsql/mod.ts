@@ -141,7 +141,7 @@ async function openLibsql(options: DriverOptions): Promise<SqlAccess> {
         new Array(rows).fill(`(${columns.map(() => "?").join(", ")})`).join(", ")
       } ON CONFLICT DO NOTHING`,
     lockSuffix: "",
-    close: () => serial(async () => client.close()),
+    close: () => serial(() => Promise.resolve(client.close())),
   };
   return access;
 }

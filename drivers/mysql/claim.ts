@@ -21,8 +21,8 @@
  */
 import type { ClaimedJob, QueueSelector } from "../../src/driver.ts";
 import type { Param, Row, SqlAccess } from "../sql/access.ts";
-import { num, placeholders, str, valuesList } from "../sql/access.ts";
-import { sortClaimed, toClaimed } from "../sql/jobs.ts";
+import { num, str } from "../sql/access.ts";
+import { markClaimed, sortClaimed, toClaimed } from "../sql/jobs.ts";
 
 interface Condition {
   sql: string;
@@ -63,21 +63,7 @@ export function claimJobsBySelector(
       if (own) earlier.push(own);
     }
     if (picked.length === 0) return [];
-    // From here on the same writes as drivers/sql/jobs.ts claimJobs.
-    const ids = picked.map((r) => str(r.id));
-    const inIds = placeholders(ids.length);
-    await q.run(`DELETE FROM stint_ready_executions WHERE job_id IN (${inIds})`, ids);
-    await q.run(
-      `INSERT INTO stint_claimed_executions (job_id, backend, process_id, created_at) VALUES ${
-        valuesList(4, ids.length)
-      }`,
-      ids.flatMap((id) => [id, p.backend, p.processId, t]),
-    );
-    await q.run(
-      `UPDATE stint_jobs SET status = 'running', attempts = attempts + 1, started_at = ?, updated_at = ?
-       WHERE id IN (${inIds})`,
-      [t, t, ...ids],
-    );
+    await markClaimed(q, p.backend, p.processId, picked.map((r) => str(r.id)), t);
     // The rows were read before the increment.
     const claimed = picked.map((r) => ({ ...toClaimed(r), attempt: num(r.attempts) + 1 }));
     return sortClaimed(claimed, p.selectors);

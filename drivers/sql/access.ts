@@ -38,6 +38,8 @@ export interface SqlAccess extends SqlRunner {
   insertIgnore(table: string, columns: string[], rows: number): string;
   /** Suffix for a SELECT that claims rows (FOR UPDATE SKIP LOCKED where supported). */
   readonly lockSuffix: string;
+  /** Suffix for a SELECT that must wait for rows another transaction holds (default FOR UPDATE where lockSuffix is set). */
+  readonly lockWaitSuffix?: string;
   close(): Promise<void>;
 }
 

@@ -88,7 +88,9 @@ export function claimJobs(
 ): Promise<ClaimedJob[]> {
   const sel = selectorSql(p.selectors, "r.queue");
   const order = `${sel.rank ? `${sel.rank}, ` : ""}r.priority DESC, r.job_id`;
-  const pick = `SELECT r.job_id FROM stint_ready_executions r
+  // The pick reads the job columns too, so a claim needs no second SELECT.
+  const pick = `SELECT r.job_id AS id, j.task, r.queue, r.priority, j.payload, j.attempts, j.created_at
+    FROM stint_ready_executions r JOIN stint_jobs j ON j.id = r.job_id
     WHERE r.backend = ? AND ${sel.where}
       AND NOT EXISTS (SELECT 1 FROM stint_pauses p WHERE p.backend = r.backend AND p.queue = r.queue)
     ORDER BY ${order} LIMIT ? ${access.lockSuffix}`;
@@ -96,24 +98,30 @@ export function claimJobs(
   return access.transaction(async (q) => {
     const picked = await q.query(pick, [p.backend, ...sel.whereParams, ...sel.rankParams, p.limit]);
     if (picked.length === 0) return [];
-    const ids = picked.map((r) => str(r.job_id));
-    const inIds = placeholders(ids.length);
-    await q.run(`DELETE FROM stint_ready_executions WHERE job_id IN (${inIds})`, ids);
-    await q.run(
-      `INSERT INTO stint_claimed_executions (job_id, backend, process_id, created_at) VALUES ${valuesList(4, ids.length)}`,
-      ids.flatMap((id) => [id, p.backend, p.processId, t]),
-    );
-    await q.run(
-      `UPDATE stint_jobs SET status = 'running', attempts = attempts + 1, started_at = ?, updated_at = ?
-       WHERE id IN (${inIds})`,
-      [t, t, ...ids],
-    );
-    const rows = await q.query(
-      `SELECT id, task, queue, priority, payload, attempts, created_at FROM stint_jobs WHERE id IN (${inIds})`,
-      ids,
-    );
-    return sortClaimed(rows.map(toClaimed), p.selectors);
+    const ids = picked.map((r) => str(r.id));
+    await markClaimed(q, p.backend, p.processId, ids, t);
+    return picked.map((r) => ({ ...toClaimed(r), attempt: num(r.attempts) + 1 }));
   });
+}
+
+/** The writes of a claim: ready rows out, claimed rows in, the jobs running with one more attempt. */
+export async function markClaimed(q: SqlRunner, backend: string, processId: string, ids: string[], t: number): Promise<void> {
+  const inIds = placeholders(ids.length);
+  await q.run(`DELETE FROM stint_ready_executions WHERE job_id IN (${inIds})`, ids);
+  await q.run(
+    `INSERT INTO stint_claimed_executions (job_id, backend, process_id, created_at) VALUES ${valuesList(4, ids.length)}`,
+    ids.flatMap((id) => [id, backend, processId, t]),
+  );
+  await q.run(
+    `UPDATE stint_jobs SET status = 'running', attempts = attempts + 1, started_at = ?, updated_at = ?
+     WHERE id IN (${inIds})`,
+    [t, t, ...ids],
+  );
+}
+
+/** FOR UPDATE (waiting) where the dialect locks rows; SQLite's write transaction already serializes. */
+export function lockWait(access: SqlAccess): string {
+  return access.lockWaitSuffix ?? (access.lockSuffix ? "FOR UPDATE" : "");
 }
 
 export function toClaimed(r: Record<string, unknown>): ClaimedJob {
@@ -154,9 +162,10 @@ export function finishJobs(
       const owner = p.processId === null
         ? `c.backend = ? AND (c.process_id IS NULL OR NOT EXISTS (SELECT 1 FROM stint_processes sp WHERE sp.id = c.process_id))`
         : "c.process_id = ?";
+      // A waiting lock: an orphan recovery racing the owner's late finish must apply one outcome, not two.
       const rows = await q.query(
         `SELECT j.id, j.attempts FROM stint_claimed_executions c JOIN stint_jobs j ON j.id = c.job_id
-         WHERE ${owner} AND c.job_id IN (${placeholders(ids.length)})`,
+         WHERE ${owner} AND c.job_id IN (${placeholders(ids.length)}) ${lockWait(access)}`,
         [p.processId ?? p.backend, ...ids],
       );
       for (const r of rows) held.set(str(r.id), { id: str(r.id), attempts: num(r.attempts) });
@@ -175,10 +184,12 @@ export function finishJobs(
 
     const succeeded = byKind("succeeded");
     if (p.preserveFinished) {
-      for (const o of succeeded) {
+      for (const batch of chunks(succeeded, CHUNK)) {
         await q.run(
-          `UPDATE stint_jobs SET status = 'succeeded', return_value = ?, finished_at = ?, updated_at = ? WHERE id = ?`,
-          [o.returnValue, t, t, o.id],
+          `UPDATE stint_jobs SET status = 'succeeded', finished_at = ?, updated_at = ?,
+             return_value = CASE id ${batch.map(() => "WHEN ? THEN ?").join(" ")} END
+           WHERE id IN (${placeholders(batch.length)})`,
+          [t, t, ...batch.flatMap((o) => [o.id, o.returnValue]), ...batch.map((o) => o.id)],
         );
       }
     } else {

@@ -14,7 +14,7 @@ export abstract class Runner {
   readonly kind: HookKind;
   readonly name: string;
   protected readonly ctx: RuntimeContext;
-  protected readonly stopController = new AbortController();
+  protected readonly stopController: AbortController = new AbortController();
   readonly #supervisorId: string | null;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #loop: Promise<void> | null = null;
