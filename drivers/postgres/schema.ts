@@ -19,6 +19,10 @@
  *   retryAll and discardAll look up by them), and `status` is in no index: an
  *   enqueue writes one index entry fewer, and the claim's update touches no
  *   indexed column, so it is a HOT update (fillfactor leaves room for it).
+ * - Autovacuum runs without cost-based sleeps on the churning tables. While a
+ *   vacuum or analyze holds an old snapshot, the rows that claims deleted stay
+ *   in the indexes as not-yet-dead, and every claim re-checks them all in the
+ *   heap: a slow autovacuum made drains measurably slower (several-fold, once).
  * - The ready and claimed tables are never truncated by VACUUM: truncation
  *   takes an exclusive lock, which would stall every claimer at the moment a
  *   drained queue's table shrinks.
@@ -53,7 +57,7 @@ export const migrations: Migration[] = [
         finished_at bigint,
         created_at bigint NOT NULL,
         updated_at bigint NOT NULL
-      ) WITH (fillfactor = 85)`,
+      ) WITH (fillfactor = 85, autovacuum_vacuum_cost_delay = 0)`,
       `CREATE INDEX stint_jobs_retention ON stint_jobs (backend, finished_at) WHERE finished_at IS NOT NULL`,
       `CREATE INDEX stint_jobs_task ON stint_jobs (backend, task, finished_at) WHERE finished_at IS NOT NULL`,
       `CREATE TABLE stint_ready_executions (
@@ -63,7 +67,7 @@ export const migrations: Migration[] = [
         priority integer NOT NULL,
         latency_started_at bigint NOT NULL,
         created_at bigint NOT NULL
-      ) WITH (fillfactor = 90, vacuum_truncate = false)`,
+      ) WITH (fillfactor = 90, vacuum_truncate = false, autovacuum_vacuum_cost_delay = 0)`,
       `CREATE INDEX stint_ready_poll ON stint_ready_executions (backend, queue, priority DESC, job_id)`,
       `CREATE INDEX stint_ready_poll_all ON stint_ready_executions (backend, priority DESC, job_id)`,
       `CREATE TABLE stint_scheduled_executions (
@@ -73,7 +77,7 @@ export const migrations: Migration[] = [
         priority integer NOT NULL,
         scheduled_at bigint NOT NULL,
         created_at bigint NOT NULL
-      )`,
+      ) WITH (autovacuum_vacuum_cost_delay = 0)`,
       `CREATE INDEX stint_scheduled_due ON stint_scheduled_executions (backend, scheduled_at, priority DESC, job_id)`,
       `CREATE TABLE stint_processes (
         id text PRIMARY KEY,
@@ -96,7 +100,7 @@ export const migrations: Migration[] = [
         backend text NOT NULL,
         process_id text,
         created_at bigint NOT NULL
-      ) WITH (fillfactor = 90, vacuum_truncate = false)`,
+      ) WITH (fillfactor = 90, vacuum_truncate = false, autovacuum_vacuum_cost_delay = 0)`,
       `CREATE TABLE stint_blocked_executions (
         job_id uuid PRIMARY KEY,
         backend text NOT NULL,
