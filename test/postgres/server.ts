@@ -78,6 +78,15 @@ export async function startThrowaway(): Promise<Throwaway> {
   run("initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale");
   ctl("-o", options, "start");
   let running = true;
+  // A test that times out never reaches its finally: the server still goes when the process does.
+  const onExit = () => {
+    if (!running) return;
+    try {
+      ctl("-m", "immediate", "stop");
+    } catch { /* already gone */ }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.on("exit", onExit);
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     host: `127.0.0.1:${port}`,
@@ -94,8 +103,10 @@ export async function startThrowaway(): Promise<Throwaway> {
       running = true;
     },
     destroy() {
+      process.off("exit", onExit);
       try {
         if (running) ctl("-m", "immediate", "stop");
+        running = false;
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
