@@ -96,6 +96,7 @@ else
   TIMINGS+=("servers $(secs "$t" "$(now)")")
 fi
 export PG_URL MYSQL_URL
+[ -n "${MYSQL_ADMIN_URL:-}" ] && export MYSQL_ADMIN_URL
 echo "run.sh: PG_URL=$PG_URL MYSQL_URL=$MYSQL_URL"
 
 # ---- counting ----

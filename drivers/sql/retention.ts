@@ -78,14 +78,15 @@ export async function pruneRetention(
   },
 ): Promise<PruneCounts> {
   const { backend, task, batchSize } = p;
+  // Reservations first: whoever sees a pass's jobs gone also sees its older reservations gone.
+  const recurring = p.recurringBefore
+    ? await pruneReservations(access, { backend, before: p.recurringBefore, taskKey: p.taskKey, batchSize })
+    : 0;
   const finished = p.finishedBefore
     ? await pruneJobs(access, { backend, before: p.finishedBefore, statuses: FINISHED, task, batchSize })
     : 0;
   const failed = p.failedBefore
     ? await pruneJobs(access, { backend, before: p.failedBefore, statuses: ["failed"], task, batchSize })
-    : 0;
-  const recurring = p.recurringBefore
-    ? await pruneReservations(access, { backend, before: p.recurringBefore, taskKey: p.taskKey, batchSize })
     : 0;
   return {
     finished,

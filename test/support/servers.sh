@@ -133,8 +133,11 @@ my_up() {
     die "mariadb did not start"
   done
   mariadb --no-defaults --socket="$dir/mysqld.sock" -uroot -e \
-    "create database test; create user 'test'@'%' identified by 'test'; grant all on test.* to 'test'@'%';"
+    "create database test; create user 'test'@'%' identified by 'test'; grant all on test.* to 'test'@'%';
+     create user 'admin'@'%' identified by 'admin'; grant all on *.* to 'admin'@'%';"
   echo "export MYSQL_URL=mysql://test:test@127.0.0.1:$port/test" >>"$base/env.sh"
+  # For the tests that create throwaway databases (concurrent migrate on an empty database).
+  echo "export MYSQL_ADMIN_URL=mysql://admin:admin@127.0.0.1:$port/test" >>"$base/env.sh"
 }
 
 # Waits (up to 30 s) for the process in pid file $1 to exit.

@@ -6,7 +6,7 @@
  *   postgres  PG_URL, once "postgres" is listed in STINT_DRIVERS_READY
  *   mysql     MYSQL_URL, once "mysql" is listed in STINT_DRIVERS_READY
  *
- * STINT_DRIVERS_READY is a comma or space separated list, "libsql" by default.
+ * STINT_DRIVERS_READY is a comma or space separated list, all three by default.
  * Shared servers are not reset between tests: every test isolates itself by
  * using its own random backend alias (see harness.ts).
  */
@@ -26,7 +26,7 @@ export interface Target {
 }
 
 export function readyDrivers(): Set<string> {
-  return new Set((env("STINT_DRIVERS_READY") ?? "libsql").split(/[\s,]+/).filter(Boolean));
+  return new Set((env("STINT_DRIVERS_READY") ?? "libsql postgres mysql").split(/[\s,]+/).filter(Boolean));
 }
 
 let tempDir: string | null = null;
@@ -67,7 +67,7 @@ function server(name: "postgres" | "mysql", variable: string): Target {
       if (env(variable) === undefined) return `${variable} is not set`;
       if (!readyDrivers().has(name)) {
         return `${JSON.stringify(name)} is not listed in STINT_DRIVERS_READY (${
-          JSON.stringify(env("STINT_DRIVERS_READY") ?? "libsql")
+          JSON.stringify(env("STINT_DRIVERS_READY") ?? "libsql postgres mysql")
         })`;
       }
       return undefined;
