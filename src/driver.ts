@@ -257,6 +257,8 @@ export interface Driver extends DriverMaintenance {
   }>;
   /** Claims of the backend with no live process row behind them. */
   claimsOrphaned(p: { backend: string }): Promise<OrphanClaim[]>;
+  /** Ids of the jobs `processId` holds claims on (a worker compares them with what it runs). */
+  claimsHeld(p: { backend: string; processId: string }): Promise<string[]>;
 
   /**
    * Wake-ups from other processes, where `capabilities.listenNotify` (PostgreSQL

@@ -10,6 +10,7 @@ import { failedCounts, listJobs, listProcesses } from "./listing.ts";
 import {
   deregisterProcess,
   heartbeatProcess,
+  heldClaims,
   orphanedClaims,
   pruneStaleProcesses,
   registerProcess,
@@ -58,6 +59,7 @@ export function createSqlDriver(access: SqlAccess): Driver {
     processDeregister: (p) => deregisterProcess(access, p),
     processesPruneStale: (p) => pruneStaleProcesses(access, p),
     claimsOrphaned: (p) => orphanedClaims(access, p),
+    claimsHeld: (p) => heldClaims(access, p),
     concurrencyMaintain: (p) => maintainConcurrency(access, p),
     semaphoresList: (p) => listSemaphores(access, p),
     recurringSync: (p) => syncRecurring(access, p),

@@ -81,3 +81,11 @@ export async function orphanedClaims(access: SqlAccess, p: { backend: string }):
   );
   return rows.map(toOrphan);
 }
+
+export async function heldClaims(access: SqlAccess, p: { backend: string; processId: string }): Promise<string[]> {
+  const rows = await access.query(
+    `SELECT job_id FROM stint_claimed_executions WHERE process_id = ? AND backend = ?`,
+    [p.processId, p.backend],
+  );
+  return rows.map((r) => str(r.job_id));
+}

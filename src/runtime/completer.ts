@@ -10,6 +10,8 @@ import { sleep } from "./sleep.ts";
 
 export class Completer {
   #pending: Outcome[] = [];
+  /** The batch being written right now (spliced out of #pending). */
+  #writing: Outcome[] = [];
   #running: Promise<void> | null = null;
   readonly #ctx: RuntimeContext;
   readonly #processId: string;
@@ -25,6 +27,11 @@ export class Completer {
 
   get pending(): number {
     return this.#pending.length;
+  }
+
+  /** Jobs whose outcome is not written yet: their claims are still in the database, legitimately. */
+  unwrittenIds(): Set<string> {
+    return new Set([...this.#pending, ...this.#writing].map((o) => o.id));
   }
 
   add(outcome: Outcome): void {
@@ -48,6 +55,7 @@ export class Completer {
     let failures = 0;
     while (this.#pending.length > 0) {
       const batch = this.#pending.splice(0);
+      this.#writing = batch;
       try {
         await this.#ctx.driver.jobsFinish({
           backend: this.#ctx.config.backend,
@@ -56,11 +64,13 @@ export class Completer {
           preserveFinished: this.#ctx.config.preserveFinishedJobs,
           now: new Date(),
         });
+        this.#writing = [];
         failures = 0;
         // Requeued jobs, and waiters a released concurrency slot promoted, are claimable now.
         this.#onRequeued();
       } catch (error) {
         failures++;
+        this.#writing = [];
         this.#pending.unshift(...batch);
         this.#ctx.reportError(error, { operation: "finish", processName: this.#processName });
         await sleep(Math.min(5000, 50 * 2 ** Math.min(failures, 7)));

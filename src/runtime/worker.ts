@@ -29,6 +29,9 @@ export class Worker extends Runner {
   readonly #inFlight = new Map<string, { controller: AbortController; done: Promise<void> }>();
   readonly #mode: "async" | "worker";
   #pool: IsolatePool | null = null;
+  /** Bumped when a claim starts and when it returns, so a reconciliation can tell one overlapped it. */
+  #claimEpoch = 0;
+  #claiming = false;
 
   constructor(
     ctx: RuntimeContext,
@@ -89,6 +92,7 @@ export class Worker extends Runner {
     const { driver, config } = this.ctx;
     const unsubscribe = this.ctx.wakeups.subscribe(this.#options.selectors, () => this.#waker.wake());
     const cancelCheck = setInterval(() => this.#checkCancels(), CANCEL_CHECK_MS);
+    const reconcile = setInterval(() => this.#reconcile(), config.processHeartbeatIntervalMs);
     let failures = 0;
     try {
       while (!this.stopSignal.aborted) {
@@ -98,6 +102,8 @@ export class Worker extends Runner {
           continue;
         }
         let claimed: ClaimedJob[];
+        this.#claiming = true;
+        this.#claimEpoch++;
         try {
           claimed = await driver.jobsClaim({
             backend: config.backend,
@@ -109,16 +115,21 @@ export class Worker extends Runner {
           failures = 0;
         } catch (error) {
           failures++;
+          this.#claiming = false;
+          this.#claimEpoch++;
           this.ctx.reportError(error, { operation: "claim", processName: this.name });
           await sleep(Math.min(10_000, this.#options.pollingIntervalMs * 2 ** Math.min(failures, 10)), this.stopSignal);
           continue;
         }
+        this.#claiming = false;
+        this.#claimEpoch++;
         for (const job of claimed) this.#launch(job);
         if (claimed.length < free) await this.#waker.wait(this.#options.pollingIntervalMs);
         else await yieldToEventLoop();
       }
     } finally {
       clearInterval(cancelCheck);
+      clearInterval(reconcile);
       unsubscribe();
     }
   }
@@ -137,6 +148,28 @@ export class Worker extends Runner {
         this.#waker.wake();
       });
     this.#inFlight.set(job.id, { controller, done });
+  }
+
+  /**
+   * Claims this worker holds in the database but does not know about — a claim
+   * that committed while its answer was lost to a dropped connection — go back
+   * to ready. Skipped when a claim overlaps the check, since its jobs would
+   * look unknown for a moment.
+   */
+  async #reconcile(): Promise<void> {
+    if (this.#claiming || this.stopSignal.aborted) return;
+    const epoch = this.#claimEpoch;
+    try {
+      const held = await this.ctx.driver.claimsHeld({ backend: this.ctx.config.backend, processId: this.id });
+      if (this.#claiming || epoch !== this.#claimEpoch || this.stopSignal.aborted) return;
+      const unwritten = this.#completer.unwrittenIds();
+      const lost = held.filter((id) => !this.#inFlight.has(id) && !unwritten.has(id));
+      if (lost.length === 0) return;
+      this.ctx.logger.warn(`${this.name}: releasing ${lost.length} claim(s) it did not know it held`, { lost });
+      for (const id of lost) this.#completer.add({ id, kind: "released" });
+    } catch (error) {
+      this.ctx.reportError(error, { operation: "reconcile claims", processName: this.name });
+    }
   }
 
   async #checkCancels(): Promise<void> {
