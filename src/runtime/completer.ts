@@ -73,7 +73,7 @@ export class Completer {
         this.#writing = [];
         this.#pending.unshift(...batch);
         this.#ctx.reportError(error, { operation: "finish", processName: this.#processName });
-        await sleep(Math.min(5000, 50 * 2 ** Math.min(failures, 7)));
+        await sleep(Math.min(2000, 50 * 2 ** Math.min(failures, 7)));
       }
     }
     this.#running = null;

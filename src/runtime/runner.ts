@@ -66,7 +66,8 @@ export abstract class Runner {
   async #beat(): Promise<void> {
     try {
       const alive = await this.ctx.driver.processHeartbeat({ backend: this.ctx.config.backend, id: this.id, now: new Date() });
-      if (!alive) {
+      // A beat that lands after our own deregistration (during stop) is not news.
+      if (!alive && !this.stopSignal.aborted) {
         this.ctx.logger.warn(`${this.name}: its process row was deleted; stopping`);
         void this.stop();
       }

@@ -118,7 +118,8 @@ export class Worker extends Runner {
           this.#claiming = false;
           this.#claimEpoch++;
           this.ctx.reportError(error, { operation: "claim", processName: this.name });
-          await sleep(Math.min(10_000, this.#options.pollingIntervalMs * 2 ** Math.min(failures, 10)), this.stopSignal);
+          // Back off on a failing database, but not so far that a recovered one waits long.
+          await sleep(Math.min(2000, this.#options.pollingIntervalMs * 2 ** Math.min(failures, 10)), this.stopSignal);
           continue;
         }
         this.#claiming = false;

@@ -53,6 +53,8 @@ export interface Throwaway {
   url: string;
   host: string;
   stop(): void;
+  /** Stops the server abruptly, like a crash: no checkpoint, connections cut. */
+  kill(): void;
   start(): void;
   restart(): void;
   /** Stops the server and removes its files. */
@@ -92,6 +94,10 @@ export async function startThrowaway(): Promise<Throwaway> {
     host: `127.0.0.1:${port}`,
     stop() {
       ctl("-m", "fast", "stop");
+      running = false;
+    },
+    kill() {
+      ctl("-m", "immediate", "stop");
       running = false;
     },
     start() {
