@@ -1,0 +1,65 @@
+/**
+ * `prefetch`: a worker claims ahead of its free slots and holds the extra jobs
+ * locally. They never run beyond `concurrency`, they are released to ready at
+ * stop, and a cancelled one never starts.
+ */
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { defineTask } from "../../mod.ts";
+import { withStint } from "../support/harness.ts";
+import { targets } from "../support/targets.ts";
+import { waitFor, waitForStatus } from "../support/wait.ts";
+
+for (const target of targets) {
+  describe(target.name, { skip: target.skip }, () => {
+    describe("worker prefetch", () => {
+      test("prefetched jobs run one slot at a time, and unstarted ones go back to ready at stop", () => {
+        let running = 0;
+        let most = 0;
+        const started: string[] = [];
+        const gate = { open: false };
+        const task = defineTask("prefetched", async (_: null, ctx) => {
+          started.push(ctx.jobId);
+          running++;
+          most = Math.max(most, running);
+          while (!gate.open && !ctx.signal.aborted) await new Promise((r) => setTimeout(r, 5));
+          running--;
+        });
+        return withStint(target, {
+          tasks: [task],
+          workers: [{ concurrency: 1, prefetch: 4, pollingInterval: "20ms" }],
+          shutdownTimeout: "200ms",
+        }, async (stint) => {
+          const handles = await stint.enqueueAll(Array.from({ length: 8 }, () => ({ task, payload: null })));
+          const supervisor = await stint.start({ mode: "async" });
+          // One runs, four wait in the worker's buffer: five claimed (status running), three ready.
+          await waitFor("five claims", async () => (await stint.queue("default").size()) === 3);
+          assert.equal(started.length, 1);
+          // A buffered job: claimed (running in the database) but not started.
+          const statuses = await Promise.all(handles.map((h) => stint.getResult(h.id)));
+          const buffered = statuses.filter((r) => r.status === "running" && !started.includes(r.id));
+          assert.equal(buffered.length, 4, "four jobs wait in the buffer");
+          const cancelled = buffered[0].id;
+          await stint.cancel(cancelled);
+          await waitForStatus(stint, cancelled, "cancelled", 3000);
+          gate.open = true;
+          await waitFor("every other job to succeed", async () => {
+            const all = await Promise.all(handles.map((h) => stint.getResult(h.id).then((r) => r.status)));
+            return all.filter((s) => s === "succeeded").length === 7;
+          }, { timeout: 5000 });
+          assert.equal(most, 1, "never more than concurrency at once");
+          assert.ok(!started.includes(cancelled), "the cancelled buffered job never started");
+          gate.open = false;
+          const more = await stint.enqueueAll(Array.from({ length: 4 }, () => ({ task, payload: null })));
+          await waitFor("one of them to start", () => more.some((h) => started.includes(h.id)));
+          await supervisor.stop();
+          for (const h of more.filter((m) => !started.includes(m.id))) {
+            const r = await stint.getResult(h.id);
+            assert.equal(r.status, "ready", `${h.id} is back to ready`);
+            assert.equal(r.attempts, 0, "a released attempt is not counted");
+          }
+        });
+      });
+    });
+  });
+}
