@@ -81,6 +81,18 @@ for f in "${FILES[@]}"; do
 done
 echo "run.sh: ${#FILES[@]} test files"
 
+# ---- browser: Debian's chromium for test/hono/browser.test.ts (which skips, saying why, without it) ----
+if [ -z "${STINT_CHROMIUM:-}" ] && [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] &&
+  printf '%s\n' "${FILES[@]}" | grep -q 'browser\.test\.ts$'; then
+  t=$(now)
+  echo "run.sh: installing chromium with apt-get for the dashboard's browser test"
+  apt_chromium() { DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium </dev/null >/dev/null; }
+  apt_chromium || { apt-get update -q </dev/null >/dev/null && apt_chromium; } ||
+    echo "run.sh: apt-get install chromium failed; the browser test will be skipped" >&2
+  TIMINGS+=("chromium $(secs "$t" "$(now)")")
+  echo "run.sh: chromium step took $(secs "$t" "$(now)")"
+fi
+
 # ---- servers ----
 if [ -n "${PG_URL:-}" ] && [ -n "${MYSQL_URL:-}" ]; then
   echo "run.sh: using PG_URL and MYSQL_URL from the environment"

@@ -25,7 +25,17 @@ export interface StintAppOptions {
 const STATUSES = new Set<JobStatus>(["scheduled", "ready", "blocked", "running", "succeeded", "failed", "discarded", "cancelled"]);
 const COOKIE = "stint_token";
 
-const param = (c: Context, name: string): string => decodeURIComponent(c.req.param(name) ?? "");
+// Hono has already decoded the parameter once; decoding again would turn a literal "a%2Fb" into "a/b".
+const param = (c: Context, name: string): string => c.req.param(name) ?? "";
+
+/** The host of an Origin or Referer header, or null when it is not a URL ("null", garbage). */
+function hostOf(value: string): string | null {
+  try {
+    return new URL(value).host;
+  } catch {
+    return null;
+  }
+}
 
 /** The mount prefix: the matched route pattern minus the pattern this app registered. */
 function baseOf(c: Context, pattern: string): string {
@@ -67,14 +77,14 @@ export function stintApp(stint: Stint, options: StintAppOptions = {}): Hono {
     if (!(await authorized(c))) {
       const wantsHtml = (c.req.header("accept") ?? "").includes("text/html");
       return wantsHtml
-        ? c.html(loginPage(page(c, c.req.routePath)), 401, { "WWW-Authenticate": "Bearer" })
+        ? c.html(loginPage(page(c, "/*")), 401, { "WWW-Authenticate": "Bearer" })
         : c.text("unauthorized\n", 401, { "WWW-Authenticate": "Bearer" });
     }
     if (c.req.method === "POST") {
       if (readOnly) return c.text("this dashboard is read-only\n", 403);
       const origin = c.req.header("origin");
-      const host = c.req.header("host");
-      if (origin && host && new URL(origin).host !== host) return c.text("cross-origin request refused\n", 403);
+      const host = c.req.header("host") ?? new URL(c.req.url).host;
+      if (origin !== undefined && hostOf(origin) !== host) return c.text("cross-origin request refused\n", 403);
       const body = await c.req.parseBody();
       const given = typeof body.csrf === "string" ? body.csrf : c.req.header("x-stint-csrf") ?? "";
       if (!(await tokensEqual(given, csrf))) return c.text("missing or wrong CSRF token\n", 403);
@@ -117,7 +127,8 @@ export function stintApp(stint: Stint, options: StintAppOptions = {}): Hono {
       if ((c.req.header("accept") ?? "").includes("application/json")) return c.json({ ok, message }, ok ? 200 : 409);
       const back = c.req.header("referer");
       const base = baseOf(c, pattern);
-      const target = back && new URL(back).host === c.req.header("host") ? new URL(back) : new URL(base === "" ? "/" : base, "http://x");
+      const host = c.req.header("host") ?? new URL(c.req.url).host;
+      const target = back && hostOf(back) === host ? new URL(back) : new URL(base === "" ? "/" : base, "http://x");
       target.searchParams.set("flash", message);
       return c.redirect(`${target.pathname}${target.search}`, 303);
     });

@@ -44,7 +44,8 @@ export function home(ctx: PageContext): string {
 /** A POST button; absent in read-only mode. */
 export function action(ctx: PageContext, path: string, label: string, confirm?: string): string {
   if (ctx.readOnly) return "";
-  const onsubmit = confirm ? ` onsubmit="return confirm('${esc(confirm)}')"` : "";
+  // The browser HTML-decodes the attribute before running it: the message must be a JS string literal first.
+  const onsubmit = confirm ? ` onsubmit="return confirm(${esc(JSON.stringify(confirm))})"` : "";
   return `<form class="inline" method="post" action="${esc(ctx.base + path)}"${onsubmit}>` +
     `<input type="hidden" name="csrf" value="${esc(ctx.csrf)}"><button type="submit">${esc(label)}</button></form>`;
 }

@@ -44,9 +44,22 @@ export function overviewPage(ctx: PageContext, stats: Stats, flash?: string): st
     ? action(ctx, "/failed/retry", "Retry all failed") + " " +
       action(ctx, "/failed/discard", "Discard all failed", "Discard every failed job?")
     : "";
+  const recurring = table(
+    ["key", "task", "cron", "queue", "description", "last run", "next run", ""],
+    stats.recurring.map((r) => [
+      esc(r.key),
+      esc(r.task),
+      esc(r.cron + (r.timeZone ? ` (${r.timeZone})` : "")),
+      esc(r.queue ?? ""),
+      esc(r.description ?? ""),
+      time(r.lastRunAt),
+      time(r.nextRunAt),
+      r.static ? "static" : action(ctx, `/recurring/${encodeURIComponent(r.key)}/unschedule`, "Unschedule", `Unschedule ${r.key}?`),
+    ]),
+  );
   const body = `<p>ready ${t.ready} · scheduled ${t.scheduled} · blocked ${t.blocked} · running ${t.running} · ` +
     `<a href="${esc(ctx.base)}/jobs?status=failed">failed ${t.failed}</a> ${failedActions}</p>
-<h2>Queues</h2>${queues}<h2>Processes</h2>${processes}`;
+<h2>Queues</h2>${queues}<h2>Recurring tasks</h2>${recurring}<h2>Processes</h2>${processes}`;
   return layout(ctx, "Overview", body, flash);
 }
 
