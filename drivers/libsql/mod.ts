@@ -14,6 +14,7 @@ import type { Driver, DriverOptions } from "../../src/driver.ts";
 import { DriverError } from "../../src/errors.ts";
 import type { Migration, Param, Row, SqlAccess, SqlRunner } from "../sql/access.ts";
 import { createSqlDriver } from "../sql/engine.ts";
+import { applyMigrations } from "../sql/migrate.ts";
 import { migrations } from "./schema.ts";
 
 const SYNC_BUSY_MS = 20;
@@ -118,24 +119,13 @@ async function openLibsql(options: DriverOptions): Promise<SqlAccess> {
     },
     migrations,
     migrate: (list: Migration[]) =>
-      transaction(async (q) => {
-        await q.run(
+      transaction((q) =>
+        applyMigrations(
+          q,
+          list,
           `CREATE TABLE IF NOT EXISTS stint_schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`,
-        );
-        const done = new Set((await q.query(`SELECT version FROM stint_schema_migrations`)).map((r) => Number(r.version)));
-        const applied: number[] = [];
-        for (const m of list) {
-          if (done.has(m.version)) continue;
-          for (const statement of m.statements) await q.run(statement);
-          await q.run(`INSERT INTO stint_schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`, [
-            m.version,
-            m.name,
-            Date.now(),
-          ]);
-          applied.push(m.version);
-        }
-        return applied;
-      }),
+        )
+      ),
     insertIgnore: (table, columns, rows) =>
       `INSERT INTO ${table} (${columns.join(", ")}) VALUES ${
         new Array(rows).fill(`(${columns.map(() => "?").join(", ")})`).join(", ")

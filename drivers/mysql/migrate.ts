@@ -8,7 +8,8 @@
  */
 import type { Pool, PoolConnection } from "mysql2/promise";
 import { DriverError } from "../../src/errors.ts";
-import type { Migration } from "../sql/access.ts";
+import type { Migration, Param, Row } from "../sql/access.ts";
+import { applyMigrations } from "../sql/migrate.ts";
 import { driverError } from "./errors.ts";
 
 const LOCK_WAIT_S = 120;
@@ -36,27 +37,23 @@ export async function migrateMysql(
       throw new DriverError(`mysql ${label}: migrate: another process held the migration lock for ${LOCK_WAIT_S}s`);
     }
     try {
-      await conn.query(
+      // MySQL DDL commits on its own: GET_LOCK, not a transaction, keeps two migrators apart.
+      const runner = {
+        query: async (sql: string, params: Param[] = []) => (await conn.query(sql, params))[0] as Row[],
+        run: async (sql: string, params: Param[] = []) => {
+          await conn.query(sql, params);
+          return 0;
+        },
+      };
+      return await applyMigrations(
+        runner,
+        list,
         `CREATE TABLE IF NOT EXISTS stint_schema_migrations (
           version INT NOT NULL PRIMARY KEY,
           name VARCHAR(255) NOT NULL,
           applied_at BIGINT NOT NULL
         ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
       );
-      const [done] = await conn.query(`SELECT version FROM stint_schema_migrations`);
-      const have = new Set((done as Array<{ version: unknown }>).map((r) => Number(r.version)));
-      const applied: number[] = [];
-      for (const m of list) {
-        if (have.has(m.version)) continue;
-        for (const statement of m.statements) await conn.query(statement);
-        await conn.query(`INSERT INTO stint_schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`, [
-          m.version,
-          m.name,
-          Date.now(),
-        ]);
-        applied.push(m.version);
-      }
-      return applied;
     } finally {
       await conn.query(`SELECT RELEASE_LOCK(?)`, [lock]).catch(() => {});
     }

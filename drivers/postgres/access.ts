@@ -7,6 +7,7 @@
  * the engine's times are epoch milliseconds, well inside 2^53.
  */
 import type postgres from "postgres";
+import { applyMigrations } from "../sql/migrate.ts";
 import { DriverError } from "../../src/errors.ts";
 import type { Migration, Param, Row, SqlAccess, SqlRunner } from "../sql/access.ts";
 import { migrations } from "./schema.ts";
@@ -120,24 +121,11 @@ export function createAccess(sql: Sql): SqlAccess {
   function migrate(list: Migration[]): Promise<number[]> {
     return transaction(async (q) => {
       await q.query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
-      await q.run(
+      return await applyMigrations(
+        q,
+        list,
         `CREATE TABLE IF NOT EXISTS stint_schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)`,
       );
-      const done = new Set(
-        (await q.query(`SELECT version FROM stint_schema_migrations`)).map((r) => Number(r.version)),
-      );
-      const applied: number[] = [];
-      for (const m of list) {
-        if (done.has(m.version)) continue;
-        for (const statement of m.statements) await q.run(statement);
-        await q.run(`INSERT INTO stint_schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`, [
-          m.version,
-          m.name,
-          Date.now(),
-        ]);
-        applied.push(m.version);
-      }
-      return applied;
     });
   }
 

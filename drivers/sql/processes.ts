@@ -1,6 +1,7 @@
 /** The process registry: every runner has a row it heartbeats. */
 import type { OrphanClaim, ProcessInfo } from "../../src/driver.ts";
-import { num, placeholders, type Row, type SqlAccess, type SqlRunner, str } from "./access.ts";
+import { placeholders, type SqlAccess, type SqlRunner, str } from "./access.ts";
+import { toClaimed } from "./jobs.ts";
 
 export async function registerProcess(
   access: SqlAccess,
@@ -37,18 +38,6 @@ export function deregisterProcess(access: SqlAccess, p: { backend: string; id: s
 
 const CLAIM_COLUMNS = "j.id, j.task, j.queue, j.priority, j.payload, j.attempts, j.created_at";
 
-function toOrphan(r: Row): OrphanClaim {
-  return {
-    id: str(r.id),
-    task: str(r.task),
-    queue: str(r.queue),
-    priority: num(r.priority),
-    payload: str(r.payload),
-    attempt: num(r.attempts),
-    enqueuedAt: new Date(num(r.created_at)),
-  };
-}
-
 export function pruneStaleProcesses(
   access: SqlAccess,
   p: { backend: string; staleBefore: Date; exceptId?: string },
@@ -68,7 +57,7 @@ export function pruneStaleProcesses(
     );
     await q.run(`UPDATE stint_claimed_executions SET process_id = NULL WHERE process_id IN (${inIds})`, pruned);
     await q.run(`DELETE FROM stint_processes WHERE id IN (${inIds})`, pruned);
-    return { pruned, claims: claims.map(toOrphan) };
+    return { pruned, claims: claims.map(toClaimed) };
   });
 }
 
@@ -79,7 +68,7 @@ export async function orphanedClaims(access: SqlAccess, p: { backend: string }):
        OR NOT EXISTS (SELECT 1 FROM stint_processes sp WHERE sp.id = c.process_id))`,
     [p.backend],
   );
-  return rows.map(toOrphan);
+  return rows.map(toClaimed);
 }
 
 export async function heldClaims(access: SqlAccess, p: { backend: string; processId: string }): Promise<string[]> {
