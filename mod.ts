@@ -1,5 +1,5 @@
 /**
- * Stint: a database-backed background job queue for Deno and Bun.
+ * Stint: a database-backed background job queue for Deno and Bun (public surface).
  * This module is the public surface: re-exports only.
  */
 export { createStint, Stint } from "./src/stint.ts";
