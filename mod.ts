@@ -1,6 +1,6 @@
 /**
- * Stint: a database-backed background job queue for Deno and Bun (public surface).
- * This module is the public surface: re-exports only.
+ * Stint: a database-backed background job queue for Deno and Bun:
+ * This module is the public surface: re-exports only, no logic.
  */
 export { createStint, Stint } from "./src/stint.ts";
 export type { EnqueueItem } from "./src/stint.ts";
