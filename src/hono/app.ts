@@ -11,6 +11,7 @@
 import { type Context, Hono } from "hono";
 import type { JobStatus } from "../driver.ts";
 import { StintError } from "../errors.ts";
+import { isJobId } from "../ids.ts";
 import type { Stint } from "../stint.ts";
 import { bearer, cookieValue, randomToken, tokensEqual } from "./auth.ts";
 import { esc, layout, type PageContext } from "./html.ts";
@@ -102,7 +103,9 @@ export function stintApp(stint: Stint, options: StintAppOptions = {}): Hono {
     const status = (c.req.query("status") ?? "failed") as JobStatus;
     if (!STATUSES.has(status)) return c.text(`unknown status ${status}\n`, 400);
     const queue = c.req.query("queue") || undefined;
-    const jobs = await stint.listJobs(status, { queue, before: c.req.query("before") || undefined, limit: 50 });
+    const before = c.req.query("before") || undefined;
+    if (before !== undefined && !isJobId(before)) return c.text("before must be a job id\n", 400);
+    const jobs = await stint.listJobs(status, { queue, before, limit: 50 });
     return c.html(jobsPage(page(c, "/jobs"), status, queue, jobs, c.req.query("flash")));
   });
   app.get("/jobs/:id", async (c) => {

@@ -352,6 +352,8 @@ describe("hono app", { skip: libsql.skip }, () => {
         }
         const bad = await m.get("/jobs?status=<b>bogus</b>");
         assert.equal(bad.status, 400);
+        assert.equal((await m.get("/jobs?status=failed&before=not-an-id")).status, 400, "a bad page cursor");
+        assert.equal((await m.get(`/jobs?status=failed&before=${crypto.randomUUID()}`)).status, 200);
         assert.match(bad.headers.get("content-type") ?? "", /^text\/plain/);
         for (
           const status of ["scheduled", "ready", "blocked", "running", "succeeded", "failed", "discarded", "cancelled"]
