@@ -19,7 +19,8 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  */
 export class Waker {
   #pending = false;
-  #controller: AbortController | null = null;
+  /** Resolves the current wait; a plain resolver (aborting a controller builds a DOMException per wake). */
+  #resolve: (() => void) | null = null;
   readonly #stop: AbortSignal;
 
   constructor(stop: AbortSignal) {
@@ -27,7 +28,7 @@ export class Waker {
   }
 
   wake(): void {
-    if (this.#controller) this.#controller.abort();
+    if (this.#resolve) this.#resolve();
     else this.#pending = true;
   }
 
@@ -36,15 +37,19 @@ export class Waker {
       this.#pending = false;
       return;
     }
-    const controller = new AbortController();
-    this.#controller = controller;
-    const onStop = () => controller.abort();
-    this.#stop.addEventListener("abort", onStop, { once: true });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let onStop = () => {};
     try {
-      await sleep(ms, controller.signal);
+      await new Promise<void>((resolve) => {
+        this.#resolve = resolve;
+        onStop = resolve;
+        this.#stop.addEventListener("abort", onStop, { once: true });
+        if (Number.isFinite(ms)) timer = setTimeout(resolve, ms);
+      });
     } finally {
+      clearTimeout(timer);
       this.#stop.removeEventListener("abort", onStop);
-      this.#controller = null;
+      this.#resolve = null;
       this.#pending = false;
     }
   }
