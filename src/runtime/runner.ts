@@ -8,6 +8,7 @@
  */
 import type { HookKind } from "./hooks.ts";
 import type { RuntimeContext } from "./context.ts";
+import { sleep } from "./sleep.ts";
 
 export abstract class Runner {
   readonly id: string = crypto.randomUUID();
@@ -58,9 +59,30 @@ export abstract class Runner {
     });
     this.#heartbeat = setInterval(() => this.#beat(), config.processHeartbeatIntervalMs);
     await this.ctx.hooks.emit({ name: `${this.kind}.start`, kind: this.kind, processName: this.name, processId: this.id });
-    this.#loop = this.run().catch((error) => {
-      this.ctx.reportError(error, { operation: `${this.kind} loop`, processName: this.name });
-    });
+    this.#loop = this.#supervise();
+  }
+
+  /**
+   * Runs the loop, and runs it again if it crashes: at once the first time,
+   * then after 100 ms doubling to 30 s, the count reset after a minute of
+   * uptime, never after a stop. A crash fires the `<kind>.exit` hook.
+   */
+  async #supervise(): Promise<void> {
+    let crashes = 0;
+    while (!this.stopSignal.aborted) {
+      const started = Date.now();
+      try {
+        await this.run();
+        if (this.stopSignal.aborted) return;
+        throw new Error(`the ${this.kind} loop returned without a stop`);
+      } catch (error) {
+        if (this.stopSignal.aborted) return;
+        this.ctx.reportError(error, { operation: `${this.kind} loop`, processName: this.name });
+        await this.ctx.hooks.emit({ name: `${this.kind}.exit`, kind: this.kind, processName: this.name, processId: this.id, error });
+        crashes = Date.now() - started > 60_000 ? 1 : crashes + 1;
+        await sleep(crashes <= 1 ? 0 : Math.min(30_000, 100 * 2 ** (crashes - 2)), this.stopSignal);
+      }
+    }
   }
 
   async #beat(): Promise<void> {
