@@ -16,6 +16,8 @@ export interface BenchOptions {
   paceMs: number;
   /** Worker pollingInterval in milliseconds (Stint) and the raw consumer's poll. */
   pollMs: number;
+  /** Worker prefetch (drain and latency); the raw drain then claims concurrency + prefetch per round. */
+  prefetch: number;
   /** Skip the raw-SQL ceiling. */
   raw: boolean;
   /** Runs of each measurement (median reported, order alternated). */
@@ -31,6 +33,7 @@ export const USAGE = `usage: bench/run.ts [options]
   --latency-jobs N     jobs in each latency run (default 500)
   --pace MS            milliseconds between latency enqueues (default 4)
   --poll MS            worker pollingInterval (default 50)
+  --prefetch N         worker prefetch in drain and latency; the raw drain claims concurrency + N (default 0)
   --repeat N           runs of each measurement, stint and raw alternating who goes first;
                        throughput is the median, latency pools every run's samples (default 1)
   --no-raw             skip the raw-SQL ceiling`;
@@ -55,6 +58,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     latencyJobs: 500,
     paceMs: 4,
     pollMs: 50,
+    prefetch: 0,
     raw: true,
     repeat: 1,
   };
@@ -101,6 +105,14 @@ export function parseOptions(argv: string[]): BenchOptions {
       case "--poll":
         o.pollMs = positiveInt(flag, next());
         break;
+      case "--prefetch": {
+        const v = next();
+        if (v !== "0" && !/^[1-9][0-9]*$/.test(String(v))) {
+          throw new UsageError(`--prefetch: expected 0 or a positive integer, got ${v}`);
+        }
+        o.prefetch = Number(v);
+        break;
+      }
       case "--repeat":
         o.repeat = positiveInt(flag, next());
         break;

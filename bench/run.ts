@@ -44,7 +44,7 @@ async function main(options: BenchOptions): Promise<number> {
     console.log(`durability: ${await describeDatabase(targets)}`);
     console.log(
       `jobs ${options.jobs}, single ${options.single}, concurrency ${options.concurrency.join(",")}, ` +
-        `latency ${options.latencyJobs} jobs every ${options.paceMs} ms, pollingInterval ${options.pollMs} ms, repeat ${options.repeat}\n`,
+        `latency ${options.latencyJobs} jobs every ${options.paceMs} ms, pollingInterval ${options.pollMs} ms, prefetch ${options.prefetch}, repeat ${options.repeat}\n`,
     );
     await warmUp(targets, options);
     if (options.scenarios.has("enqueue")) await enqueueRows(targets, options, add);

@@ -89,17 +89,16 @@ function median(values: number[]): number | null {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-/** Median jobs/s over the repeats, and the spread when there is one. */
+/** Median jobs/s over the repeats, and every run's figure (slowest first) when there are several. */
 function rates(jobs: number, seconds: number[]): { value: number | null; spread: string } {
-  const r = seconds.map((s) => jobs / s);
+  const r = seconds.map((s) => jobs / s).sort((a, b) => a - b);
   if (r.length < 2) return { value: median(r), spread: "" };
-  const fmt = (x: number) => Math.round(x).toLocaleString("en-US");
-  return { value: median(r), spread: `${fmt(Math.min(...r))}–${fmt(Math.max(...r))}` };
+  return { value: median(r), spread: r.map((x) => Math.round(x).toLocaleString("en-US")).join(" ") };
 }
 
 function spreadNote(stint: string, raw: string): string | undefined {
   if (!stint && !raw) return undefined;
-  return `range: stint ${stint || "-"}, raw ${raw || "-"}`;
+  return `runs: stint ${stint || "-"}; raw ${raw || "-"}`;
 }
 
 /**
@@ -121,8 +120,8 @@ export async function warmUp(targets: Targets, o: BenchOptions): Promise<void> {
     targets,
     once,
     "warmup-drain",
-    (t) => stintDrain(t, n, o.concurrency[0], o.pollMs),
-    (raw, t) => rawDrain(raw, t.backend, n, o.concurrency[0]),
+    (t) => stintDrain(t, n, o.concurrency[0], o.pollMs, o.prefetch),
+    (raw, t) => rawDrain(raw, t.backend, n, o.concurrency[0] + o.prefetch),
   );
 }
 
@@ -162,17 +161,19 @@ export async function enqueueRows(targets: Targets, o: BenchOptions, add: (row: 
 export async function drainRows(targets: Targets, o: BenchOptions, add: (row: Row) => void): Promise<void> {
   for (const c of o.concurrency) {
     const before = rss();
+    const pf = o.prefetch > 0 ? ` prefetch=${o.prefetch}` : "";
     const runs = await pair(
       targets,
       o,
       `drain-c${c}`,
-      (t) => stintDrain(t, o.jobs, c, o.pollMs),
-      (raw, t) => rawDrain(raw, t.backend, o.jobs, c),
+      (t) => stintDrain(t, o.jobs, c, o.pollMs, o.prefetch),
+      // Stint claims up to concurrency + prefetch at once: the ceiling claims as many per round.
+      (raw, t) => rawDrain(raw, t.backend, o.jobs, c + o.prefetch),
     );
     const s = rates(o.jobs, runs.stint.map((x) => x.seconds));
     const r = rates(o.jobs, runs.raw.map((x) => x.seconds));
     add({
-      scenario: `drain c=${c} (${o.jobs.toLocaleString("en-US")} no-op jobs)`,
+      scenario: `drain c=${c}${pf} (${o.jobs.toLocaleString("en-US")} no-op jobs)`,
       unit: "jobs/s",
       stint: s.value,
       raw: r.value,
@@ -180,7 +181,7 @@ export async function drainRows(targets: Targets, o: BenchOptions, add: (row: Ro
     });
     const growth = (xs: Array<{ rssGrowth: number }>) => median(xs.map((x) => mb(x.rssGrowth)));
     add({
-      scenario: `  RSS growth during drain c=${c}`,
+      scenario: `  RSS growth during drain c=${c}${pf}`,
       unit: "MB",
       stint: growth(runs.stint),
       raw: growth(runs.raw),
@@ -200,7 +201,7 @@ export async function latencyRows(targets: Targets, o: BenchOptions, add: (row: 
   if (targets.scheme === "postgres" || targets.scheme === "postgresql") modes.push("notify");
   const concurrency = o.concurrency[0];
   for (const mode of modes) {
-    const run = { jobs: o.latencyJobs, paceMs: o.paceMs, pollMs: o.pollMs, concurrency, mode };
+    const run = { jobs: o.latencyJobs, paceMs: o.paceMs, pollMs: o.pollMs, concurrency, mode, prefetch: o.prefetch };
     const runs = await pair(
       targets,
       o,

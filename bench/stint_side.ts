@@ -75,6 +75,7 @@ export async function stintDrain(
   n: number,
   concurrency: number,
   pollMs: number,
+  prefetch = 0,
 ): Promise<{ seconds: number; rssGrowth: number }> {
   let ran = 0;
   let allRan!: () => void;
@@ -84,7 +85,7 @@ export async function stintDrain(
   });
   const stint = await open(target, {
     tasks: [counted],
-    workers: [{ concurrency, pollingInterval: `${pollMs}ms` }],
+    workers: [{ concurrency, prefetch, pollingInterval: `${pollMs}ms` }],
     preserveFinishedJobs: false,
   });
   try {
@@ -132,7 +133,7 @@ export async function stintLatency(target: Target, run: LatencyRun): Promise<num
   const listenNotify = run.mode === "notify";
   const consumer = await open(target, {
     tasks: [timed],
-    workers: [{ concurrency: run.concurrency, pollingInterval: `${run.pollMs}ms` }],
+    workers: [{ concurrency: run.concurrency, prefetch: run.prefetch ?? 0, pollingInterval: `${run.pollMs}ms` }],
     preserveFinishedJobs: false,
     listenNotify,
   });

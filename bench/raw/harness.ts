@@ -110,6 +110,8 @@ export interface LatencyRun {
   pollMs: number;
   concurrency: number;
   mode: LatencyMode;
+  /** Stint worker prefetch (the raw consumer claims `concurrency` per round regardless). */
+  prefetch?: number;
 }
 
 /**
