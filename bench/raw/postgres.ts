@@ -102,16 +102,16 @@ export async function openPostgres(url: string): Promise<RawQueue> {
     async claim(backend, processId, limit, now) {
       const rows = await run(
         `WITH picked AS (
-           SELECT job_id FROM stint_ready_executions WHERE backend = ?
+           SELECT ctid AS rid, job_id FROM stint_ready_executions WHERE backend = ?
            ORDER BY priority DESC, job_id LIMIT ? FOR UPDATE SKIP LOCKED
          ), gone AS (
-           DELETE FROM stint_ready_executions r USING picked WHERE r.job_id = picked.job_id RETURNING r.job_id, r.backend
+           DELETE FROM stint_ready_executions r WHERE r.ctid = ANY (ARRAY(SELECT rid FROM picked)) RETURNING r.job_id, r.backend
          ), claimed AS (
            INSERT INTO stint_claimed_executions (${CLAIMED_COLUMNS.join(", ")})
            SELECT job_id, backend, ?, ? FROM gone RETURNING job_id
          )
          UPDATE stint_jobs j SET status = 'running', attempts = j.attempts + 1, started_at = ?, updated_at = ?
-         FROM claimed WHERE j.id = claimed.job_id
+         WHERE j.id = ANY (ARRAY(SELECT job_id FROM claimed))
          RETURNING j.id, j.task, j.payload`,
         [backend, limit, processId, now, now, now],
       );

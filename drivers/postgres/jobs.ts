@@ -106,19 +106,21 @@ export async function claimReadyJobs(
   if (!(p.limit >= 1)) return [];
   const sel = selectorSql(p.selectors, "r.queue");
   const order = `${sel.rank ? `${sel.rank}, ` : ""}r.priority DESC, r.job_id`;
+  // The delete and update address rows by ctid / id arrays: with stale statistics (the
+  // ready table analyzed while empty) a join was planned as a full index scan per row.
   const statement = numbered(`WITH picked AS MATERIALIZED (
-      SELECT r.job_id FROM stint_ready_executions r
+      SELECT r.ctid AS rid, r.job_id FROM stint_ready_executions r
       WHERE r.backend = ? AND ${sel.where}
         AND NOT EXISTS (SELECT 1 FROM stint_pauses p WHERE p.backend = r.backend AND p.queue = r.queue)
       ORDER BY ${order} LIMIT ${literalLimit(p.limit)} FOR UPDATE OF r SKIP LOCKED
     ), ready AS (
-      DELETE FROM stint_ready_executions r USING picked WHERE r.job_id = picked.job_id RETURNING r.job_id
+      DELETE FROM stint_ready_executions r WHERE r.ctid = ANY (ARRAY(SELECT rid FROM picked)) RETURNING r.job_id
     ), claimed AS (
       INSERT INTO stint_claimed_executions (job_id, backend, process_id, created_at)
       SELECT job_id, ?, ?, ? FROM ready RETURNING job_id
     )
     UPDATE stint_jobs j SET status = 'running', attempts = j.attempts + 1, started_at = ?, updated_at = ?
-    FROM claimed WHERE j.id = claimed.job_id
+    WHERE j.id = ANY (ARRAY(SELECT job_id FROM claimed))
     RETURNING j.id, j.task, j.queue, j.priority, j.payload, j.attempts, j.created_at`);
   const t = p.now.getTime();
   const rows = await hot.query(statement, [
