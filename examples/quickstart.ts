@@ -4,7 +4,7 @@
  * Uses the embedded default, a libSQL file; runs the runtime in this process
  * (mode "async"); enqueues a few kinds of jobs, waits for them, prints their
  * results, then serves the dashboard until Ctrl-C. `--no-serve` exits after
- * printing; `--port N` picks the port (default 8787).
+ * printing; `--port N` picks the port (default 8787; 0 for any free one).
  */
 import { Hono } from "hono";
 import { createStint } from "../mod.ts";
@@ -15,7 +15,7 @@ import * as tasks from "./tasks.ts";
 
 const args: string[] = (globalThis as any).Deno?.args ?? (globalThis as any).process?.argv.slice(2) ?? [];
 const noServe = args.includes("--no-serve");
-const port = Number(args[args.indexOf("--port") + 1] ?? 0) || 8787;
+const port = args.includes("--port") ? Number(args[args.indexOf("--port") + 1]) : 8787; // 0: any free port
 
 const url = "file:stint-demo.db";
 const stint = await createStint({
