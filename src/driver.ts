@@ -118,16 +118,8 @@ export interface QueueInfo {
   nextScheduledAt: Date | null;
 }
 
-/** A claimed job whose process is gone. */
-export interface OrphanClaim {
-  id: string;
-  task: string;
-  queue: string;
-  priority: number;
-  payload: string;
-  attempt: number;
-  enqueuedAt: Date;
-}
+/** A claimed job whose process is gone (the same fields as a fresh claim). */
+export type OrphanClaim = ClaimedJob;
 
 export interface ProcessRecord {
   id: string;
@@ -374,15 +366,17 @@ export interface DriverMaintenance {
    * `failedBefore` (both optionally of one `task`), and recurring reservations
    * made before `recurringBefore` (optionally of one `taskKey`). Null skips a category.
    */
-  jobsPrune(p: {
-    backend: string;
-    finishedBefore: Date | null;
-    failedBefore: Date | null;
-    recurringBefore: Date | null;
-    task?: string;
-    taskKey?: string;
-    batchSize: number;
-  }): Promise<PruneCounts>;
+  jobsPrune(p: PruneParams): Promise<PruneCounts>;
+}
+
+export interface PruneParams {
+  backend: string;
+  finishedBefore: Date | null;
+  failedBefore: Date | null;
+  recurringBefore: Date | null;
+  task?: string;
+  taskKey?: string;
+  batchSize: number;
 }
 
 /** What a driver module exports: a factory taking the URL and the options for it. */

@@ -3,7 +3,7 @@
  * of one backend, a bounded batch of each per call (one short transaction each),
  * so the caller runs it again while `limitReached` says more may be left.
  */
-import type { PruneCounts } from "../../src/driver.ts";
+import type { PruneCounts, PruneParams } from "../../src/driver.ts";
 import { num, type Param, placeholders, type SqlAccess, str } from "./access.ts";
 
 const FINISHED = ["succeeded", "discarded", "cancelled"];
@@ -67,15 +67,7 @@ async function pruneReservations(
 
 export async function pruneRetention(
   access: SqlAccess,
-  p: {
-    backend: string;
-    finishedBefore: Date | null;
-    failedBefore: Date | null;
-    recurringBefore: Date | null;
-    task?: string;
-    taskKey?: string;
-    batchSize: number;
-  },
+  p: PruneParams,
 ): Promise<PruneCounts> {
   const { backend, task, batchSize } = p;
   // Reservations first: whoever sees a pass's jobs gone also sees its older reservations gone.
