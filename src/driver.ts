@@ -121,17 +121,6 @@ export interface QueueInfo {
 /** A claimed job whose process is gone (the same fields as a fresh claim). */
 export type OrphanClaim = ClaimedJob;
 
-export interface ProcessRecord {
-  id: string;
-  kind: string;
-  name: string;
-  pid: number | null;
-  hostname: string | null;
-  metadata: Record<string, unknown>;
-  supervisorId: string | null;
-  lastHeartbeatAt: Date;
-  createdAt: Date;
-}
 
 /** A row of a job listing (dashboard drill-down): the job without its error history. */
 export interface JobSummary {
@@ -155,6 +144,13 @@ export interface ProcessInfo {
   hostname: string | null;
   metadata: Record<string, unknown>;
   supervisorId: string | null;
+}
+
+/** A registered process as read back: what it registered, plus its id and heartbeat. */
+export interface ProcessRecord extends ProcessInfo {
+  id: string;
+  lastHeartbeatAt: Date;
+  createdAt: Date;
 }
 
 export interface Driver extends DriverMaintenance {
