@@ -91,7 +91,7 @@ const stint = await createStint({
   backend,
   driver: counted(plain.driver),
   tasks: [task],
-  workers: [{ concurrency, pollingInterval: `${options.pollMs}ms` }],
+  workers: [{ concurrency, prefetch: options.prefetch, pollingInterval: `${options.pollMs}ms` }],
   preserveFinishedJobs: false,
 });
 await stint.migrate();

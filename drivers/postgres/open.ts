@@ -93,7 +93,10 @@ function reason(error: unknown): string {
 export async function openPool(options: DriverOptions): Promise<Opened> {
   const { where, query } = hostsOf(options.url);
   const int8 = { to: 20, from: [20], parse: (x: string) => Number(x), serialize: (x: unknown) => String(x) };
-  const connection: Record<string, string> = { application_name: "stint" };
+  // JIT off: the queue's statements are short, and a stale row estimate can push one past
+  // jit_above_cost, where compiling it took 150-250 ms per execution (seen on claims and on
+  // the orphan check) against the statement's own few milliseconds.
+  const connection: Record<string, string> = { application_name: "stint", jit: "off" };
   if (options.statementTimeoutMs !== undefined) connection.statement_timeout = String(options.statementTimeoutMs);
   const pgOptions = {
     connect_timeout: query.has("connect_timeout") ? undefined : CONNECT_TIMEOUT_S,

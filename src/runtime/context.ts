@@ -19,5 +19,5 @@ export interface RuntimeContext {
   platform: Platform | null;
   reportError(error: unknown, context: RuntimeErrorContext): void;
   /** Jobs running in this process, by id, so cancel() can abort them directly. */
-  running: Map<string, AbortController>;
+  running: Map<string, { abort(reason: unknown): void }>;
 }

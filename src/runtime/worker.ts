@@ -15,7 +15,7 @@ import type { ClaimedJob } from "../driver.ts";
 import { errorInfo, JobCancelledError } from "../errors.ts";
 import { Completer } from "./completer.ts";
 import type { RuntimeContext } from "./context.ts";
-import { executeJob, ShutdownSignal } from "./execute.ts";
+import { executeJob, JobAbort, ShutdownSignal } from "./execute.ts";
 import { IsolatePool } from "./isolate-pool.ts";
 import { Runner } from "./runner.ts";
 import { sleep, Waker, yieldToEventLoop } from "./sleep.ts";
@@ -26,7 +26,7 @@ export class Worker extends Runner {
   readonly #options: ResolvedWorker;
   readonly #waker: Waker;
   readonly #completer: Completer;
-  readonly #inFlight = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  readonly #inFlight = new Map<string, { abort: JobAbort; done: Promise<void> }>();
   readonly #mode: "async" | "worker";
   #pool: IsolatePool | null = null;
   /** Bumped when a claim starts and when it returns, so a reconciliation can tell one overlapped it. */
@@ -151,19 +151,26 @@ export class Worker extends Runner {
   }
 
   #launch(job: ClaimedJob): void {
-    const controller = new AbortController();
-    this.ctx.running.set(job.id, controller);
+    const abort = new JobAbort();
+    this.ctx.running.set(job.id, abort);
     const pool = this.#pool;
     const run = pool ? (_payload: unknown, ctx: { signal: AbortSignal }) => pool.run(job, ctx.signal) : undefined;
-    const done = executeJob(job, this.ctx.tasks.get(job.task), controller, run)
-      .then((outcome) => this.#completer.add(outcome))
-      .catch((error) => this.ctx.reportError(error, { operation: "execute", processName: this.name, jobId: job.id }))
-      .finally(() => {
-        this.#inFlight.delete(job.id);
-        this.ctx.running.delete(job.id);
-        this.#waker.wake();
-      });
-    this.#inFlight.set(job.id, { controller, done });
+    const settled = () => {
+      this.#inFlight.delete(job.id);
+      this.ctx.running.delete(job.id);
+      this.#waker.wake();
+    };
+    const done = executeJob(job, this.ctx.tasks.get(job.task), abort, run).then(
+      (outcome) => {
+        this.#completer.add(outcome);
+        settled();
+      },
+      (error) => {
+        settled();
+        this.ctx.reportError(error, { operation: "execute", processName: this.name, jobId: job.id });
+      },
+    );
+    this.#inFlight.set(job.id, { abort, done });
   }
 
   /**
@@ -197,7 +204,7 @@ export class Worker extends Runner {
         ids: [...this.#inFlight.keys(), ...this.#buffer.map((j) => j.id)],
       });
       for (const id of ids) {
-        this.#inFlight.get(id)?.controller.abort(new JobCancelledError(id));
+        this.#inFlight.get(id)?.abort.abort(new JobCancelledError(id));
         const at = this.#buffer.findIndex((j) => j.id === id);
         if (at !== -1) {
           this.#buffer.splice(at, 1);
@@ -221,7 +228,7 @@ export class Worker extends Runner {
       await Promise.race([all(), sleep(Math.max(0, deadline - Date.now()), timer.signal)]);
       timer.abort();
     }
-    for (const { controller } of this.#inFlight.values()) controller.abort(new ShutdownSignal());
+    for (const { abort } of this.#inFlight.values()) abort.abort(new ShutdownSignal());
     await all();
     // A graceful stop gives aborted handlers the abort grace to see their signal before their isolates go.
     await this.#pool?.stop(immediate ? 0 : this.ctx.config.isolateAbortGraceMs);
