@@ -10,7 +10,7 @@
  */
 import type { ClaimedJob, InsertedJob, NewJob, QueueSelector } from "../../src/driver.ts";
 import { chunks, num, type Param, type SqlAccess, type SqlRunner, str } from "../sql/access.ts";
-import { insertJobs, promoteDue, sortClaimed, toClaimed } from "../sql/jobs.ts";
+import { insertJobs, promoteDue, sortClaimed } from "../sql/jobs.ts";
 import { selectorSql } from "../sql/selectors.ts";
 import { numbered } from "./access.ts";
 import { pgArray } from "./arrays.ts";
@@ -118,10 +118,13 @@ export async function claimReadyJobs(
     ), claimed AS (
       INSERT INTO stint_claimed_executions (job_id, backend, process_id, created_at)
       SELECT job_id, ?, ?, ? FROM ready RETURNING job_id
+    ), running AS (
+      UPDATE stint_jobs j SET status = 'running', attempts = j.attempts + 1, started_at = ?, updated_at = ?
+      WHERE j.id = ANY (ARRAY(SELECT job_id FROM claimed))
+      RETURNING j.id, j.task, j.queue, j.priority, j.payload, j.attempts, j.created_at
     )
-    UPDATE stint_jobs j SET status = 'running', attempts = j.attempts + 1, started_at = ?, updated_at = ?
-    WHERE j.id = ANY (ARRAY(SELECT job_id FROM claimed))
-    RETURNING j.id, j.task, j.queue, j.priority, j.payload, j.attempts, j.created_at`);
+    SELECT json_agg(json_build_array(id, task, queue, priority, payload, attempts, created_at))::text AS jobs
+    FROM running`);
   const t = p.now.getTime();
   const rows = await hot.query(statement, [
     p.backend,
@@ -133,8 +136,26 @@ export async function claimReadyJobs(
     t,
     t,
   ]);
-  return sortClaimed(rows.map(toClaimed), p.selectors);
+  const text = rows[0]?.jobs;
+  if (typeof text !== "string") return [];
+  const jobs = (JSON.parse(text) as ClaimRow[]).map(([id, task, queue, priority, payload, attempt, createdAt]) => ({
+    id,
+    task,
+    queue,
+    priority,
+    payload,
+    attempt,
+    enqueuedAt: new Date(createdAt),
+  }));
+  return sortClaimed(jobs, p.selectors);
 }
+
+/**
+ * The claimed jobs come back as one JSON array of arrays: decoding one text
+ * value beats decoding seven columns per row, which was the biggest single
+ * cost of a fast drain in JavaScript.
+ */
+type ClaimRow = [string, string, string, number, string, number, number];
 
 const promoteSql = (limit: number) =>
   `WITH due AS MATERIALIZED (

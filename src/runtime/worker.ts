@@ -158,6 +158,8 @@ export class Worker extends Runner {
     const settled = () => {
       this.#inFlight.delete(job.id);
       this.ctx.running.delete(job.id);
+      // The next buffered job starts here, not in the loop, which may be waiting on a claim.
+      if (!this.stopSignal.aborted) this.#startBuffered();
       this.#waker.wake();
     };
     const done = executeJob(job, this.ctx.tasks.get(job.task), abort, run).then(
