@@ -22,7 +22,7 @@
  */
 import type { Outcome } from "../../src/driver.ts";
 import { finishJobs } from "../sql/jobs.ts";
-import { chunks, type Param, type Row, type SqlAccess, type SqlRunner, str } from "../sql/access.ts";
+import { chunks, type Param, type SqlAccess, type SqlRunner, str } from "../sql/access.ts";
 import { pgArray } from "./arrays.ts";
 import { notifyExpr, notifyQueues } from "./notify.ts";
 
@@ -31,6 +31,13 @@ const CHUNK = 5_000;
 /** `mine` for the unnest input `i`: this process's claims on plain jobs, deleted. */
 const MINE = `DELETE FROM stint_claimed_executions c USING input i, stint_jobs j
     WHERE c.job_id = i.id AND c.process_id = $1 AND j.id = i.id AND j.concurrency_key IS NULL`;
+
+/**
+ * The succeeded statements answer with the ids they did not apply (usually
+ * none) rather than the ones they did: a row per finished job was decoded for
+ * nothing.
+ */
+const NOT_APPLIED = `SELECT i.id FROM input i WHERE NOT EXISTS (SELECT 1 FROM mine m WHERE m.id = i.id)`;
 
 /**
  * Every outcome succeeded, finished jobs not kept. Errors exist only for a job
@@ -45,16 +52,17 @@ const SUCCEEDED_DELETE = `WITH input AS (SELECT unnest($2::uuid[]) AS id
   ), jobs AS (
     DELETE FROM stint_jobs j USING mine m WHERE j.id = m.id
   )
-  SELECT id FROM mine`;
+  ${NOT_APPLIED}`;
 
 /** Every outcome succeeded, finished jobs kept with their return values. */
 const SUCCEEDED_KEEP = `WITH input AS (SELECT * FROM unnest($2::uuid[], $3::text[]) AS i (id, return_value)
   ), mine AS (
     ${MINE} RETURNING i.id, i.return_value
+  ), jobs AS (
+    UPDATE stint_jobs j SET status = 'succeeded', return_value = m.return_value, finished_at = $4, updated_at = $4
+    FROM mine m WHERE j.id = m.id
   )
-  UPDATE stint_jobs j SET status = 'succeeded', return_value = m.return_value, finished_at = $4, updated_at = $4
-  FROM mine m WHERE j.id = m.id
-  RETURNING j.id`;
+  ${NOT_APPLIED}`;
 
 const FINISH = `WITH input AS (
     SELECT * FROM unnest($4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[])
@@ -131,10 +139,9 @@ async function finishBatch(
   t: number,
   batch: Outcome[],
 ): Promise<string[]> {
-  let rows: Row[];
   if (batch.every((o) => o.kind === "succeeded")) {
     const ids = pgArray(batch.map((o) => o.id));
-    rows = p.preserveFinished
+    const rows = p.preserveFinished
       ? await hot.query(SUCCEEDED_KEEP, [
         p.processId,
         ids,
@@ -142,9 +149,11 @@ async function finishBatch(
         t,
       ])
       : await hot.query(SUCCEEDED_DELETE, [p.processId, ids]);
-  } else {
-    rows = await hot.query(FINISH, finishParams(p.processId, p.backend, t, p.preserveFinished, batch));
+    if (rows.length === 0) return batch.map((o) => o.id);
+    const skipped = new Set(rows.map((r) => str(r.id)));
+    return batch.filter((o) => !skipped.has(o.id)).map((o) => o.id);
   }
+  const rows = await hot.query(FINISH, finishParams(p.processId, p.backend, t, p.preserveFinished, batch));
   return rows.filter((r) => r.id !== null).map((r) => str(r.id));
 }
 
