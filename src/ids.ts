@@ -20,18 +20,26 @@ export function newJobId(now = Date.now()): string {
     lastMs = now;
     counter = 0;
   }
-  const bytes = new Uint8Array(16);
-  crypto.getRandomValues(bytes);
-  let ms = now;
-  for (let i = 5; i >= 0; i--) {
-    bytes[i] = ms % 256;
-    ms = Math.floor(ms / 256);
+  const r = randomBytes(10);
+  const h = HEX;
+  const t = now.toString(16).padStart(12, "0");
+  return `${t.slice(0, 8)}-${t.slice(8, 12)}-7${h[counter >> 8][1]}${h[counter & 0xff]}-` +
+    `${h[(r[0] & 0x3f) | 0x80]}${h[r[1]]}-${h[r[2]]}${h[r[3]]}${h[r[4]]}${h[r[5]]}${h[r[6]]}${h[r[7]]}`;
+}
+
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+
+/** Random bytes drawn from a pool refilled 4 KiB at a time: one getRandomValues call per ~400 ids. */
+const pool = new Uint8Array(4096);
+let poolAt = pool.length;
+function randomBytes(n: number): Uint8Array {
+  if (poolAt + n > pool.length) {
+    crypto.getRandomValues(pool);
+    poolAt = 0;
   }
-  bytes[6] = 0x70 | (counter >> 8);
-  bytes[7] = counter & 0xff;
-  bytes[8] = (bytes[8] & 0x3f) | 0x80;
-  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  const out = pool.subarray(poolAt, poolAt + n);
+  poolAt += n;
+  return out;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -4,7 +4,41 @@
  * caller can refuse it before anything is written.
  */
 export function jsonProblem(value: unknown, path: string): string | null {
-  return walk(value, path, new Set());
+  // Most values are fine: check them without building paths, and walk again for the message only if not.
+  return plain(value, 0) ? null : walk(value, path, new Set());
+}
+
+/**
+ * True when `value` surely round-trips. Depth stands in for cycle detection (a
+ * cycle, or a very deep value, goes to the full walk).
+ */
+function plain(value: unknown, depth: number): boolean {
+  if (value === null) return true;
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return true;
+    case "number":
+      return Number.isFinite(value);
+    case "object":
+      break;
+    default:
+      return false;
+  }
+  if (depth > 64) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      if (!(i in value) || !plain(value[i], depth + 1)) return false;
+    }
+    return true;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return false;
+  if (Object.getOwnPropertySymbols(value).length > 0) return false;
+  for (const key in value) {
+    if (Object.hasOwn(value, key) && !plain((value as Record<string, unknown>)[key], depth + 1)) return false;
+  }
+  return true;
 }
 
 function walk(value: unknown, path: string, seen: Set<object>): string | null {

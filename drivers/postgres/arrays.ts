@@ -12,7 +12,7 @@ export function pgArray(values: ReadonlyArray<string | number | null>): string {
     const v = values[i];
     if (v === null) out += "NULL";
     else if (typeof v === "number") out += String(v);
-    else out += `"${v.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+    else out += v.includes("\\") || v.includes('"') ? `"${v.replace(/[\\"]/g, (c) => `\\${c}`)}"` : `"${v}"`;
   }
   return out + "}";
 }

@@ -3,7 +3,8 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { defineTask, EnqueueError, JobNotFoundError, type Stint } from "../../mod.ts";
 import { targets } from "../support/targets.ts";
-import { queueNames, withStint } from "../support/harness.ts";
+import { fastRuntime, queueNames, withStint } from "../support/harness.ts";
+import { waitForStatus } from "../support/wait.ts";
 
 const email = defineTask("send_email", (p: { to: string }) => p.to, { queue: "mail", priority: 7 });
 const plain = defineTask("plain", () => null);
@@ -195,6 +196,32 @@ for (const target of targets) {
           await rejectsEnqueue(() => stint.enqueue("t", null, { queue: "x".repeat(201) }), /queue/);
           await assertNothingWritten(stint);
         }));
+    });
+
+    describe("awkward text", () => {
+      // Drivers pass batches as array literals or JSON: quoting must survive every character.
+      const nasty = ['a"b', "back\\slash", '\\"', "{x,y}", "NULL", "null", " spaced ", "ünï\u{1F600}", "a,b", "\n\t", ""];
+
+      test("payloads, queue names and return values with quotes, backslashes, braces and commas round-trip", () => {
+        const echo = defineTask("echo", (p: { s: string[] }) => ({ back: p.s }));
+        return withStint(target, { tasks: [echo], ...fastRuntime({ queues: ["*"] }) }, async (stint) => {
+          const queues = nasty.filter((s) => s.length > 0 && s.trim() === s && !s.includes("\n"));
+          const handles = await stint.enqueueAll(queues.map((queue) => ({ task: echo, payload: { s: nasty }, options: { queue } })));
+          const single = await stint.enqueue(echo, { s: nasty }, { queue: 'q"\\' });
+          for (const [i, h] of handles.entries()) {
+            const r = await stint.getResult(h.id);
+            assert.equal(r.queue, queues[i]);
+            assert.deepEqual(r.payload, { s: nasty });
+          }
+          assert.equal((await stint.getResult(single.id)).queue, 'q"\\');
+          await stint.start({ mode: "async" });
+          for (const h of [...handles, single]) {
+            const r = await waitForStatus(stint, h.id, ["succeeded", "failed"], 5000);
+            assert.equal(r.status, "succeeded", JSON.stringify(r.errors));
+            assert.deepEqual(r.returnValue, { back: nasty });
+          }
+        });
+      });
     });
 
     describe("enqueueAll", () => {

@@ -50,6 +50,15 @@ describe("jsonProblem", () => {
     }
   });
 
+  test("a deep plain value is fine and a problem deep down is still named", () => {
+    let deep: unknown = "leaf";
+    for (let i = 0; i < 200; i++) deep = i % 2 ? [deep] : { k: deep };
+    assert.equal(jsonProblem(deep, "payload"), null);
+    let bad: unknown = Number.NaN;
+    for (let i = 0; i < 100; i++) bad = { k: bad };
+    assert.equal(jsonProblem(bad, "p"), `p${".k".repeat(100)} is NaN, which JSON cannot represent`);
+  });
+
   test("uses the path it is given", () => {
     assert.match(jsonProblem({ v: new Map() }, "return value")!, /^return value\.v is a Map/);
   });
