@@ -5,7 +5,7 @@
 import type { Driver } from "./driver.ts";
 import { ConfigError } from "./errors.ts";
 
-export async function connect(url: string, statementTimeoutMs: number): Promise<Driver> {
+export async function connect(url: string, statementTimeoutMs: number, notify = true): Promise<Driver> {
   const scheme = url.slice(0, url.indexOf(":")).toLowerCase();
   switch (scheme) {
     case "file":
@@ -25,7 +25,7 @@ export async function connect(url: string, statementTimeoutMs: number): Promise<
     case "postgres":
     case "postgresql": {
       const { createPostgresDriver } = await import("../drivers/postgres/mod.ts");
-      return createPostgresDriver({ url, statementTimeoutMs });
+      return createPostgresDriver({ url, statementTimeoutMs, notify });
     }
     default:
       throw new ConfigError(`url: no driver for the ${JSON.stringify(scheme)} scheme in this build of stint`);

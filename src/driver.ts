@@ -380,6 +380,12 @@ export interface DriverOptions {
   url: string;
   /** Statement / busy timeout for the queue's own statements, in ms. */
   statementTimeoutMs?: number;
+  /**
+   * Send wake-ups to other processes when jobs become ready (PostgreSQL
+   * NOTIFY; the other drivers have none). Default true; `listenNotify: false`
+   * turns it off along with listening.
+   */
+  notify?: boolean;
 }
 
 export type DriverFactory = (options: DriverOptions) => Promise<Driver>;

@@ -34,7 +34,7 @@ export async function createStint(options: StintOptions = {}): Promise<Stint> {
   for (const def of config.recurring) checkRecurringTask(def, tasks, `recurring.${def.key}`);
   const tasksUrl = options.tasks instanceof URL || typeof options.tasks === "string" ? tasksModuleUrl(options.tasks) : null;
   const platform: Platform = options.platform ?? await (await import("../adapters/mod.ts")).detectPlatform();
-  const driver = options.driver ?? await connect(config.url, config.statementTimeoutMs);
+  const driver = options.driver ?? await connect(config.url, config.statementTimeoutMs, config.listenNotify);
   return new Stint(config, driver, tasks, platform, options.logger ?? consoleLogger, options.onRuntimeError, tasksUrl);
 }
 

@@ -77,7 +77,7 @@ const SUCCEEDED_KEEP = `WITH mine AS (
   )
   ${NOT_APPLIED}`;
 
-const FINISH = `WITH input AS (
+const finishSql = (notify: boolean) => `WITH input AS (
     SELECT * FROM unnest($4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[])
       AS i (id, kind, return_value, error_name, error_message, error_stack, retry_at)
   ), gone AS (
@@ -124,7 +124,8 @@ const FINISH = `WITH input AS (
   SELECT NULL FROM (
     SELECT DISTINCT queue FROM mine WHERE kind = 'released' OR (kind = 'retry' AND retry_at <= $3)
   ) AS q
-  WHERE ${notifyExpr("$2", "q.queue")} IS NOT NULL`;
+  WHERE ${notifyExpr("$2", "q.queue", notify)} IS NOT NULL`;
+const FINISH = { true: finishSql(true), false: finishSql(false) };
 
 /** PostgreSQL text cannot hold NUL; an error message with one must not make the finish fail forever. */
 function clean(text: string | null): string | null {
@@ -151,7 +152,7 @@ function finishParams(processId: string, backend: string, t: number, preserve: b
 /** One batch through the statement that fits it; returns the ids applied. */
 async function finishBatch(
   hot: SqlRunner,
-  p: { backend: string; processId: string; preserveFinished: boolean },
+  p: { backend: string; processId: string; preserveFinished: boolean; notify: boolean },
   t: number,
   batch: Outcome[],
 ): Promise<string[]> {
@@ -169,14 +170,21 @@ async function finishBatch(
     const skipped = new Set(rows.map((r) => str(r.id)));
     return batch.filter((o) => !skipped.has(o.id)).map((o) => o.id);
   }
-  const rows = await hot.query(FINISH, finishParams(p.processId, p.backend, t, p.preserveFinished, batch));
+  const rows = await hot.query(FINISH[`${p.notify}`], finishParams(p.processId, p.backend, t, p.preserveFinished, batch));
   return rows.filter((r) => r.id !== null).map((r) => str(r.id));
 }
 
 export async function finishClaimedJobs(
   access: SqlAccess,
   hot: SqlRunner,
-  p: { backend: string; processId: string | null; outcomes: Outcome[]; preserveFinished: boolean; now: Date },
+  p: {
+    backend: string;
+    processId: string | null;
+    outcomes: Outcome[];
+    preserveFinished: boolean;
+    now: Date;
+    notify: boolean;
+  },
 ): Promise<string[]> {
   if (p.outcomes.length === 0) return [];
   const t = p.now.getTime();
@@ -197,7 +205,9 @@ export async function finishClaimedJobs(
     const requeued = rest.filter((o) =>
       done.has(o.id) && (o.kind === "released" || (o.kind === "retry" && o.retryAt.getTime() <= t))
     );
-    if (requeued.length > 0) await notifyQueues(access, p.backend, await queuesOf(access, requeued.map((o) => o.id)));
+    if (requeued.length > 0 && p.notify) {
+      await notifyQueues(access, p.backend, await queuesOf(access, requeued.map((o) => o.id)));
+    }
   }
   return outcomes.filter((o) => applied.has(o.id)).map((o) => o.id);
 }

@@ -19,7 +19,7 @@ import { notifyExpr, notifyQueues } from "./notify.ts";
 /** Jobs per insert statement; a bigger batch is several statements in one transaction. */
 const INSERT_CHUNK = 10_000;
 
-const INSERT = `WITH input AS (
+const insertSql = (notify: boolean) => `WITH input AS (
     SELECT * FROM unnest($3::uuid[], $4::text[], $5::text[], $6::integer[], $7::text[], $8::bigint[])
       AS i (id, task, queue, priority, payload, scheduled_at)
   ), jobs AS (
@@ -36,7 +36,8 @@ const INSERT = `WITH input AS (
     INSERT INTO stint_scheduled_executions (job_id, backend, queue, priority, scheduled_at, created_at)
     SELECT id, $1, queue, priority, scheduled_at, $2 FROM jobs WHERE status = 'scheduled'
   )
-  SELECT ${notifyExpr("$1", "queue")} FROM (SELECT DISTINCT queue FROM jobs WHERE status = 'ready') AS q`;
+  SELECT ${notifyExpr("$1", "queue", notify)} FROM (SELECT DISTINCT queue FROM jobs WHERE status = 'ready') AS q`;
+const INSERT = { true: insertSql(true), false: insertSql(false) };
 
 function insertParams(backend: string, t: number, jobs: NewJob[]): Param[] {
   return [
@@ -58,8 +59,9 @@ function insertParams(backend: string, t: number, jobs: NewJob[]): Param[] {
 export async function insertPlainJobs(
   access: SqlAccess,
   hot: SqlRunner,
-  p: { backend: string; jobs: NewJob[]; now: Date; userTx: SqlRunner | null },
+  p: { backend: string; jobs: NewJob[]; now: Date; userTx: SqlRunner | null; notify: boolean },
 ): Promise<InsertedJob[]> {
+  const insert = INSERT[`${p.notify}`];
   const t = p.now.getTime();
   const out = p.jobs.map((j): InsertedJob => ({
     id: j.id,
@@ -69,17 +71,18 @@ export async function insertPlainJobs(
     // The shared engine owns concurrency; the wake-up joins its transaction.
     const viaEngine = async (q: SqlRunner) => {
       const inserted = await insertJobs(q, p.backend, p.jobs, p.now, access);
-      await notifyQueues(q, p.backend, p.jobs.filter((_, i) => inserted[i].status === "ready").map((j) => j.queue));
+      const ready = p.jobs.filter((_, i) => inserted[i].status === "ready").map((j) => j.queue);
+      await notifyQueues(q, p.backend, ready, p.notify);
       return inserted;
     };
     return p.userTx ? viaEngine(p.userTx) : access.transaction(viaEngine);
   }
   const batches = chunks(p.jobs, INSERT_CHUNK);
   const write = async (q: SqlRunner) => {
-    for (const batch of batches) await q.query(INSERT, insertParams(p.backend, t, batch));
+    for (const batch of batches) await q.query(insert, insertParams(p.backend, t, batch));
   };
   if (p.userTx) await write(p.userTx);
-  else if (batches.length === 1) await hot.query(INSERT, insertParams(p.backend, t, p.jobs));
+  else if (batches.length === 1) await hot.query(insert, insertParams(p.backend, t, p.jobs));
   else await access.transaction(write);
   return out;
 }
@@ -157,7 +160,7 @@ export async function claimReadyJobs(
  */
 type ClaimRow = [string, string, string, number, string, number, number];
 
-const promoteSql = (limit: number) =>
+const promoteSql = (limit: number, notify: boolean) =>
   `WITH due AS MATERIALIZED (
     SELECT s.job_id FROM stint_scheduled_executions s JOIN stint_jobs j ON j.id = s.job_id
     WHERE s.backend = $1 AND s.scheduled_at <= $2 AND j.concurrency_key IS NULL
@@ -171,7 +174,7 @@ const promoteSql = (limit: number) =>
   ), jobs AS (
     UPDATE stint_jobs j SET status = 'ready', updated_at = $2 FROM gone WHERE j.id = gone.job_id
   )
-  SELECT queue, count(*) AS n, NULL AS keyed, ${notifyExpr("$1", "queue")} AS notified FROM gone GROUP BY queue
+  SELECT queue, count(*) AS n, NULL AS keyed, ${notifyExpr("$1", "queue", notify)} AS notified FROM gone GROUP BY queue
   UNION ALL
   SELECT NULL, NULL, EXISTS (
     SELECT 1 FROM (
@@ -190,10 +193,10 @@ const promoteSql = (limit: number) =>
 export async function promoteDueJobs(
   access: SqlAccess,
   hot: SqlRunner,
-  p: { backend: string; limit: number; now: Date },
+  p: { backend: string; limit: number; now: Date; notify: boolean },
 ): Promise<{ count: number; queues: string[] }> {
   if (!(p.limit >= 1)) return { count: 0, queues: [] };
-  const rows = await hot.query(promoteSql(p.limit), [p.backend, p.now.getTime()]);
+  const rows = await hot.query(promoteSql(p.limit, p.notify), [p.backend, p.now.getTime()]);
   let count = 0;
   const queues = new Set<string>();
   let keyed = false;
@@ -206,7 +209,7 @@ export async function promoteDueJobs(
   }
   if (keyed && count < p.limit) {
     const more = await promoteDue(access, { ...p, limit: p.limit - count });
-    if (more.count > 0) await notifyQueues(access, p.backend, more.queues);
+    if (more.count > 0) await notifyQueues(access, p.backend, more.queues, p.notify);
     count += more.count;
     for (const q of more.queues) queues.add(q);
   }

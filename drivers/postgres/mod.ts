@@ -28,6 +28,7 @@ export async function createPostgresDriver(options: DriverOptions): Promise<Driv
   const hot = runnerOver(hotSql, { retry: true });
   const listener = createListener(options.url, pgOptions);
   const base = createSqlDriver(access);
+  const notify = options.notify ?? true;
   return {
     ...base,
     jobsInsert: (p) =>
@@ -36,10 +37,11 @@ export async function createPostgresDriver(options: DriverOptions): Promise<Driv
         jobs: p.jobs,
         now: p.now,
         userTx: p.tx === undefined ? null : access.runnerForUserTx(p.tx),
+        notify,
       }),
     jobsClaim: (p) => claimReadyJobs(hot, p),
-    jobsFinish: (p) => finishClaimedJobs(access, hot, p),
-    jobsPromoteDue: (p) => promoteDueJobs(access, hot, p),
+    jobsFinish: (p) => finishClaimedJobs(access, hot, { ...p, notify }),
+    jobsPromoteDue: (p) => promoteDueJobs(access, hot, { ...p, notify }),
     listen: (p) => listener.listen(p),
     async close() {
       await listener.close();

@@ -17,15 +17,20 @@ import { pgArray } from "./arrays.ts";
 
 export const CHANNEL = "stint_wake";
 
-/** SQL for a notify of `queueExpr` (a text expression) in backend `backendParam`; its value is text (empty). */
-export function notifyExpr(backendParam: string, queueExpr: string): string {
+/**
+ * SQL for a notify of `queueExpr` (a text expression) in backend `backendParam`;
+ * its value is text (empty). With `send` false (`listenNotify: false`) it is
+ * just the empty text, so statements keep their shape and send nothing.
+ */
+export function notifyExpr(backendParam: string, queueExpr: string, send = true): string {
+  if (!send) return `''::text`;
   return `pg_notify('${CHANNEL}', json_build_array(${backendParam}::text, ${queueExpr})::text)::text`;
 }
 
 /** Sends one wake-up per queue inside the runner's transaction (or at once, on the pool). */
-export async function notifyQueues(q: SqlRunner, backend: string, queues: Iterable<string>): Promise<void> {
+export async function notifyQueues(q: SqlRunner, backend: string, queues: Iterable<string>, send = true): Promise<void> {
   const list = [...new Set(queues)];
-  if (list.length === 0) return;
+  if (list.length === 0 || !send) return;
   await q.query(`SELECT ${notifyExpr("$1", "x")} FROM unnest($2::text[]) AS x`, [backend, pgArray(list)]);
 }
 

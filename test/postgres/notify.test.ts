@@ -168,4 +168,33 @@ describe("postgres LISTEN/NOTIFY", { skip }, () => {
       await until(wakes, "second");
       assert.deepEqual(others, ["first"]);
     }));
+
+  test("an instance with listenNotify: false sends no wake-ups (enqueue, bulk, due promotion, requeue)", () =>
+    withListening(async (listening, wakes) => {
+      const quiet = await createStint({ url: pgUrl(), backend: listening.backend, tasks: [task], listenNotify: false });
+      try {
+        await quiet.enqueue(task, null, { queue: "quiet_one" });
+        await quiet.enqueueAll([{ task, payload: 1, options: { queue: "quiet_bulk" } }]);
+        await quiet.enqueue(task, null, { queue: "quiet_due", runAt: new Date(Date.now() + 50) });
+        await new Promise((r) => setTimeout(r, 80));
+        const promoted = await quiet.driver.jobsPromoteDue({ backend: quiet.backend, limit: 10, now: new Date() });
+        assert.equal(promoted.count, 1);
+        const { processId, jobs } = await claimAll(quiet, "quiet_one");
+        assert.equal(jobs.length, 1);
+        await quiet.driver.jobsFinish({
+          backend: quiet.backend,
+          processId,
+          outcomes: [{ id: jobs[0].id, kind: "released" }],
+          preserveFinished: false,
+          now: new Date(),
+        });
+        // Notifications arrive in commit order: once this one is in, any earlier one would be too.
+        await listening.enqueue(task, null, { queue: "loud" });
+        await until(wakes, "loud");
+        assert.deepEqual(wakes, ["loud"]);
+        assert.equal(await quiet.queue("quiet_one").size(), 1, "the released job is ready again");
+      } finally {
+        await quiet.close();
+      }
+    }));
 });
