@@ -180,7 +180,11 @@ export class Stint {
   /** Retries every failed job (matching the filter); returns how many. */
   async retryAll(filter: JobFilter = {}): Promise<number> {
     const count = await this.driver.jobsRetry({ backend: this.backend, filter: checkFilter(filter), now: new Date() });
-    if (count > 0) this.#ctx.wakeups.notify(["*"].concat(filter.queue ?? []));
+    if (count > 0) {
+      // Without a queue filter the retried jobs may be in any queue: every local worker looks.
+      if (filter.queue === undefined) this.#ctx.wakeups.notifyAll();
+      else this.#ctx.wakeups.notify([filter.queue]);
+    }
     return count;
   }
 

@@ -20,6 +20,11 @@ export class Wakeups {
     return () => this.#subscribers.delete(sub);
   }
 
+  /** Wakes every local worker, whatever its queues (jobs became ready across queues). */
+  notifyAll(): void {
+    for (const sub of this.#subscribers) sub.wake();
+  }
+
   notify(queues: Iterable<string>): void {
     const list = [...queues];
     if (list.length === 0) return;

@@ -177,6 +177,23 @@ for (const target of targets) {
           assert.equal(r.returnValue, 2);
         }));
 
+      test("retryAll wakes idle workers of the retried jobs' queues, not only wildcard ones", () => {
+        let calls = 0;
+        const flaky = defineTask("wake_flaky", () => {
+          if (++calls === 1) throw new Error("first run fails");
+          return "ok";
+        }, { queue: "mail" });
+        return withStint(target, { tasks: [flaky], ...fastRuntime({ queues: ["mail"], pollingInterval: "10s" }) }, async (stint) => {
+          const { id } = await stint.enqueue(flaky, null);
+          await stint.start({ mode: "async" });
+          await waitForStatus(stint, id, "failed");
+          await sleep(50); // the worker has found nothing more and sleeps for 10 s
+          assert.equal(await stint.retryAll(), 1);
+          const r = await waitForStatus(stint, id, "succeeded", 3000);
+          assert.equal(r.returnValue, "ok");
+        });
+      });
+
       test("a finishing job wakes its full worker to claim again (no polling at capacity)", () =>
         withStint(target, { tasks, ...fastRuntime({ pollingInterval: "10s", concurrency: 1 }) }, async (stint) => {
           const handles = await stint.enqueueAll([1, 2, 3, 4].map((n) => ({ task: add, payload: { a: n, b: 0 } })));
