@@ -22,10 +22,18 @@ export function newJobId(now = Date.now()): string {
   }
   const r = randomBytes(10);
   const h = HEX;
-  const t = now.toString(16).padStart(12, "0");
-  return `${t.slice(0, 8)}-${t.slice(8, 12)}-7${h[counter >> 8][1]}${h[counter & 0xff]}-` +
+  if (now !== hexMs) {
+    hexMs = now;
+    const t = now.toString(16).padStart(12, "0");
+    hexTime = `${t.slice(0, 8)}-${t.slice(8, 12)}`;
+  }
+  return `${hexTime}-7${h[counter >> 8][1]}${h[counter & 0xff]}-` +
     `${h[(r[0] & 0x3f) | 0x80]}${h[r[1]]}-${h[r[2]]}${h[r[3]]}${h[r[4]]}${h[r[5]]}${h[r[6]]}${h[r[7]]}`;
 }
+
+/** The time part of the last id's millisecond, reused by every id made in that millisecond. */
+let hexMs = -1;
+let hexTime = "";
 
 const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
 
