@@ -9,7 +9,7 @@
 #   STINT_DB_BASE=/tmp/x                   where throwaway servers live (a fresh /tmp dir by default)
 #   STINT_TEST_OUT=dir                     keep the JUnit reports and logs there
 #
-# Prints each runtime's own output, then as the last line "N passed, N failed, N skipped"
+# Prints each runtime's own output, then "skipped: N" and, as the last line, "N passed, N failed"
 # over both runtimes (skipped is not passed). Counts come from the runtimes' JUnit reports,
 # leaf tests only. Exits non-zero when a test failed or a runtime crashed, timed out or
 # exited non-zero: a runtime that fails without a failed test in its report counts as one
@@ -217,5 +217,6 @@ echo
 printf '%s\n' "${LINES[@]}"
 [ -n "${STINT_TEST_OUT:-}" ] && echo "reports: $OUT"
 echo "timing: ${TIMINGS[*]}"
-echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
+echo "skipped: $SKIPPED (counted as neither passed nor failed)"
+echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" = 0 ]
