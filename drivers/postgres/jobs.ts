@@ -19,9 +19,21 @@ import { notifyExpr, notifyQueues } from "./notify.ts";
 /** Jobs per insert statement; a bigger batch is several statements in one transaction. */
 const INSERT_CHUNK = 10_000;
 
-const insertSql = (notify: boolean) => `WITH input AS (
-    SELECT * FROM unnest($3::uuid[], $4::text[], $5::text[], $6::integer[], $7::text[], $8::bigint[])
-      AS i (id, task, queue, priority, payload, scheduled_at)
+/**
+ * The batch's columns arrive as arrays; in a uniform batch (one task, queue,
+ * priority and due time: single enqueues, and most bulk ones) those four are
+ * scalars, which the server parses once instead of once per job (5-10% of a
+ * 1,000-job insert). The parameter positions are the same in both.
+ */
+const INPUT = {
+  mixed: `SELECT * FROM unnest($3::uuid[], $4::text[], $5::text[], $6::integer[], $7::text[], $8::bigint[])
+      AS i (id, task, queue, priority, payload, scheduled_at)`,
+  uniform: `SELECT i.id, $4::text AS task, $5::text AS queue, $6::integer AS priority, i.payload,
+      $8::bigint AS scheduled_at FROM unnest($3::uuid[], $7::text[]) AS i (id, payload)`,
+};
+
+const insertSql = (notify: boolean, uniform: boolean) => `WITH input AS (
+    ${uniform ? INPUT.uniform : INPUT.mixed}
   ), jobs AS (
     INSERT INTO stint_jobs (id, backend, task, queue, priority, payload, status, attempts, scheduled_at, created_at,
       updated_at)
@@ -37,19 +49,38 @@ const insertSql = (notify: boolean) => `WITH input AS (
     SELECT id, $1, queue, priority, scheduled_at, $2 FROM jobs WHERE status = 'scheduled'
   )
   SELECT ${notifyExpr("$1", "queue", notify)} FROM (SELECT DISTINCT queue FROM jobs WHERE status = 'ready') AS q`;
-const INSERT = { true: insertSql(true), false: insertSql(false) };
+const INSERT = {
+  notify: { uniform: insertSql(true, true), mixed: insertSql(true, false) },
+  quiet: { uniform: insertSql(false, true), mixed: insertSql(false, false) },
+};
 
-function insertParams(backend: string, t: number, jobs: NewJob[]): Param[] {
-  return [
+function isUniform(jobs: NewJob[]): boolean {
+  const [first] = jobs;
+  const due = first.scheduledAt.getTime();
+  return jobs.every((j) =>
+    j.task === first.task && j.queue === first.queue && j.priority === first.priority && j.scheduledAt.getTime() === due
+  );
+}
+
+/** The statement and its parameters for one batch. */
+function insertStatement(notify: boolean, backend: string, t: number, jobs: NewJob[]): [string, Param[]] {
+  const variants = notify ? INSERT.notify : INSERT.quiet;
+  const ids = pgArray(jobs.map((j) => j.id));
+  const payloads = pgArray(jobs.map((j) => j.payload));
+  if (isUniform(jobs)) {
+    const [j] = jobs;
+    return [variants.uniform, [backend, t, ids, j.task, j.queue, j.priority, payloads, j.scheduledAt.getTime()]];
+  }
+  return [variants.mixed, [
     backend,
     t,
-    pgArray(jobs.map((j) => j.id)),
+    ids,
     pgArray(jobs.map((j) => j.task)),
     pgArray(jobs.map((j) => j.queue)),
     pgArray(jobs.map((j) => j.priority)),
-    pgArray(jobs.map((j) => j.payload)),
+    payloads,
     pgArray(jobs.map((j) => j.scheduledAt.getTime())),
-  ];
+  ]];
 }
 
 /**
@@ -61,7 +92,6 @@ export async function insertPlainJobs(
   hot: SqlRunner,
   p: { backend: string; jobs: NewJob[]; now: Date; userTx: SqlRunner | null; notify: boolean },
 ): Promise<InsertedJob[]> {
-  const insert = INSERT[`${p.notify}`];
   const t = p.now.getTime();
   const out = p.jobs.map((j): InsertedJob => ({
     id: j.id,
@@ -79,10 +109,10 @@ export async function insertPlainJobs(
   }
   const batches = chunks(p.jobs, INSERT_CHUNK);
   const write = async (q: SqlRunner) => {
-    for (const batch of batches) await q.query(insert, insertParams(p.backend, t, batch));
+    for (const batch of batches) await q.query(...insertStatement(p.notify, p.backend, t, batch));
   };
   if (p.userTx) await write(p.userTx);
-  else if (batches.length === 1) await hot.query(insert, insertParams(p.backend, t, p.jobs));
+  else if (batches.length === 1) await hot.query(...insertStatement(p.notify, p.backend, t, p.jobs));
   else await access.transaction(write);
   return out;
 }

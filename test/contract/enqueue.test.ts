@@ -256,6 +256,32 @@ for (const target of targets) {
           assert.equal((await stint.getResult(handles[1].id)).status, "scheduled");
         }));
 
+      test("a batch of one task, queue, priority and due time keeps each job's own payload and id", () =>
+        withStint(target, { tasks: [email, plain] }, async (stint) => {
+          const runAt = new Date(Date.now() + 3_600_000);
+          const items = Array.from({ length: 50 }, (_, i) => ({
+            task: email,
+            payload: { to: `u${i}@example.com` },
+            options: { runAt, priority: -3, queue: "later" },
+          }));
+          const handles = await stint.enqueueAll(items);
+          assert.equal(new Set(handles.map((h) => h.id)).size, 50);
+          for (const [i, h] of handles.entries()) {
+            assert.equal(h.status, "scheduled");
+            const r = await stint.getResult(h.id);
+            assert.deepEqual(r.payload, { to: `u${i}@example.com` });
+            assert.equal(r.queue, "later");
+            assert.equal(r.priority, -3);
+            assert.equal(r.scheduledAt.getTime(), runAt.getTime());
+          }
+          // A batch differing in one field only goes through the mixed path, with every field its own.
+          const mixed = await stint.enqueueAll([
+            { task: email, payload: { to: "a" }, options: { priority: 1 } },
+            { task: email, payload: { to: "b" }, options: { priority: 2 } },
+          ]);
+          assert.deepEqual((await Promise.all(mixed.map((h) => stint.getResult(h.id)))).map((r) => r.priority), [1, 2]);
+        }));
+
       test("an empty list writes nothing and returns []", () =>
         withStint(target, {}, async (stint) => {
           assert.deepEqual(await stint.enqueueAll([]), []);
