@@ -97,7 +97,7 @@ export class Worker extends Runner {
   }
 
   protected async run(): Promise<void> {
-    const { driver, config } = this.ctx;
+    const { config } = this.ctx;
     const unsubscribe = this.ctx.wakeups.subscribe(this.#options.selectors, () => this.#waker.wake());
     const cancelCheck = setInterval(() => this.#checkCancels(), CANCEL_CHECK_MS);
     const reconcile = setInterval(() => this.#reconcile(), config.processHeartbeatIntervalMs);
