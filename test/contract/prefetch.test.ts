@@ -60,6 +60,54 @@ for (const target of targets) {
           }
         });
       });
+
+      test("a big prefetch claim goes out as two statements at once; every job runs once, even when one half fails", () => {
+        const runs = new Map<string, number>();
+        const task = defineTask("prefetched_many", (_: null, ctx) => {
+          runs.set(ctx.jobId, (runs.get(ctx.jobId) ?? 0) + 1);
+        });
+        return withStint(target, {
+          tasks: [task],
+          workers: [{ concurrency: 4, prefetch: 400, pollingInterval: "20ms" }],
+          allowRuntimeErrors: true,
+        }, async (stint, runtimeErrors) => {
+          const handles = await stint.enqueueAll(Array.from({ length: 1500 }, () => ({ task, payload: null })));
+          // Watch the claims, and fail the first one that starts while another is in flight.
+          const driver = stint.driver;
+          const claim = driver.jobsClaim.bind(driver);
+          let inFlight = 0;
+          let overlapped = 0;
+          let failed = false;
+          driver.jobsClaim = async (p) => {
+            if (inFlight > 0) {
+              overlapped++;
+              if (!failed) {
+                failed = true;
+                throw new Error("injected: the second half of a split claim failed");
+              }
+            }
+            inFlight++;
+            try {
+              return await claim(p);
+            } finally {
+              inFlight--;
+            }
+          };
+          await stint.start({ mode: "async" });
+          await waitFor("every job to run", async () => (await stint.queue("default").size()) === 0 && runs.size === 1500, {
+            timeout: 4000,
+          });
+          for (const h of [handles[0], handles[700], handles[1499]]) await waitForStatus(stint, h.id, "succeeded", 3000);
+          assert.deepEqual([...new Set(runs.values())], [1], "no job ran twice");
+          if (driver.capabilities.skipLocked) {
+            assert.ok(overlapped > 1, `claims overlapped ${overlapped} time(s)`);
+            assert.equal(runtimeErrors.filter((e) => e.context.operation === "claim").length, 1);
+          } else {
+            assert.equal(overlapped, 0, "without SKIP LOCKED a claim is one statement");
+            assert.equal(runtimeErrors.length, 0);
+          }
+        });
+      });
     });
   });
 }
