@@ -125,7 +125,7 @@ const finishSql = (notify: boolean) => `WITH input AS (
     SELECT DISTINCT queue FROM mine WHERE kind = 'released' OR (kind = 'retry' AND retry_at <= $3)
   ) AS q
   WHERE ${notifyExpr("$2", "q.queue", notify)} IS NOT NULL`;
-const FINISH = { true: finishSql(true), false: finishSql(false) };
+const FINISH = { notify: finishSql(true), quiet: finishSql(false) };
 
 /** PostgreSQL text cannot hold NUL; an error message with one must not make the finish fail forever. */
 function clean(text: string | null): string | null {
@@ -170,7 +170,8 @@ async function finishBatch(
     const skipped = new Set(rows.map((r) => str(r.id)));
     return batch.filter((o) => !skipped.has(o.id)).map((o) => o.id);
   }
-  const rows = await hot.query(FINISH[`${p.notify}`], finishParams(p.processId, p.backend, t, p.preserveFinished, batch));
+  const statement = p.notify ? FINISH.notify : FINISH.quiet;
+  const rows = await hot.query(statement, finishParams(p.processId, p.backend, t, p.preserveFinished, batch));
   return rows.filter((r) => r.id !== null).map((r) => str(r.id));
 }
 
