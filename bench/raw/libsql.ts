@@ -132,13 +132,8 @@ export async function openLibsql(url: string): Promise<RawQueue> {
         await exec(tx, `DELETE FROM stint_ready_executions WHERE job_id IN (${inIds})`, ids);
         await exec(
           tx,
-          `INSERT INTO stint_claimed_executions (${CLAIMED_COLUMNS.join(", ")}) VALUES ${valuesList(4, ids.length)}`,
-          ids.flatMap((id) => [id, backend, processId, now]),
-        );
-        await exec(
-          tx,
-          `UPDATE stint_jobs SET status = 'running', attempts = attempts + 1, started_at = ?, updated_at = ? WHERE id IN (${inIds})`,
-          [now, now, ...ids],
+          `INSERT INTO stint_claimed_executions (${CLAIMED_COLUMNS.join(", ")}) VALUES ${valuesList(6, ids.length)}`,
+          ids.flatMap((id) => [id, backend, processId, 1, now, now]),
         );
         return jobs;
       });

@@ -64,7 +64,7 @@ export const JOB_COLUMNS = [
   "updated_at",
 ];
 export const READY_COLUMNS = ["job_id", "backend", "queue", "priority", "latency_started_at", "created_at"];
-export const CLAIMED_COLUMNS = ["job_id", "backend", "process_id", "created_at"];
+export const CLAIMED_COLUMNS = ["job_id", "backend", "process_id", "attempt", "started_at", "created_at"];
 export const PROCESS_COLUMNS = [
   "id",
   "backend",

@@ -102,13 +102,8 @@ export function openMysql(url: string): RawQueue {
         await q(c, `DELETE FROM stint_ready_executions WHERE job_id IN (${inIds})`, ids);
         await q(
           c,
-          `INSERT INTO stint_claimed_executions (${CLAIMED_COLUMNS.join(", ")}) VALUES ${valuesList(4, ids.length)}`,
-          ids.flatMap((id) => [id, backend, processId, now]),
-        );
-        await q(
-          c,
-          `UPDATE stint_jobs SET status = 'running', attempts = attempts + 1, started_at = ?, updated_at = ? WHERE id IN (${inIds})`,
-          [now, now, ...ids],
+          `INSERT INTO stint_claimed_executions (${CLAIMED_COLUMNS.join(", ")}) VALUES ${valuesList(6, ids.length)}`,
+          ids.flatMap((id) => [id, backend, processId, 1, now, now]),
         );
         return jobs;
       });

@@ -2,7 +2,7 @@
  * Raw PostgreSQL ceiling over postgres.js. Where one statement can do the work
  * (a data-modifying CTE) it does, because that is the least a driver could
  * send: the claim is one statement (SELECT … FOR UPDATE SKIP LOCKED, DELETE,
- * INSERT, UPDATE … RETURNING); an insert is one statement for both rows, its
+ * INSERT, and a read of the jobs); an insert is one statement for both rows, its
  * batch passed as arrays through unnest; a completion is one statement.
  * Placeholders are written as `?` and numbered here.
  */
@@ -105,15 +105,16 @@ export async function openPostgres(url: string): Promise<RawQueue> {
            SELECT ctid AS rid, job_id FROM stint_ready_executions WHERE backend = ?
            ORDER BY priority DESC, job_id LIMIT ? FOR UPDATE SKIP LOCKED
          ), gone AS (
-           DELETE FROM stint_ready_executions r WHERE r.ctid = ANY (ARRAY(SELECT rid FROM picked)) RETURNING r.job_id, r.backend
+           DELETE FROM stint_ready_executions r WHERE r.ctid = ANY (ARRAY(SELECT rid FROM picked)) RETURNING r.job_id
+         ), jobs AS MATERIALIZED (
+           SELECT j.id, j.task, j.payload, j.attempts + 1 AS attempt FROM stint_jobs j
+           WHERE j.id = ANY (ARRAY(SELECT job_id FROM gone))
          ), claimed AS (
            INSERT INTO stint_claimed_executions (${CLAIMED_COLUMNS.join(", ")})
-           SELECT job_id, backend, ?, ? FROM gone RETURNING job_id
+           SELECT id, ?, ?, attempt, ?, ? FROM jobs
          )
-         UPDATE stint_jobs j SET status = 'running', attempts = j.attempts + 1, started_at = ?, updated_at = ?
-         WHERE j.id = ANY (ARRAY(SELECT job_id FROM claimed))
-         RETURNING j.id, j.task, j.payload`,
-        [backend, limit, processId, now, now, now],
+         SELECT id, task, payload FROM jobs`,
+        [backend, limit, backend, processId, now, now],
       );
       return rows.map((r) => ({ id: String(r.id), task: String(r.task), payload: String(r.payload) }));
     },

@@ -4,6 +4,7 @@
  * Times are INTEGER milliseconds since the epoch; JSON is TEXT.
  */
 import type { Migration } from "../sql/access.ts";
+import { CLAIM_ATTEMPT_BACKFILL } from "../sql/migrate.ts";
 
 export const migrations: Migration[] = [
   {
@@ -149,6 +150,15 @@ export const migrations: Migration[] = [
       )`,
       `CREATE INDEX stint_recurring_executions_job ON stint_recurring_executions (job_id)`,
       `CREATE INDEX stint_recurring_executions_age ON stint_recurring_executions (backend, created_at)`,
+    ],
+  },
+  {
+    version: 2,
+    name: "claims record their attempt",
+    statements: [
+      `ALTER TABLE stint_claimed_executions ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1`,
+      `ALTER TABLE stint_claimed_executions ADD COLUMN started_at INTEGER NOT NULL DEFAULT 0`,
+      ...CLAIM_ATTEMPT_BACKFILL,
     ],
   },
 ];

@@ -13,16 +13,16 @@
  *
  * A selector skips the rows an earlier one matches (its own locked rows would
  * not be skipped by SKIP LOCKED and would come back twice). The pick joins the
- * job rows, which saves reading them again after the update; it locks them too
- * (MariaDB has no FOR UPDATE OF), which costs nothing as the claim updates them.
+ * job rows for their task, payload and attempts so far; it locks them too
+ * (MariaDB has no FOR UPDATE OF), which only delays a concurrent cancel or
+ * discard of the same job until the claim commits.
  *
  * Prefixes use LIKE (case-sensitive under the schema's binary collation) rather
  * than the shared engine's SUBSTR, so that an index range can serve them.
  */
 import type { ClaimedJob, QueueSelector } from "../../src/driver.ts";
 import type { Param, Row, SqlAccess } from "../sql/access.ts";
-import { num, str } from "../sql/access.ts";
-import { markClaimed, sortClaimed, toClaimed } from "../sql/jobs.ts";
+import { claimedFromPick, markClaimed, sortClaimed } from "../sql/jobs.ts";
 
 interface Condition {
   sql: string;
@@ -63,9 +63,8 @@ export function claimJobsBySelector(
       if (own) earlier.push(own);
     }
     if (picked.length === 0) return [];
-    await markClaimed(q, p.backend, p.processId, picked.map((r) => str(r.id)), t);
-    // The rows were read before the increment.
-    const claimed = picked.map((r) => ({ ...toClaimed(r), attempt: num(r.attempts) + 1 }));
+    const claimed = picked.map(claimedFromPick);
+    await markClaimed(q, p.backend, p.processId, claimed, t);
     return sortClaimed(claimed, p.selectors);
   });
 }

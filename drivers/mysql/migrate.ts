@@ -3,8 +3,9 @@
  * transaction. Safety comes from two things instead: a server-wide named lock
  * (GET_LOCK) held for the whole run, so two processes migrating at once take
  * turns and the second finds the versions already recorded; and statements that
- * are idempotent (CREATE TABLE IF NOT EXISTS), so a run that died half way is
- * finished by the next one.
+ * are idempotent (CREATE TABLE IF NOT EXISTS; an ALTER TABLE … ADD COLUMN whose
+ * columns exist already is skipped), so a run that died half way is finished by
+ * the next one.
  */
 import type { Pool, PoolConnection } from "mysql2/promise";
 import { DriverError } from "../../src/errors.ts";
@@ -41,7 +42,11 @@ export async function migrateMysql(
       const runner = {
         query: async (sql: string, params: Param[] = []) => (await conn.query(sql, params))[0] as Row[],
         run: async (sql: string, params: Param[] = []) => {
-          await conn.query(sql, params);
+          try {
+            await conn.query(sql, params);
+          } catch (error) {
+            if (!alreadyAdded(sql, error)) throw error;
+          }
           return 0;
         },
       };
@@ -63,4 +68,14 @@ export async function migrateMysql(
     // The session had its statement timeout lifted; a fresh connection replaces it.
     conn.destroy();
   }
+}
+
+/**
+ * MySQL 8 has no ADD COLUMN IF NOT EXISTS: an ALTER that adds columns and fails
+ * with "duplicate column" (1060) was applied by a run that died before it
+ * recorded its version. The migration's ALTERs add all their columns in one
+ * statement, which applies whole or not at all.
+ */
+function alreadyAdded(sql: string, error: unknown): boolean {
+  return /^\s*ALTER TABLE\s+\w+\s+ADD COLUMN/i.test(sql) && (error as { errno?: number })?.errno === 1060;
 }

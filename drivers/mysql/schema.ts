@@ -24,6 +24,7 @@
  * - ROW_FORMAT=DYNAMIC is spelled out because the 3072-byte key limit needs it.
  */
 import type { Migration } from "../sql/access.ts";
+import { CLAIM_ATTEMPT_BACKFILL } from "../sql/migrate.ts";
 
 const ID = "CHAR(36) CHARACTER SET ascii COLLATE ascii_bin";
 const NAME = "VARCHAR(255)";
@@ -182,6 +183,16 @@ export const migrations: Migration[] = [
         INDEX stint_recurring_executions_job (job_id),
         INDEX stint_recurring_executions_age (backend, created_at)
       ) ${TABLE}`,
+    ],
+  },
+  {
+    version: 2,
+    name: "claims record their attempt",
+    statements: [
+      // One ALTER, so it applies whole or not at all; a rerun skips it (migrate.ts).
+      `ALTER TABLE stint_claimed_executions ADD COLUMN attempt INT NOT NULL DEFAULT 1,
+        ADD COLUMN started_at BIGINT NOT NULL DEFAULT 0`,
+      ...CLAIM_ATTEMPT_BACKFILL,
     ],
   },
 ];

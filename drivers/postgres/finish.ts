@@ -9,6 +9,9 @@
  *   retry      → error recorded, back to ready (due now) or scheduled (later)
  *   released   → back to ready, the attempt not counted
  *
+ * A kept job's row gets the attempt and its start from the claimed row (the
+ * claim does not write the job's row; drivers/sql/jobs.ts).
+ *
  * Only outcomes for jobs still claimed by `processId` apply: the claimed rows
  * are deleted first (`mine`), and everything else reads from what that delete
  * returned. The usual batch — every job succeeded — gets a statement that
@@ -44,7 +47,7 @@ const mine = (ids: string) =>
   `DELETE FROM stint_claimed_executions c
     WHERE c.job_id = ANY (${ids}::uuid[]) AND c.process_id = $1
       AND (SELECT j.concurrency_key FROM stint_jobs j WHERE j.id = c.job_id) IS NULL
-    RETURNING c.job_id AS id`;
+    RETURNING c.job_id AS id, c.attempt, c.started_at`;
 
 /**
  * The succeeded statements answer with the ids they did not apply (usually
@@ -61,35 +64,40 @@ const NOT_APPLIED = `SELECT unnest($2::uuid[]) AS id EXCEPT ALL SELECT id FROM m
 const SUCCEEDED_DELETE = `WITH mine AS (
     ${mine("$2")}
   ), jobs AS (
-    DELETE FROM stint_jobs j WHERE j.id = ANY (ARRAY(SELECT id FROM mine)) RETURNING j.id, j.attempts
+    DELETE FROM stint_jobs j WHERE j.id = ANY (ARRAY(SELECT id FROM mine))
   ), errors AS (
-    DELETE FROM stint_job_errors e WHERE e.job_id = ANY (ARRAY(SELECT id FROM jobs WHERE attempts > 1))
+    DELETE FROM stint_job_errors e WHERE e.job_id = ANY (ARRAY(SELECT id FROM mine WHERE attempt > 1))
   )
   ${NOT_APPLIED}`;
 
-/** Every outcome succeeded, finished jobs kept with their return values. */
+/** Every outcome succeeded, finished jobs kept with their return values and the attempt's record. */
 const SUCCEEDED_KEEP = `WITH mine AS (
     ${mine("$2")}
   ), jobs AS (
-    UPDATE stint_jobs j SET status = 'succeeded', return_value = i.return_value, finished_at = $4, updated_at = $4
-    FROM unnest($2::uuid[], $3::text[]) AS i (id, return_value)
-    WHERE j.id = i.id AND j.id = ANY (ARRAY(SELECT id FROM mine))
+    UPDATE stint_jobs j SET status = 'succeeded', return_value = d.return_value, attempts = d.attempt,
+      started_at = d.started_at, finished_at = $4, updated_at = $4
+    FROM (
+      SELECT i.id, i.return_value, m.attempt, m.started_at
+      FROM unnest($2::uuid[], $3::text[]) AS i (id, return_value) JOIN mine m ON m.id = i.id
+    ) AS d
+    WHERE j.id = d.id AND j.id = ANY (ARRAY(SELECT id FROM mine))
   )
   ${NOT_APPLIED}`;
 
-const finishSql = (notify: boolean) => `WITH input AS (
+const finishSql = (notify: boolean) =>
+  `WITH input AS (
     SELECT * FROM unnest($4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[])
       AS i (id, kind, return_value, error_name, error_message, error_stack, retry_at)
   ), gone AS (
     ${mine("$4")}
   ), mine AS (
     SELECT i.id, i.kind, i.return_value, i.error_name, i.error_message, i.error_stack, i.retry_at,
-      j.attempts, j.queue, j.priority
-    FROM input i JOIN stint_jobs j ON j.id = i.id
+      g.attempt, g.started_at, j.queue, j.priority
+    FROM input i JOIN gone g ON g.id = i.id JOIN stint_jobs j ON j.id = i.id
     WHERE j.id = ANY (ARRAY(SELECT id FROM gone))
   ), errors AS (
     INSERT INTO stint_job_errors (job_id, backend, attempt, error_name, error_message, error_stack, created_at)
-    SELECT id, $2, attempts, error_name, error_message, error_stack, $3 FROM mine
+    SELECT id, $2, attempt, error_name, error_message, error_stack, $3 FROM mine
     WHERE kind IN ('failed', 'cancelled', 'retry')
   ), failed AS (
     INSERT INTO stint_failed_executions (job_id, backend, error_name, error_message, error_stack, created_at)
@@ -103,7 +111,7 @@ const finishSql = (notify: boolean) => `WITH input AS (
     SELECT id, $2, queue, priority, retry_at, $3 FROM mine WHERE kind = 'retry' AND retry_at > $3
   ), removed_errors AS (
     DELETE FROM stint_job_errors e
-    WHERE $11::integer = 0 AND e.job_id = ANY (ARRAY(SELECT id FROM mine WHERE kind = 'succeeded' AND attempts > 1))
+    WHERE $11::integer = 0 AND e.job_id = ANY (ARRAY(SELECT id FROM mine WHERE kind = 'succeeded' AND attempt > 1))
   ), removed AS (
     DELETE FROM stint_jobs j WHERE $11::integer = 0 AND j.id = ANY (ARRAY(SELECT id FROM mine WHERE kind = 'succeeded'))
   ), updated AS (
@@ -114,7 +122,8 @@ const finishSql = (notify: boolean) => `WITH input AS (
         ELSE m.kind END,
       return_value = CASE WHEN m.kind = 'succeeded' THEN m.return_value ELSE j.return_value END,
       finished_at = CASE WHEN m.kind IN ('succeeded', 'failed', 'cancelled') THEN $3 ELSE j.finished_at END,
-      attempts = CASE WHEN m.kind = 'released' THEN j.attempts - 1 ELSE j.attempts END,
+      attempts = CASE WHEN m.kind = 'released' THEN j.attempts ELSE m.attempt END,
+      started_at = CASE WHEN m.kind = 'released' THEN j.started_at ELSE m.started_at END,
       scheduled_at = CASE WHEN m.kind = 'retry' THEN GREATEST(m.retry_at, $3) ELSE j.scheduled_at END,
       updated_at = $3
     FROM mine m WHERE j.id = m.id AND (m.kind <> 'succeeded' OR $11::integer = 1)

@@ -32,7 +32,8 @@ const INPUT = {
       $8::bigint AS scheduled_at FROM unnest($3::uuid[], $7::text[]) AS i (id, payload)`,
 };
 
-const insertSql = (notify: boolean, uniform: boolean) => `WITH input AS (
+const insertSql = (notify: boolean, uniform: boolean) =>
+  `WITH input AS (
     ${uniform ? INPUT.uniform : INPUT.mixed}
   ), jobs AS (
     INSERT INTO stint_jobs (id, backend, task, queue, priority, payload, status, attempts, scheduled_at, created_at,
@@ -130,7 +131,9 @@ function literalLimit(limit: number): number {
 /**
  * One statement: lock the next ready rows (selector rank, priority, age; paused
  * queues excluded in the same snapshot), skip rows other claimers hold, delete
- * them from ready, record the claim, and mark the jobs running.
+ * them from ready, and record the claims with the attempt each starts. The
+ * jobs' rows are only read: writing them (status, attempts) took half of the
+ * claim's time, and the finish writes or deletes them anyway (drivers/sql/jobs.ts).
  */
 export async function claimReadyJobs(
   hot: SqlRunner,
@@ -139,7 +142,7 @@ export async function claimReadyJobs(
   if (!(p.limit >= 1)) return [];
   const sel = selectorSql(p.selectors, "r.queue");
   const order = `${sel.rank ? `${sel.rank}, ` : ""}r.priority DESC, r.job_id`;
-  // The delete and update address rows by ctid / id arrays: with stale statistics (the
+  // The delete and the read address rows by ctid / id arrays: with stale statistics (the
   // ready table analyzed while empty) a join was planned as a full index scan per row.
   const statement = numbered(`WITH picked AS MATERIALIZED (
       SELECT r.ctid AS rid, r.job_id FROM stint_ready_executions r
@@ -148,16 +151,15 @@ export async function claimReadyJobs(
       ORDER BY ${order} LIMIT ${literalLimit(p.limit)} FOR UPDATE OF r SKIP LOCKED
     ), ready AS (
       DELETE FROM stint_ready_executions r WHERE r.ctid = ANY (ARRAY(SELECT rid FROM picked)) RETURNING r.job_id
+    ), jobs AS MATERIALIZED (
+      SELECT j.id, j.task, j.queue, j.priority, j.payload, j.attempts + 1 AS attempt, j.created_at FROM stint_jobs j
+      WHERE j.id = ANY (ARRAY(SELECT job_id FROM ready))
     ), claimed AS (
-      INSERT INTO stint_claimed_executions (job_id, backend, process_id, created_at)
-      SELECT job_id, ?, ?, ? FROM ready RETURNING job_id
-    ), running AS (
-      UPDATE stint_jobs j SET status = 'running', attempts = j.attempts + 1, started_at = ?, updated_at = ?
-      WHERE j.id = ANY (ARRAY(SELECT job_id FROM claimed))
-      RETURNING j.id, j.task, j.queue, j.priority, j.payload, j.attempts, j.created_at
+      INSERT INTO stint_claimed_executions (job_id, backend, process_id, attempt, started_at, created_at)
+      SELECT id, ?, ?, attempt, ?, ? FROM jobs
     )
-    SELECT json_agg(json_build_array(id, task, queue, priority, payload, attempts, created_at))::text AS jobs
-    FROM running`);
+    SELECT json_agg(json_build_array(id, task, queue, priority, payload, attempt, created_at))::text AS jobs
+    FROM jobs`);
   const t = p.now.getTime();
   const rows = await hot.query(statement, [
     p.backend,
@@ -165,7 +167,6 @@ export async function claimReadyJobs(
     ...sel.rankParams,
     p.backend,
     p.processId,
-    t,
     t,
     t,
   ]);

@@ -31,6 +31,7 @@
  *   every claim would pay for two more index entries per job.
  */
 import type { Migration } from "../sql/access.ts";
+import { CLAIM_ATTEMPT_BACKFILL } from "../sql/migrate.ts";
 
 export const migrations: Migration[] = [
   {
@@ -174,6 +175,15 @@ export const migrations: Migration[] = [
       )`,
       `CREATE INDEX stint_recurring_executions_job ON stint_recurring_executions (job_id)`,
       `CREATE INDEX stint_recurring_executions_age ON stint_recurring_executions (backend, created_at)`,
+    ],
+  },
+  {
+    version: 2,
+    name: "claims record their attempt",
+    statements: [
+      `ALTER TABLE stint_claimed_executions ADD COLUMN attempt integer NOT NULL DEFAULT 1,
+        ADD COLUMN started_at bigint NOT NULL DEFAULT 0`,
+      ...CLAIM_ATTEMPT_BACKFILL,
     ],
   },
 ];

@@ -12,6 +12,7 @@ import {
   strOrNull,
 } from "./access.ts";
 import { setStatus } from "./jobs.ts";
+import { attemptsOf, JOB_AND_CLAIM, lockStatuses, startedAtOf, statusOf } from "./status.ts";
 import { admitJobs, releaseSlots } from "./concurrency.ts";
 
 const WAITING_TABLES = ["stint_ready_executions", "stint_scheduled_executions", "stint_blocked_executions"];
@@ -19,7 +20,7 @@ const DISCARDABLE = new Set<JobStatus>(["ready", "scheduled", "blocked", "failed
 const BATCH = 500;
 
 export async function getJob(access: SqlAccess, backend: string, id: string): Promise<JobRecord | null> {
-  const rows = await access.query(`SELECT * FROM stint_jobs WHERE id = ? AND backend = ?`, [id, backend]);
+  const rows = await access.query(`${JOB_AND_CLAIM} WHERE j.id = ? AND j.backend = ?`, [id, backend]);
   if (rows.length === 0) return null;
   const r = rows[0];
   const errors = await access.query(
@@ -32,7 +33,7 @@ export async function getJob(access: SqlAccess, backend: string, id: string): Pr
     task: str(r.task),
     queue: str(r.queue),
     priority: num(r.priority),
-    status: str(r.status) as JobStatus,
+    status: statusOf(r),
     payload: str(r.payload),
     returnValue: strOrNull(r.return_value),
     errors: errors.map((e) => ({
@@ -42,7 +43,7 @@ export async function getJob(access: SqlAccess, backend: string, id: string): Pr
       stack: strOrNull(e.error_stack),
       at: new Date(num(e.created_at)),
     })),
-    attempts: num(r.attempts),
+    attempts: attemptsOf(r),
     concurrencyKey: strOrNull(r.concurrency_key),
     concurrency: r.concurrency_key === null || r.concurrency_key === undefined ? null : {
       key: str(r.concurrency_key),
@@ -52,7 +53,7 @@ export async function getJob(access: SqlAccess, backend: string, id: string): Pr
     },
     enqueuedAt: new Date(num(r.created_at)),
     scheduledAt: new Date(num(r.scheduled_at)),
-    startedAt: dateOrNull(r.started_at),
+    startedAt: startedAtOf(r),
     finishedAt: dateOrNull(r.finished_at),
   };
 }
@@ -131,12 +132,9 @@ export async function discardJobs(
     const count = await access.transaction(async (q) => {
       let ids: string[];
       if (idBatches) {
-        const rows = await q.query(
-          `SELECT id, status FROM stint_jobs WHERE backend = ? AND id IN (${placeholders(idBatches[i].length)}) ${access.lockSuffix}`,
-          [p.backend, ...idBatches[i]],
-        );
-        for (const r of rows) statuses.set(str(r.id), str(r.status) as JobStatus);
-        ids = rows.filter((r) => DISCARDABLE.has(str(r.status) as JobStatus)).map((r) => str(r.id));
+        const found = await lockStatuses(q, access, p.backend, idBatches[i]);
+        for (const [id, status] of found) statuses.set(id, status);
+        ids = [...found].filter(([, status]) => DISCARDABLE.has(status)).map(([id]) => id);
       } else {
         ids = (await selectFailed(q, access, p.backend, undefined, p.filter)).map((r) => str(r.job_id));
       }
@@ -159,12 +157,8 @@ export async function discardJobs(
 export function cancelJob(access: SqlAccess, p: { backend: string; id: string; now: Date }): Promise<JobStatus | null> {
   const t = p.now.getTime();
   return access.transaction(async (q) => {
-    const rows = await q.query(
-      `SELECT status FROM stint_jobs WHERE id = ? AND backend = ? ${access.lockSuffix}`,
-      [p.id, p.backend],
-    );
-    if (rows.length === 0) return null;
-    const status = str(rows[0].status) as JobStatus;
+    const status = (await lockStatuses(q, access, p.backend, [p.id])).get(p.id);
+    if (status === undefined) return null;
     if (status === "ready" || status === "scheduled" || status === "blocked") {
       for (const table of WAITING_TABLES) await q.run(`DELETE FROM ${table} WHERE job_id = ?`, [p.id]);
       await setStatus(q, [p.id], "cancelled", t, true);

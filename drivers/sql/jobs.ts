@@ -4,17 +4,43 @@
  * Each operation is one transaction. A job moves between state tables by a
  * delete from one and an insert into the next, and its row in stint_jobs carries
  * the status that getResult reports; both change in the same transaction.
+ *
+ * One exception, for speed: a claim does not write the job's row. The claimed
+ * row records the attempt and its start, and while it exists the job is
+ * "running" whatever stint_jobs says (which stays "ready", with the attempts
+ * finished so far). The finish copies the attempt and its start to the job's
+ * row when it keeps the row. Readers derive the status (see status.ts).
  */
 import type { ClaimedJob, InsertedJob, NewJob, Outcome, QueueSelector } from "../../src/driver.ts";
 import type { ErrorInfo } from "../../src/errors.ts";
 import { chunks, num, type Param, placeholders, type SqlAccess, type SqlRunner, str, valuesList } from "./access.ts";
 import { selectorRank, selectorSql } from "./selectors.ts";
-import { acquireSlots, admitJobs, type BlockedRow, type InsertIgnore, insertBlockedRows, releaseSlots } from "./concurrency.ts";
+import {
+  acquireSlots,
+  admitJobs,
+  type BlockedRow,
+  insertBlockedRows,
+  type InsertIgnore,
+  releaseSlots,
+} from "./concurrency.ts";
 
 const CHUNK = 500;
 const JOB_COLUMNS = [
-  "id", "backend", "task", "queue", "priority", "payload", "status", "concurrency_key", "concurrency_limit",
-  "concurrency_duration_ms", "concurrency_on_conflict", "attempts", "scheduled_at", "created_at", "updated_at",
+  "id",
+  "backend",
+  "task",
+  "queue",
+  "priority",
+  "payload",
+  "status",
+  "concurrency_key",
+  "concurrency_limit",
+  "concurrency_duration_ms",
+  "concurrency_on_conflict",
+  "attempts",
+  "scheduled_at",
+  "created_at",
+  "updated_at",
   "finished_at",
 ];
 
@@ -46,12 +72,28 @@ export async function insertJobs(
       const status = due > t ? "scheduled" : admission?.get(job.id) ?? "ready";
       const c = job.concurrency;
       params.push(
-        job.id, backend, job.task, job.queue, job.priority, job.payload, status, c?.key ?? null, c?.limit ?? null,
-        c?.durationMs ?? null, c?.onConflict ?? null, 0, due, t, t, status === "discarded" ? t : null,
+        job.id,
+        backend,
+        job.task,
+        job.queue,
+        job.priority,
+        job.payload,
+        status,
+        c?.key ?? null,
+        c?.limit ?? null,
+        c?.durationMs ?? null,
+        c?.onConflict ?? null,
+        0,
+        due,
+        t,
+        t,
+        status === "discarded" ? t : null,
       );
       if (status === "ready") ready.push(job.id, backend, job.queue, job.priority, due, t);
       else if (status === "scheduled") scheduled.push(job.id, backend, job.queue, job.priority, due, t);
-      else if (status === "blocked") blocked.push({ id: job.id, backend, queue: job.queue, priority: job.priority, policy: c! });
+      else if (status === "blocked") {
+        blocked.push({ id: job.id, backend, queue: job.queue, priority: job.priority, policy: c! });
+      }
       out.push({ id: job.id, status });
     }
     await q.run(
@@ -98,24 +140,37 @@ export function claimJobs(
   return access.transaction(async (q) => {
     const picked = await q.query(pick, [p.backend, ...sel.whereParams, ...sel.rankParams, p.limit]);
     if (picked.length === 0) return [];
-    const ids = picked.map((r) => str(r.id));
-    await markClaimed(q, p.backend, p.processId, ids, t);
-    return picked.map((r) => ({ ...toClaimed(r), attempt: num(r.attempts) + 1 }));
+    const claimed = picked.map(claimedFromPick);
+    await markClaimed(q, p.backend, p.processId, claimed, t);
+    return claimed;
   });
 }
 
-/** The writes of a claim: ready rows out, claimed rows in, the jobs running with one more attempt. */
-export async function markClaimed(q: SqlRunner, backend: string, processId: string, ids: string[], t: number): Promise<void> {
-  const inIds = placeholders(ids.length);
-  await q.run(`DELETE FROM stint_ready_executions WHERE job_id IN (${inIds})`, ids);
+/** A picked ready row (its job's attempts so far in `attempts`) as the claim of the next attempt. */
+export function claimedFromPick(r: Record<string, unknown>): ClaimedJob {
+  return { ...toClaimed(r), attempt: num(r.attempts) + 1 };
+}
+
+/**
+ * The writes of a claim: ready rows out, claimed rows in with the attempt they
+ * start. The jobs' own rows are not written (see the top of this file).
+ */
+export async function markClaimed(
+  q: SqlRunner,
+  backend: string,
+  processId: string,
+  jobs: Array<{ id: string; attempt: number }>,
+  t: number,
+): Promise<void> {
   await q.run(
-    `INSERT INTO stint_claimed_executions (job_id, backend, process_id, created_at) VALUES ${valuesList(4, ids.length)}`,
-    ids.flatMap((id) => [id, backend, processId, t]),
+    `DELETE FROM stint_ready_executions WHERE job_id IN (${placeholders(jobs.length)})`,
+    jobs.map((j) => j.id),
   );
   await q.run(
-    `UPDATE stint_jobs SET status = 'running', attempts = attempts + 1, started_at = ?, updated_at = ?
-     WHERE id IN (${inIds})`,
-    [t, t, ...ids],
+    `INSERT INTO stint_claimed_executions (job_id, backend, process_id, attempt, started_at, created_at) VALUES ${
+      valuesList(6, jobs.length)
+    }`,
+    jobs.flatMap((j) => [j.id, backend, processId, j.attempt, t, t]),
   );
 }
 
@@ -144,9 +199,10 @@ export function sortClaimed(jobs: ClaimedJob[], selectors: QueueSelector[]): Cla
   );
 }
 
+/** A claim being finished: the attempt it ran and when that started. */
 interface Held {
-  id: string;
-  attempts: number;
+  attempt: number;
+  startedAt: number;
 }
 
 export function finishJobs(
@@ -164,11 +220,11 @@ export function finishJobs(
         : "c.process_id = ?";
       // A waiting lock: an orphan recovery racing the owner's late finish must apply one outcome, not two.
       const rows = await q.query(
-        `SELECT j.id, j.attempts FROM stint_claimed_executions c JOIN stint_jobs j ON j.id = c.job_id
+        `SELECT c.job_id, c.attempt, c.started_at FROM stint_claimed_executions c
          WHERE ${owner} AND c.job_id IN (${placeholders(ids.length)}) ${lockWait(access)}`,
         [p.processId ?? p.backend, ...ids],
       );
-      for (const r of rows) held.set(str(r.id), { id: str(r.id), attempts: num(r.attempts) });
+      for (const r of rows) held.set(str(r.job_id), { attempt: num(r.attempt), startedAt: num(r.started_at) });
     }
     const mine = p.outcomes.filter((o) => held.has(o.id));
     if (mine.length === 0) return [];
@@ -185,12 +241,13 @@ export function finishJobs(
     const succeeded = byKind("succeeded");
     if (p.preserveFinished) {
       for (const batch of chunks(succeeded, CHUNK)) {
-        await q.run(
-          `UPDATE stint_jobs SET status = 'succeeded', finished_at = ?, updated_at = ?,
-             return_value = CASE id ${batch.map(() => "WHEN ? THEN ?").join(" ")} END
-           WHERE id IN (${placeholders(batch.length)})`,
-          [t, t, ...batch.flatMap((o) => [o.id, o.returnValue]), ...batch.map((o) => o.id)],
-        );
+        const values = new Map(batch.map((o) => [o.id, o.returnValue]));
+        await updateFinished(q, held, batch.map((o) => o.id), (ids) => [
+          `status = 'succeeded', finished_at = ?, updated_at = ?, return_value = CASE id ${
+            ids.map(() => "WHEN ? THEN ?").join(" ")
+          } END`,
+          [t, t, ...ids.flatMap((id) => [id, values.get(id)!])],
+        ]);
       }
     } else {
       await deleteJobs(q, succeeded.map((o) => o.id));
@@ -204,17 +261,29 @@ export function finishJobs(
          VALUES ${valuesList(6, batch.length)}`,
         batch.flatMap((o) => [o.id, p.backend, o.error.name, o.error.message, o.error.stack, t]),
       );
-      await setStatus(q, batch.map((o) => o.id), "failed", t, true);
+      await updateFinished(
+        q,
+        held,
+        batch.map((o) => o.id),
+        () => [`status = 'failed', finished_at = ?, updated_at = ?`, [t, t]],
+      );
     }
 
     const cancelled = byKind("cancelled");
     await recordErrors(q, p.backend, cancelled, held, t);
-    for (const batch of chunks(cancelled, CHUNK)) await setStatus(q, batch.map((o) => o.id), "cancelled", t, true);
+    for (const batch of chunks(cancelled, CHUNK)) {
+      const set = () => [`status = 'cancelled', finished_at = ?, updated_at = ?`, [t, t]] as [string, Param[]];
+      await updateFinished(q, held, batch.map((o) => o.id), set);
+    }
 
     const retries = byKind("retry");
     await recordErrors(q, p.backend, retries, held, t);
+    for (const batch of chunks(retries, CHUNK)) {
+      await updateFinished(q, held, batch.map((o) => o.id), () => [`updated_at = ?`, [t]]);
+    }
     for (const o of retries) await reschedule(q, access, o.id, o.retryAt.getTime(), t);
 
+    // A released job goes back as it was: its row never recorded the attempt.
     const released = byKind("released");
     for (const batch of chunks(released, CHUNK)) {
       const ids = batch.map((o) => o.id);
@@ -224,10 +293,7 @@ export function finishJobs(
          SELECT id, backend, queue, priority, ?, ? FROM stint_jobs WHERE id IN (${inIds})`,
         [t, t, ...ids],
       );
-      await q.run(
-        `UPDATE stint_jobs SET status = 'ready', attempts = attempts - 1, updated_at = ? WHERE id IN (${inIds})`,
-        [t, ...ids],
-      );
+      await q.run(`UPDATE stint_jobs SET status = 'ready', updated_at = ? WHERE id IN (${inIds})`, [t, ...ids]);
     }
     return mine.map((o) => o.id);
   });
@@ -238,6 +304,35 @@ export async function deleteJobs(q: SqlRunner, ids: string[]): Promise<void> {
     const inIds = placeholders(batch.length);
     await q.run(`DELETE FROM stint_job_errors WHERE job_id IN (${inIds})`, batch);
     await q.run(`DELETE FROM stint_jobs WHERE id IN (${inIds})`, batch);
+  }
+}
+
+/**
+ * Copies each claim's attempt and start to its job's row, with the assignments
+ * `set` gives for those ids, when the claim ends in a kept outcome. One
+ * statement per (attempt, start): jobs claimed together share both.
+ */
+async function updateFinished(
+  q: SqlRunner,
+  held: Map<string, Held>,
+  ids: string[],
+  set: (ids: string[]) => [string, Param[]],
+): Promise<void> {
+  const groups = new Map<string, string[]>();
+  for (const id of ids) {
+    const h = held.get(id)!;
+    const key = `${h.attempt}:${h.startedAt}`;
+    const group = groups.get(key);
+    if (group) group.push(id);
+    else groups.set(key, [id]);
+  }
+  for (const group of groups.values()) {
+    const { attempt, startedAt } = held.get(group[0])!;
+    const [assignments, params] = set(group);
+    await q.run(
+      `UPDATE stint_jobs SET attempts = ?, started_at = ?, ${assignments} WHERE id IN (${placeholders(group.length)})`,
+      [attempt, startedAt, ...params, ...group],
+    );
   }
 }
 
@@ -261,7 +356,7 @@ async function recordErrors(
     await q.run(
       `INSERT INTO stint_job_errors (job_id, backend, attempt, error_name, error_message, error_stack, created_at)
        VALUES ${valuesList(7, batch.length)}`,
-      batch.flatMap((o) => [o.id, backend, held.get(o.id)!.attempts, o.error.name, o.error.message, o.error.stack, t]),
+      batch.flatMap((o) => [o.id, backend, held.get(o.id)!.attempt, o.error.name, o.error.message, o.error.stack, t]),
     );
   }
 }

@@ -1,13 +1,24 @@
 /** Read-only listings for stats and the dashboard. */
 import type { JobStatus, JobSummary, ProcessRecord } from "../../src/driver.ts";
 import { dateOrNull, num, numOrNull, type Param, type SqlAccess, str, strOrNull } from "./access.ts";
+import { attemptsOf, statusOf } from "./status.ts";
 
+/**
+ * Jobs of one status, newest first. Running jobs are the claimed ones, whose
+ * rows still say "ready" (status.ts); so "ready" means that row and no claim.
+ */
 export async function listJobs(
   access: SqlAccess,
   p: { backend: string; status: JobStatus; queue?: string; limit: number; before?: string },
 ): Promise<JobSummary[]> {
-  const params: Param[] = [p.backend, p.status];
-  let where = "j.backend = ? AND j.status = ?";
+  const params: Param[] = [p.backend];
+  let where = "j.backend = ?";
+  if (p.status === "running") where += " AND c.job_id IS NOT NULL";
+  else {
+    where += " AND j.status = ?";
+    params.push(p.status);
+    if (p.status === "ready") where += " AND c.job_id IS NULL";
+  }
   if (p.queue !== undefined) {
     where += " AND j.queue = ?";
     params.push(p.queue);
@@ -18,8 +29,9 @@ export async function listJobs(
   }
   const rows = await access.query(
     `SELECT j.id, j.task, j.queue, j.priority, j.status, j.attempts, j.created_at, j.scheduled_at, j.finished_at,
-       f.error_name, f.error_message
-     FROM stint_jobs j LEFT JOIN stint_failed_executions f ON f.job_id = j.id
+       c.attempt AS claim_attempt, f.error_name, f.error_message
+     FROM stint_jobs j LEFT JOIN stint_claimed_executions c ON c.job_id = j.id
+       LEFT JOIN stint_failed_executions f ON f.job_id = j.id
      WHERE ${where} ORDER BY j.id DESC LIMIT ${Math.max(1, Math.min(1000, Math.floor(p.limit)))}`,
     params,
   );
@@ -28,8 +40,8 @@ export async function listJobs(
     task: str(r.task),
     queue: str(r.queue),
     priority: num(r.priority),
-    status: str(r.status) as JobStatus,
-    attempts: num(r.attempts),
+    status: statusOf(r),
+    attempts: attemptsOf(r),
     enqueuedAt: new Date(num(r.created_at)),
     scheduledAt: new Date(num(r.scheduled_at)),
     finishedAt: dateOrNull(r.finished_at),

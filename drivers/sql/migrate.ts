@@ -22,3 +22,21 @@ export async function applyMigrations(q: SqlRunner, list: Migration[], createVer
   }
   return applied;
 }
+
+/**
+ * Version 2's data step, the same on every dialect: a claim now records its
+ * attempt and start on the claimed row and leaves the job's row as it was
+ * (drivers/sql/jobs.ts). Claims made before the upgrade move their attempt
+ * there, and their jobs go back to the state a claim leaves them in now.
+ * Both statements can run again after a half-applied run (MySQL has no DDL
+ * transactions): the second only touches jobs the first has already moved.
+ */
+export const CLAIM_ATTEMPT_BACKFILL = [
+  `UPDATE stint_claimed_executions
+     SET attempt = (SELECT j.attempts FROM stint_jobs j WHERE j.id = stint_claimed_executions.job_id),
+       started_at = (SELECT COALESCE(j.started_at, stint_claimed_executions.created_at) FROM stint_jobs j
+         WHERE j.id = stint_claimed_executions.job_id)
+   WHERE job_id IN (SELECT id FROM stint_jobs WHERE status = 'running')`,
+  `UPDATE stint_jobs SET status = 'ready', attempts = attempts - 1
+   WHERE status = 'running' AND id IN (SELECT job_id FROM stint_claimed_executions)`,
+];

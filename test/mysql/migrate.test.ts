@@ -53,7 +53,7 @@ describe("mysql migrate", () => {
         try {
           // As if a process had created two tables and died before recording the version.
           for (const statement of migrations[0].statements.slice(0, 2)) await conn.query(statement);
-          assert.deepEqual(await driver.migrate(), [1]);
+          assert.deepEqual(await driver.migrate(), migrations.map((m) => m.version));
           const [tables] = await conn.query(`SHOW TABLES LIKE 'stint\\_%'`);
           assert.equal((tables as unknown[]).length, 13);
         } finally {
