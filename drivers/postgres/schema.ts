@@ -17,8 +17,8 @@
  *   explicitly, as drivers/sql does.
  * - The retention and task indexes hold finished jobs only (what retention,
  *   retryAll and discardAll look up by them), and `status` is in no index: an
- *   enqueue writes one index entry fewer, and the claim's update touches no
- *   indexed column, so it is a HOT update (fillfactor leaves room for it).
+ *   enqueue writes one index entry fewer. A claim does not write the job's row
+ *   at all (version 2): the attempt and its start go on the claimed row.
  * - Autovacuum runs without cost-based sleeps on the churning tables. While a
  *   vacuum or analyze holds an old snapshot, the rows that claims deleted stay
  *   in the indexes as not-yet-dead, and every claim re-checks them all in the

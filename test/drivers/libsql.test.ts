@@ -1,15 +1,17 @@
 /**
  * libSQL-specific behaviour that the contract suite cannot express through the
  * public API alone: another connection (another process, or the application's
- * own client) holding SQLite's write lock.
+ * own client) holding SQLite's write lock; the upgrade of a version-1 file.
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { createClient } from "@libsql/client";
+import { createClient, type InValue } from "@libsql/client";
 import { targets } from "../support/targets.ts";
 import { defineTask, JobNotFoundError } from "../../mod.ts";
 import { fastRuntime, sleep, withDatabase, withStintAt } from "../support/harness.ts";
 import { waitForStatus } from "../support/wait.ts";
+import { migrations } from "../../drivers/libsql/schema.ts";
+import { applyVersion1, checkUpgrade, type RawSql, type Row, seedVersion1 } from "../support/upgrade.ts";
 
 const target = targets.find((t) => t.name === "libsql")!;
 const echo = defineTask("echo", (p: string) => p);
@@ -99,4 +101,25 @@ describe("libsql driver", { skip: target.skip }, () => {
           assert.deepEqual(new Set(all), new Set(handles.map((h) => h.id)));
         });
       })));
+
+  test("a version-1 file with a claim made under version 1 upgrades to version 2", () =>
+    withDatabase(target, async (url) => {
+      const client = createClient({ url });
+      const raw: RawSql = {
+        run: async (sql, params = []) => {
+          await client.execute({ sql, args: params as InValue[] });
+        },
+        rows: async (sql, params = []) => (await client.execute({ sql, args: params as InValue[] })).rows as Row[],
+      };
+      try {
+        await applyVersion1(
+          raw,
+          migrations[0],
+          `CREATE TABLE IF NOT EXISTS stint_schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`,
+        );
+        await checkUpgrade(url, raw, await seedVersion1(raw));
+      } finally {
+        client.close();
+      }
+    }));
 });

@@ -1,10 +1,11 @@
-/** Migrations on PostgreSQL: transactional DDL under an advisory lock. */
+/** Migrations on PostgreSQL: transactional DDL under an advisory lock; the upgrade of a version-1 database. */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createPostgresDriver } from "../../drivers/postgres/mod.ts";
 import { migrations } from "../../drivers/postgres/schema.ts";
 import { migrations as libsqlMigrations } from "../../drivers/libsql/schema.ts";
 import { freshDatabaseSkip, rawClient, withFreshDatabase } from "./env.ts";
+import { applyVersion1, checkUpgrade, type RawSql, seedVersion1 } from "../support/upgrade.ts";
 
 const freshSkip = await freshDatabaseSkip();
 
@@ -73,6 +74,35 @@ describe("postgres migrate", () => {
         } finally {
           await sql.end();
           await driver.close();
+        }
+      }),
+  );
+
+  test(
+    "a version-1 database with a claim made under version 1 upgrades to version 2",
+    { skip: freshSkip },
+    () =>
+      withFreshDatabase(async (url) => {
+        const sql = rawClient(url);
+        const numbered = (text: string) => {
+          let i = 0;
+          return text.replaceAll("?", () => `$${++i}`);
+        };
+        const raw: RawSql = {
+          run: async (text, params = []) => {
+            await sql.unsafe(numbered(text), params as never[]);
+          },
+          rows: async (text, params = []) => [...await sql.unsafe(numbered(text), params as never[])],
+        };
+        try {
+          await applyVersion1(
+            raw,
+            migrations[0],
+            `CREATE TABLE IF NOT EXISTS stint_schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)`,
+          );
+          await checkUpgrade(url, raw, await seedVersion1(raw));
+        } finally {
+          await sql.end();
         }
       }),
   );
