@@ -26,8 +26,13 @@ export interface Opened {
    * Its sessions also run with `enable_seqscan = off`. A queue's tables swing
    * from empty to a hundred thousand rows between two autovacuum analyzes, and
    * a plan made while the statistics said "empty" scanned the whole jobs table
-   * for every claim (a 60,000-job drain fell from 25,000 to 3,000 jobs/s). Every
-   * hot statement reaches its rows by index, so no good plan is lost.
+   * for every claim (a 60,000-job drain fell from 25,000 to 3,000 jobs/s). For
+   * the same reason they run with `enable_bitmapscan = off`: a claim planned
+   * while the ready table looked small read every ready row through a bitmap
+   * and sorted them all to take the first 255 (10-30 ms a claim on a 20,000-job
+   * queue, against 1-3 ms walking the index in order and stopping at LIMIT).
+   * Every hot statement reaches its rows by index probes or an ordered index
+   * walk, so no good plan is lost.
    */
   hot: Sql;
   /** The options the listener's own connection reuses. */
@@ -131,7 +136,12 @@ export async function openPool(options: DriverOptions): Promise<Opened> {
   // Connections open on first use, so an instance that never claims opens none here.
   const hot = postgres(options.url, {
     ...pgOptions,
-    connection: { ...connection, plan_cache_mode: "force_generic_plan", enable_seqscan: "off" },
+    connection: {
+      ...connection,
+      plan_cache_mode: "force_generic_plan",
+      enable_seqscan: "off",
+      enable_bitmapscan: "off",
+    },
   } as postgres.Options<any>) as unknown as Sql;
   return { sql, hot, options: pgOptions, where };
 }
