@@ -7,6 +7,10 @@
  *   │        │got fewer
  *   └── wait pollingInterval, or a wake-up (local enqueue, finished job)
  *
+ * With `prefetch`, where the driver skips locked rows, two claims of half the
+ * capacity each can be in flight at once: a fast drain otherwise spends most of
+ * its time waiting for the next claim with nothing left to run.
+ *
  * Outcomes go through a Completer that batches them. Cancellation requested by
  * another process is noticed by a periodic check of the running job ids.
  */
@@ -21,7 +25,6 @@ import { Runner } from "./runner.ts";
 import { sleep, Waker, yieldToEventLoop } from "./sleep.ts";
 
 const CANCEL_CHECK_MS = 1000;
-/** Prefetch claims of this many jobs or more go out as two statements at once. */
 
 export class Worker extends Runner {
   readonly #options: ResolvedWorker;
@@ -32,7 +35,16 @@ export class Worker extends Runner {
   #pool: IsolatePool | null = null;
   /** Bumped when a claim starts and when it returns, so a reconciliation can tell one overlapped it. */
   #claimEpoch = 0;
-  #claiming = false;
+  /** Claims in flight, and the slots they hold for the jobs they may bring. */
+  readonly #claims = new Set<Promise<void>>();
+  #reserved = 0;
+  /** The last claim came back short: wait a polling interval (or a wake-up) before the next. */
+  #short = false;
+  /** Claims failed in a row, and when the next may start (backing off a failing database). */
+  #failures = 0;
+  #retryAt = 0;
+  /** An error in handling a claim's answer, for the loop to throw. */
+  #crash: unknown = null;
   /**
    * Claimed jobs waiting for a free slot (only with `prefetch`): claiming ahead in
    * bigger batches saves statements per job. They are held (status running) and
@@ -96,70 +108,105 @@ export class Worker extends Runner {
   }
 
   protected async run(): Promise<void> {
-    const { config } = this.ctx;
     const unsubscribe = this.ctx.wakeups.subscribe(this.#options.selectors, () => this.#waker.wake());
     const cancelCheck = setInterval(() => this.#checkCancels(), CANCEL_CHECK_MS);
-    const reconcile = setInterval(() => this.#reconcile(), config.processHeartbeatIntervalMs);
-    let failures = 0;
+    const reconcile = setInterval(() => this.#reconcile(), this.ctx.config.processHeartbeatIntervalMs);
+    this.#crash = null;
     try {
       while (!this.stopSignal.aborted) {
+        if (this.#crash !== null) throw this.#crash;
         this.#startBuffered();
-        const { concurrency, prefetch } = this.#options;
-        const room = concurrency + prefetch - this.#inFlight.size - this.#buffer.length;
-        // At capacity, or with a buffer still over half full: wait for a job to finish.
-        if (room <= 0 || (prefetch > 0 && this.#buffer.length > prefetch / 2)) {
+        const backoff = this.#retryAt - Date.now();
+        if (backoff > 0) {
+          await sleep(backoff, this.stopSignal);
+          continue;
+        }
+        const limit = this.#claimLimit();
+        if (limit === 0) {
+          // At capacity, or claims in flight: a finished job or a claim's answer wakes the loop.
           await this.#waker.wait(Infinity);
           continue;
         }
-        let claimed: ClaimedJob[];
-        this.#claiming = true;
-        this.#claimEpoch++;
-        try {
-          claimed = await this.#claim(room);
-          failures = 0;
-        } catch (error) {
-          failures++;
-          this.#claiming = false;
-          this.#claimEpoch++;
-          this.ctx.reportError(error, { operation: "claim", processName: this.name });
-          // Back off on a failing database, but not so far that a recovered one waits long.
-          await sleep(Math.min(2000, this.#options.pollingIntervalMs * 2 ** Math.min(failures, 10)), this.stopSignal);
+        if (this.#short) {
+          this.#short = false;
+          await this.#waker.wait(this.#options.pollingIntervalMs);
           continue;
         }
-        this.#claiming = false;
-        this.#claimEpoch++;
-        this.#buffer.push(...claimed);
-        this.#startBuffered();
-        if (claimed.length < room) await this.#waker.wait(this.#options.pollingIntervalMs);
-        else await yieldToEventLoop();
+        this.#startClaim(limit);
+        await yieldToEventLoop();
       }
     } finally {
       clearInterval(cancelCheck);
       clearInterval(reconcile);
       unsubscribe();
+      // A claim still in flight brings jobs that must be released with the buffer at stop.
+      await Promise.allSettled([...this.#claims]);
     }
   }
 
+  /** How many jobs the next claim may ask for now; 0 when it must wait. */
+  #claimLimit(): number {
+    const { concurrency, prefetch } = this.#options;
+    const capacity = concurrency + prefetch;
+    const room = capacity - this.#inFlight.size - this.#buffer.length - this.#reserved;
+    if (room <= 0) return 0;
+    const pipelined = prefetch > 0 && this.ctx.driver.capabilities.skipLocked;
+    const half = Math.ceil(capacity / 2);
+    // Pipelined: a second claim of half the capacity while the first is in flight.
+    if (this.#claims.size > 0) return pipelined && this.#claims.size === 1 && room >= half ? half : 0;
+    // With a buffer still over half full, wait for jobs to finish: fewer, bigger claims.
+    if (prefetch > 0 && this.#buffer.length > prefetch / 2) return 0;
+    return pipelined ? Math.min(room, half) : room;
+  }
+
   /**
-   * Claims up to `limit` jobs in one statement. (Splitting a big prefetch claim
-   * into two statements side by side was tried: once a claim stopped writing the
-   * jobs' rows, the second statement cost more database time than it saved, as
-   * both walk the same head of the ready index.)
+   * Starts a claim of up to `limit` jobs without waiting for it: its jobs join
+   * the buffer when it answers. A claim that fails is reported and backed off
+   * from; its slots are free again.
    */
-  #claim(limit: number): Promise<ClaimedJob[]> {
-    const { config, driver } = this.ctx;
-    return driver.jobsClaim({
-      backend: config.backend,
+  #startClaim(limit: number): void {
+    this.#reserved += limit;
+    this.#claimEpoch++;
+    const claim = this.ctx.driver.jobsClaim({
+      backend: this.ctx.config.backend,
       processId: this.id,
       selectors: this.#options.selectors,
       limit,
       now: new Date(),
+    }).then(
+      (claimed) => {
+        this.#failures = 0;
+        this.#retryAt = 0;
+        try {
+          this.#buffer.push(...claimed);
+          if (claimed.length < limit) this.#short = true;
+        } catch (error) {
+          // Not a failed claim but a broken answer: the loop rethrows it, and the runner restarts it.
+          this.#crash ??= error;
+        }
+      },
+      (error) => {
+        this.#failures++;
+        // Not so far that a recovered database waits long.
+        this.#retryAt = Date.now() +
+          Math.min(2000, this.#options.pollingIntervalMs * 2 ** Math.min(this.#failures, 10));
+        this.ctx.reportError(error, { operation: "claim", processName: this.name });
+      },
+    ).finally(() => {
+      this.#reserved -= limit;
+      this.#claimEpoch++;
+      this.#claims.delete(claim);
+      this.#startBuffered();
+      this.#waker.wake();
     });
+    this.#claims.add(claim);
   }
 
   /** Starts buffered jobs while slots are free. */
   #startBuffered(): void {
-    while (this.#buffer.length > 0 && this.#inFlight.size < this.#options.concurrency) this.#launch(this.#buffer.shift()!);
+    while (this.#buffer.length > 0 && this.#inFlight.size < this.#options.concurrency) {
+      this.#launch(this.#buffer.shift()!);
+    }
   }
 
   #launch(job: ClaimedJob): void {
@@ -194,11 +241,11 @@ export class Worker extends Runner {
    * look unknown for a moment.
    */
   async #reconcile(): Promise<void> {
-    if (this.#claiming || this.stopSignal.aborted) return;
+    if (this.#claims.size > 0 || this.stopSignal.aborted) return;
     const epoch = this.#claimEpoch;
     try {
       const held = await this.ctx.driver.claimsHeld({ backend: this.ctx.config.backend, processId: this.id });
-      if (this.#claiming || epoch !== this.#claimEpoch || this.stopSignal.aborted) return;
+      if (this.#claims.size > 0 || epoch !== this.#claimEpoch || this.stopSignal.aborted) return;
       const unwritten = this.#completer.unwrittenIds();
       const buffered = new Set(this.#buffer.map((j) => j.id));
       const lost = held.filter((id) => !this.#inFlight.has(id) && !buffered.has(id) && !unwritten.has(id));
