@@ -109,7 +109,7 @@ async function openLibsql(options: DriverOptions): Promise<SqlAccess> {
 
   const access: SqlAccess = {
     dialect: "sqlite",
-    capabilities: { listenNotify: false, skipLocked: false },
+    capabilities: { listenNotify: false, skipLocked: false, overlappingClaims: false },
     query: (sql, params) => serial(() => withBusyRetry(() => pool.query(sql, params))),
     run: (sql, params) => serial(() => withBusyRetry(() => pool.run(sql, params))),
     transaction,

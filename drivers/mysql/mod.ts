@@ -178,7 +178,7 @@ export async function openMysqlAccess(options: DriverOptions): Promise<{ access:
 
   const access: SqlAccess = {
     dialect: "mysql",
-    capabilities: { listenNotify: false, skipLocked: true },
+    capabilities: { listenNotify: false, skipLocked: true, overlappingClaims: false },
     query: (sql, params) => retried(() => poolRunner.query(sql, params)),
     run: (sql, params) => retried(() => poolRunner.run(sql, params)),
     transaction,

@@ -131,7 +131,7 @@ export function createAccess(sql: Sql): SqlAccess {
 
   return {
     dialect: "postgres",
-    capabilities: { listenNotify: true, skipLocked: true },
+    capabilities: { listenNotify: true, skipLocked: true, overlappingClaims: true },
     query: pool.query,
     run: pool.run,
     transaction,

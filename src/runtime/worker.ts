@@ -7,8 +7,8 @@
  *   │        │got fewer
  *   └── wait pollingInterval, or a wake-up (local enqueue, finished job)
  *
- * With `prefetch`, where the driver skips locked rows, two claims of half the
- * capacity each can be in flight at once: a fast drain otherwise spends most of
+ * With `prefetch`, where the driver allows it (capabilities.overlappingClaims:
+ * PostgreSQL), two claims of half the capacity each can be in flight at once: a fast drain otherwise spends most of
  * its time waiting for the next claim with nothing left to run.
  *
  * Outcomes go through a Completer that batches them. Cancellation requested by
@@ -150,7 +150,7 @@ export class Worker extends Runner {
     const capacity = concurrency + prefetch;
     const room = capacity - this.#inFlight.size - this.#buffer.length - this.#reserved;
     if (room <= 0) return 0;
-    const pipelined = prefetch > 0 && this.ctx.driver.capabilities.skipLocked;
+    const pipelined = prefetch > 0 && this.ctx.driver.capabilities.overlappingClaims;
     const half = Math.ceil(capacity / 2);
     // Pipelined: a second claim of half the capacity while the first is in flight.
     if (this.#claims.size > 0) return pipelined && this.#claims.size === 1 && room >= half ? half : 0;
