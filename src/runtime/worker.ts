@@ -33,8 +33,8 @@ export class Worker extends Runner {
   readonly #inFlight = new Map<string, { abort: JobAbort; done: Promise<void> }>();
   readonly #mode: "async" | "worker";
   #pool: IsolatePool | null = null;
-  /** Bumped when a claim starts and when it returns, so a reconciliation can tell one overlapped it. */
-  #claimEpoch = 0;
+  /** While a reconciliation runs: the ids every claim answer delivered meanwhile. */
+  #delivered: Set<string> | null = null;
   /** Claims in flight, and the slots they hold for the jobs they may bring. */
   readonly #claims = new Set<Promise<void>>();
   #reserved = 0;
@@ -166,7 +166,6 @@ export class Worker extends Runner {
    */
   #startClaim(limit: number): void {
     this.#reserved += limit;
-    this.#claimEpoch++;
     const claim = this.ctx.driver.jobsClaim({
       backend: this.ctx.config.backend,
       processId: this.id,
@@ -179,6 +178,7 @@ export class Worker extends Runner {
         this.#retryAt = 0;
         try {
           this.#buffer.push(...claimed);
+          if (this.#delivered) { for (const job of claimed) this.#delivered.add(job.id); }
           if (claimed.length < limit) this.#short = true;
         } catch (error) {
           // Not a failed claim but a broken answer: the loop rethrows it, and the runner restarts it.
@@ -194,7 +194,6 @@ export class Worker extends Runner {
       },
     ).finally(() => {
       this.#reserved -= limit;
-      this.#claimEpoch++;
       this.#claims.delete(claim);
       this.#startBuffered();
       this.#waker.wake();
@@ -237,24 +236,39 @@ export class Worker extends Runner {
   /**
    * Claims this worker holds in the database but does not know about — a claim
    * that committed while its answer was lost to a dropped connection — go back
-   * to ready. Skipped when a claim overlaps the check, since its jobs would
-   * look unknown for a moment.
+   * to ready. Claims may be in flight meanwhile (a busy worker nearly always has
+   * one): every claim that started before the check's answer arrived is waited
+   * for, and the jobs it brought count as known, so only rows no answer
+   * delivered are released.
    */
   async #reconcile(): Promise<void> {
-    if (this.#claims.size > 0 || this.stopSignal.aborted) return;
-    const epoch = this.#claimEpoch;
+    if (this.#delivered !== null || this.stopSignal.aborted) return;
+    const delivered = new Set<string>();
+    this.#delivered = delivered;
     try {
+      const knownBefore = this.#knownIds();
       const held = await this.ctx.driver.claimsHeld({ backend: this.ctx.config.backend, processId: this.id });
-      if (this.#claims.size > 0 || epoch !== this.#claimEpoch || this.stopSignal.aborted) return;
-      const unwritten = this.#completer.unwrittenIds();
-      const buffered = new Set(this.#buffer.map((j) => j.id));
-      const lost = held.filter((id) => !this.#inFlight.has(id) && !buffered.has(id) && !unwritten.has(id));
+      // A claim that started before this answer may have committed rows it shows.
+      await Promise.allSettled([...this.#claims]);
+      if (this.stopSignal.aborted) return;
+      const knownAfter = this.#knownIds();
+      const lost = held.filter((id) => !knownBefore.has(id) && !delivered.has(id) && !knownAfter.has(id));
       if (lost.length === 0) return;
       this.ctx.logger.warn(`${this.name}: releasing ${lost.length} claim(s) it did not know it held`, { lost });
       for (const id of lost) this.#completer.add({ id, kind: "released" });
     } catch (error) {
       this.ctx.reportError(error, { operation: "reconcile claims", processName: this.name });
+    } finally {
+      this.#delivered = null;
     }
+  }
+
+  /** Jobs this worker knows it holds: running, buffered, or with an outcome not yet written. */
+  #knownIds(): Set<string> {
+    const known = this.#completer.unwrittenIds();
+    for (const id of this.#inFlight.keys()) known.add(id);
+    for (const job of this.#buffer) known.add(job.id);
+    return known;
   }
 
   async #checkCancels(): Promise<void> {

@@ -41,9 +41,45 @@ for (const target of targets) {
           // A job the worker really runs is never taken from it.
           const live = await stint.enqueue(task, null, { queue: "live" });
           await waitForStatus(stint, live.id, "succeeded", 3000);
-          await waitFor("a reconciliation pass after the live job", () => new Promise((r) => setTimeout(() => r(true), 400)));
+          await waitFor(
+            "a reconciliation pass after the live job",
+            () => new Promise((r) => setTimeout(() => r(true), 400)),
+          );
           assert.deepEqual(ran, [1], "the live job ran once");
           assert.equal((await stint.getResult(job.id)).status, "ready");
+        });
+      });
+
+      test("reconciling while claims are in flight releases no job a claim delivered", { timeout: 30_000 }, () => {
+        const runs = new Map<string, number>();
+        const task = defineTask("reconciled_busy", async (_: null, ctx) => {
+          runs.set(ctx.jobId, (runs.get(ctx.jobId) ?? 0) + 1);
+          await new Promise((r) => setTimeout(r, 1));
+        });
+        const warnings: string[] = [];
+        return withStint(target, {
+          tasks: [task],
+          workers: [{ concurrency: 20, prefetch: 60, pollingInterval: "20ms" }],
+          // A check every 25 ms: nearly every one overlaps a claim in flight.
+          processHeartbeatInterval: "25ms",
+          logger: { debug() {}, info() {}, warn: (message: string) => void warnings.push(message), error() {} },
+        }, async (stint) => {
+          const handles = await stint.enqueueAll(Array.from({ length: 1200 }, () => ({ task, payload: null })));
+          // Every claim's answer arrives 30 ms after it committed: a check in between sees its rows.
+          const claim = stint.driver.jobsClaim.bind(stint.driver);
+          stint.driver.jobsClaim = async (p) => {
+            const jobs = await claim(p);
+            await new Promise((r) => setTimeout(r, 30));
+            return jobs;
+          };
+          const supervisor = await stint.start({ mode: "async" });
+          await waitFor("every job to run", () => runs.size === 1200, { timeout: 15_000 });
+          for (const h of [handles[0], handles[600], handles[1199]]) {
+            await waitForStatus(stint, h.id, "succeeded", 3000);
+          }
+          await supervisor.stop();
+          assert.deepEqual([...new Set(runs.values())], [1], "no job ran twice");
+          assert.deepEqual(warnings.filter((w) => w.includes("did not know")), [], "nothing was released");
         });
       });
     });
