@@ -50,11 +50,9 @@ async function openLibsql(options: DriverOptions): Promise<SqlAccess> {
   const isFile = url.startsWith("file:");
   let client: Client;
   try {
-    client = createClient(
-      { url, timeout: SYNC_BUSY_MS, concurrency: 1, intMode: "number" } as Parameters<
-        typeof createClient
-      >[0],
-    );
+    client = createClient({ url, timeout: SYNC_BUSY_MS, concurrency: 1, intMode: "number" } as Parameters<
+      typeof createClient
+    >[0]);
   } catch (error) {
     throw new DriverError(`cannot open libSQL database ${url}: ${(error as Error).message}`, { cause: error });
   }

@@ -84,8 +84,7 @@ const SUCCEEDED_KEEP = `WITH mine AS (
   )
   ${NOT_APPLIED}`;
 
-const finishSql = (notify: boolean) =>
-  `WITH input AS (
+const finishSql = (notify: boolean) => `WITH input AS (
     SELECT * FROM unnest($4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[])
       AS i (id, kind, return_value, error_name, error_message, error_stack, retry_at)
   ), gone AS (

@@ -32,8 +32,7 @@ const INPUT = {
       $8::bigint AS scheduled_at FROM unnest($3::uuid[], $7::text[]) AS i (id, payload)`,
 };
 
-const insertSql = (notify: boolean, uniform: boolean) =>
-  `WITH input AS (
+const insertSql = (notify: boolean, uniform: boolean) => `WITH input AS (
     ${uniform ? INPUT.uniform : INPUT.mixed}
   ), jobs AS (
     INSERT INTO stint_jobs (id, backend, task, queue, priority, payload, status, attempts, scheduled_at, created_at,

@@ -28,12 +28,7 @@ export function notifyExpr(backendParam: string, queueExpr: string, send = true)
 }
 
 /** Sends one wake-up per queue inside the runner's transaction (or at once, on the pool). */
-export async function notifyQueues(
-  q: SqlRunner,
-  backend: string,
-  queues: Iterable<string>,
-  send = true,
-): Promise<void> {
+export async function notifyQueues(q: SqlRunner, backend: string, queues: Iterable<string>, send = true): Promise<void> {
   const list = [...new Set(queues)];
   if (list.length === 0 || !send) return;
   await q.query(`SELECT ${notifyExpr("$1", "x")} FROM unnest($2::text[]) AS x`, [backend, pgArray(list)]);

@@ -15,32 +15,12 @@ import type { ClaimedJob, InsertedJob, NewJob, Outcome, QueueSelector } from "..
 import type { ErrorInfo } from "../../src/errors.ts";
 import { chunks, num, type Param, placeholders, type SqlAccess, type SqlRunner, str, valuesList } from "./access.ts";
 import { selectorRank, selectorSql } from "./selectors.ts";
-import {
-  acquireSlots,
-  admitJobs,
-  type BlockedRow,
-  insertBlockedRows,
-  type InsertIgnore,
-  releaseSlots,
-} from "./concurrency.ts";
+import { acquireSlots, admitJobs, type BlockedRow, type InsertIgnore, insertBlockedRows, releaseSlots } from "./concurrency.ts";
 
 const CHUNK = 500;
 const JOB_COLUMNS = [
-  "id",
-  "backend",
-  "task",
-  "queue",
-  "priority",
-  "payload",
-  "status",
-  "concurrency_key",
-  "concurrency_limit",
-  "concurrency_duration_ms",
-  "concurrency_on_conflict",
-  "attempts",
-  "scheduled_at",
-  "created_at",
-  "updated_at",
+  "id", "backend", "task", "queue", "priority", "payload", "status", "concurrency_key", "concurrency_limit",
+  "concurrency_duration_ms", "concurrency_on_conflict", "attempts", "scheduled_at", "created_at", "updated_at",
   "finished_at",
 ];
 
@@ -72,28 +52,12 @@ export async function insertJobs(
       const status = due > t ? "scheduled" : admission?.get(job.id) ?? "ready";
       const c = job.concurrency;
       params.push(
-        job.id,
-        backend,
-        job.task,
-        job.queue,
-        job.priority,
-        job.payload,
-        status,
-        c?.key ?? null,
-        c?.limit ?? null,
-        c?.durationMs ?? null,
-        c?.onConflict ?? null,
-        0,
-        due,
-        t,
-        t,
-        status === "discarded" ? t : null,
+        job.id, backend, job.task, job.queue, job.priority, job.payload, status, c?.key ?? null, c?.limit ?? null,
+        c?.durationMs ?? null, c?.onConflict ?? null, 0, due, t, t, status === "discarded" ? t : null,
       );
       if (status === "ready") ready.push(job.id, backend, job.queue, job.priority, due, t);
       else if (status === "scheduled") scheduled.push(job.id, backend, job.queue, job.priority, due, t);
-      else if (status === "blocked") {
-        blocked.push({ id: job.id, backend, queue: job.queue, priority: job.priority, policy: c! });
-      }
+      else if (status === "blocked") blocked.push({ id: job.id, backend, queue: job.queue, priority: job.priority, policy: c! });
       out.push({ id: job.id, status });
     }
     await q.run(
@@ -235,6 +199,10 @@ export function finishJobs(
     // Only the claims removed just above give their slot back (a pruned claim, already
     // failed, is not held any more); a job released at shutdown keeps its slot.
     await releaseSlots(q, access, mine.filter((o) => o.kind !== "released").map((o) => o.id), t);
+    const ended = (status: string) => (): [string, Param[]] => [
+      `status = '${status}', finished_at = ?, updated_at = ?`,
+      [t, t],
+    ];
     const byKind = <K extends Outcome["kind"]>(kind: K) =>
       mine.filter((o): o is Extract<Outcome, { kind: K }> => o.kind === kind);
 
@@ -261,19 +229,13 @@ export function finishJobs(
          VALUES ${valuesList(6, batch.length)}`,
         batch.flatMap((o) => [o.id, p.backend, o.error.name, o.error.message, o.error.stack, t]),
       );
-      await updateFinished(
-        q,
-        held,
-        batch.map((o) => o.id),
-        () => [`status = 'failed', finished_at = ?, updated_at = ?`, [t, t]],
-      );
+      await updateFinished(q, held, batch.map((o) => o.id), ended("failed"));
     }
 
     const cancelled = byKind("cancelled");
     await recordErrors(q, p.backend, cancelled, held, t);
     for (const batch of chunks(cancelled, CHUNK)) {
-      const set = () => [`status = 'cancelled', finished_at = ?, updated_at = ?`, [t, t]] as [string, Param[]];
-      await updateFinished(q, held, batch.map((o) => o.id), set);
+      await updateFinished(q, held, batch.map((o) => o.id), ended("cancelled"));
     }
 
     const retries = byKind("retry");

@@ -15,25 +15,13 @@ export async function registerProcess(
     `INSERT INTO stint_processes (id, backend, kind, name, pid, hostname, metadata, supervisor_id, supervisor_key,
        last_heartbeat_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     [
-      p.id,
-      p.backend,
-      i.kind,
-      i.name,
-      i.pid,
-      i.hostname,
-      JSON.stringify(i.metadata),
-      i.supervisorId,
-      i.supervisorId ?? "",
-      t,
-      t,
+      p.id, p.backend, i.kind, i.name, i.pid, i.hostname, JSON.stringify(i.metadata), i.supervisorId,
+      i.supervisorId ?? "", t, t,
     ],
   );
 }
 
-export async function heartbeatProcess(
-  access: SqlAccess,
-  p: { backend: string; id: string; now: Date },
-): Promise<boolean> {
+export async function heartbeatProcess(access: SqlAccess, p: { backend: string; id: string; now: Date }): Promise<boolean> {
   const changed = await access.run(
     `UPDATE stint_processes SET last_heartbeat_at = ? WHERE id = ? AND backend = ?`,
     [p.now.getTime(), p.id, p.backend],

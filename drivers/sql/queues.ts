@@ -19,10 +19,7 @@ export async function pauseQueue(access: SqlAccess, p: { backend: string; queue:
 export function resumeQueue(access: SqlAccess, p: { backend: string; queue: string; now: Date }): Promise<void> {
   const t = p.now.getTime();
   return access.transaction(async (q) => {
-    const rows = await q.query(`SELECT created_at FROM stint_pauses WHERE backend = ? AND queue = ?`, [
-      p.backend,
-      p.queue,
-    ]);
+    const rows = await q.query(`SELECT created_at FROM stint_pauses WHERE backend = ? AND queue = ?`, [p.backend, p.queue]);
     if (rows.length === 0) return;
     const pausedAt = num(rows[0].created_at);
     await q.run(
@@ -36,10 +33,7 @@ export function resumeQueue(access: SqlAccess, p: { backend: string; queue: stri
 }
 
 export async function queueIsPaused(access: SqlAccess, p: { backend: string; queue: string }): Promise<boolean> {
-  const rows = await access.query(`SELECT 1 AS one FROM stint_pauses WHERE backend = ? AND queue = ?`, [
-    p.backend,
-    p.queue,
-  ]);
+  const rows = await access.query(`SELECT 1 AS one FROM stint_pauses WHERE backend = ? AND queue = ?`, [p.backend, p.queue]);
   return rows.length > 0;
 }
 
@@ -118,3 +112,4 @@ export async function queuesInfo(access: SqlAccess, p: { backend: string; queue?
   if (one && infos.size === 0) get(p.queue!);
   return [...infos.values()].sort((a, b) => (a.queue < b.queue ? -1 : a.queue > b.queue ? 1 : 0));
 }
+

@@ -14,34 +14,18 @@
  * never deleted with their job, so a slot whose job ran and was cleaned up does
  * not fire again; retention removes them after clearRecurringExecutionsAfter.
  */
-import type { InsertedJob, NewJob, RecurringDefinition, RecurringRecord } from "../../src/driver.ts";
-import {
-  dateOrNull,
-  num,
-  numOrNull,
-  placeholders,
-  type Row,
-  type SqlAccess,
-  type SqlRunner,
-  str,
-  strOrNull,
-} from "./access.ts";
+import type {
+  InsertedJob,
+  NewJob,
+  RecurringDefinition,
+  RecurringRecord,
+} from "../../src/driver.ts";
+import { dateOrNull, num, numOrNull, placeholders, type Row, type SqlAccess, type SqlRunner, str, strOrNull } from "./access.ts";
 import { insertJobs } from "./jobs.ts";
 
 const COLUMNS = [
-  "backend",
-  "task_key",
-  "task",
-  "cron",
-  "time_zone",
-  "payload",
-  "queue",
-  "priority",
-  "description",
-  "is_static",
-  "next_run_at",
-  "created_at",
-  "updated_at",
+  "backend", "task_key", "task", "cron", "time_zone", "payload", "queue", "priority", "description", "is_static",
+  "next_run_at", "created_at", "updated_at",
 ];
 
 function toRecord(r: Row): RecurringRecord {
@@ -67,19 +51,8 @@ function sameDefinition(a: RecurringDefinition, b: RecurringDefinition): boolean
 
 function rowParams(backend: string, d: RecurringDefinition, isStatic: boolean, next: Date | null, t: number) {
   return [
-    backend,
-    d.key,
-    d.task,
-    d.cron,
-    d.timeZone,
-    d.payload,
-    d.queue,
-    d.priority,
-    d.description,
-    isStatic ? 1 : 0,
-    next?.getTime() ?? null,
-    t,
-    t,
+    backend, d.key, d.task, d.cron, d.timeZone, d.payload, d.queue, d.priority, d.description, isStatic ? 1 : 0,
+    next?.getTime() ?? null, t, t,
   ];
 }
 
@@ -98,18 +71,8 @@ async function updateDefinition(
     `UPDATE stint_recurring_tasks SET task = ?, cron = ?, time_zone = ?, payload = ?, queue = ?, priority = ?,
        description = ?, is_static = ?, next_run_at = ?, updated_at = ? WHERE backend = ? AND task_key = ?`,
     [
-      d.task,
-      d.cron,
-      d.timeZone,
-      d.payload,
-      d.queue,
-      d.priority,
-      d.description,
-      isStatic ? 1 : 0,
-      moved ? next?.getTime() ?? null : old.nextRunAt!.getTime(),
-      t,
-      backend,
-      d.key,
+      d.task, d.cron, d.timeZone, d.payload, d.queue, d.priority, d.description, isStatic ? 1 : 0,
+      moved ? next?.getTime() ?? null : old.nextRunAt!.getTime(), t, backend, d.key,
     ],
   );
 }
@@ -128,10 +91,7 @@ export function syncRecurring(
       const old = existing.get(d.key);
       const next = p.nextRunAt.get(d.key) ?? null;
       if (!old) {
-        inserted += await q.run(
-          access.insertIgnore("stint_recurring_tasks", COLUMNS, 1),
-          rowParams(p.backend, d, true, next, t),
-        );
+        inserted += await q.run(access.insertIgnore("stint_recurring_tasks", COLUMNS, 1), rowParams(p.backend, d, true, next, t));
       } else if (!old.static || !sameDefinition(old, d)) {
         await updateDefinition(q, p.backend, old, d, true, next, t);
         updated++;
@@ -142,9 +102,7 @@ export function syncRecurring(
     let deleted = 0;
     if (gone.length > 0) {
       deleted = await q.run(
-        `DELETE FROM stint_recurring_tasks WHERE backend = ? AND is_static = 1 AND task_key IN (${
-          placeholders(gone.length)
-        })`,
+        `DELETE FROM stint_recurring_tasks WHERE backend = ? AND is_static = 1 AND task_key IN (${placeholders(gone.length)})`,
         [p.backend, ...gone],
       );
     }
@@ -158,8 +116,7 @@ export function upsertRecurring(
 ): Promise<"inserted" | "updated" | "static"> {
   const t = p.now.getTime();
   return access.transaction(async (q) => {
-    const select = () =>
-      q.query(`SELECT * FROM stint_recurring_tasks WHERE backend = ? AND task_key = ?`, [p.backend, p.task.key]);
+    const select = () => q.query(`SELECT * FROM stint_recurring_tasks WHERE backend = ? AND task_key = ?`, [p.backend, p.task.key]);
     let rows = await select();
     if (rows.length === 0) {
       const params = rowParams(p.backend, p.task, false, p.nextRunAt, t);
@@ -181,9 +138,7 @@ export function deleteRecurring(access: SqlAccess, p: { backend: string; key: st
 }
 
 export async function listRecurring(access: SqlAccess, p: { backend: string }): Promise<RecurringRecord[]> {
-  const rows = await access.query(`SELECT * FROM stint_recurring_tasks WHERE backend = ? ORDER BY task_key`, [
-    p.backend,
-  ]);
+  const rows = await access.query(`SELECT * FROM stint_recurring_tasks WHERE backend = ? ORDER BY task_key`, [p.backend]);
   return rows.map(toRecord);
 }
 
@@ -205,13 +160,7 @@ export async function reserveSlot(
   p: { backend: string; key: string; runAt: Date; jobId: string; now: Date },
 ): Promise<{ jobId: string; pending: boolean }> {
   const runAt = p.runAt.getTime();
-  const insert = access.insertIgnore("stint_recurring_executions", [
-    "backend",
-    "task_key",
-    "run_at",
-    "job_id",
-    "created_at",
-  ], 1);
+  const insert = access.insertIgnore("stint_recurring_executions", ["backend", "task_key", "run_at", "job_id", "created_at"], 1);
   if (await access.run(insert, [p.backend, p.key, runAt, p.jobId, p.now.getTime()]) === 1) {
     return { jobId: p.jobId, pending: true };
   }
@@ -236,11 +185,7 @@ export function enqueueSlot(
   const runAt = p.runAt.getTime();
   return access.transaction(async (q) => {
     // The UPDATE locks the task row: whoever comes second sees last_run_at moved.
-    await q.run(`UPDATE stint_recurring_tasks SET updated_at = ? WHERE backend = ? AND task_key = ?`, [
-      t,
-      p.backend,
-      p.key,
-    ]);
+    await q.run(`UPDATE stint_recurring_tasks SET updated_at = ? WHERE backend = ? AND task_key = ?`, [t, p.backend, p.key]);
     const rows = await q.query(
       `SELECT last_run_at, next_run_at FROM stint_recurring_tasks WHERE backend = ? AND task_key = ?`,
       [p.backend, p.key],

@@ -8,8 +8,9 @@
  *   └── wait pollingInterval, or a wake-up (local enqueue, finished job)
  *
  * With `prefetch`, where the driver allows it (capabilities.overlappingClaims:
- * PostgreSQL), two claims of half the capacity each can be in flight at once: a fast drain otherwise spends most of
- * its time waiting for the next claim with nothing left to run.
+ * PostgreSQL), two claims of half the capacity each can be in flight at once:
+ * a fast drain otherwise spends most of its time waiting for the next claim
+ * with nothing left to run.
  *
  * Outcomes go through a Completer that batches them. Cancellation requested by
  * another process is noticed by a periodic check of the running job ids.
@@ -178,7 +179,7 @@ export class Worker extends Runner {
         this.#retryAt = 0;
         try {
           this.#buffer.push(...claimed);
-          if (this.#delivered) { for (const job of claimed) this.#delivered.add(job.id); }
+          if (this.#delivered) for (const job of claimed) this.#delivered.add(job.id);
           if (claimed.length < limit) this.#short = true;
         } catch (error) {
           // Not a failed claim but a broken answer: the loop rethrows it, and the runner restarts it.
