@@ -23,7 +23,8 @@ import type { Migration, Param, Row, SqlAccess, SqlRunner } from "../sql/access.
 import { createSqlDriver } from "../sql/engine.ts";
 import { cancelJob, discardJobs, retryJobs } from "../sql/admin.ts";
 import { finishJobs, insertJobs } from "../sql/jobs.ts";
-import { claimJobsBySelector } from "./claim.ts";
+import { claimBySelector } from "../sql/claim.ts";
+import { likePrefix } from "../sql/selectors.ts";
 import { connectError, driverError, isFatal, isTransient } from "./errors.ts";
 import { migrateMysql } from "./migrate.ts";
 import { checkPayloads, fitOutcome, groupBySize, jobSize, outcomeSize, textBudget } from "./limits.ts";
@@ -52,7 +53,7 @@ export async function createMysqlDriver(options: DriverOptions): Promise<Driver>
       };
       return await (p.tx === undefined ? access.transaction(insert) : insert(access.runnerForUserTx(p.tx)));
     },
-    jobsClaim: (p) => claimJobsBySelector(access, p),
+    jobsClaim: (p) => claimBySelector(access, p, likePrefix),
     async jobsFinish(p) {
       const outcomes = p.outcomes.map((o) => fitOutcome(o, budget));
       const applied: string[] = [];

@@ -11,7 +11,7 @@
 import type { ClaimedJob, InsertedJob, NewJob, QueueSelector } from "../../src/driver.ts";
 import { chunks, num, type Param, type SqlAccess, type SqlRunner, str } from "../sql/access.ts";
 import { insertJobs, promoteDue, sortClaimed } from "../sql/jobs.ts";
-import { selectorSql } from "../sql/selectors.ts";
+import { armWhere, likePrefix, selectorArms } from "../sql/selectors.ts";
 import { numbered } from "./access.ts";
 import { pgArray } from "./arrays.ts";
 import { notifyExpr, notifyQueues } from "./notify.ts";
@@ -128,26 +128,56 @@ function literalLimit(limit: number): number {
 }
 
 /**
- * One statement: lock the next ready rows (selector rank, priority, age; paused
- * queues excluded in the same snapshot), skip rows other claimers hold, delete
- * them from ready, and record the claims with the attempt each starts. The
- * jobs' rows are only read: writing them (status, attempts) took half of the
- * claim's time, and the finish writes or deletes them anyway (drivers/sql/jobs.ts).
+ * Each selector's condition on the ready row (drivers/sql/selectors.ts), with
+ * the pause check. For an exact queue that check does not refer to the row: it
+ * is made once per claim. Written per row, as "*" and prefixes need it, it let
+ * the planner join the pauses by hash and then sort every ready row of the
+ * queue to take the first few (60 ms a claim on a 50,000-job queue, against
+ * under 1 ms walking (backend, queue, priority, job_id) in order and stopping).
  */
-export async function claimReadyJobs(
-  hot: SqlRunner,
+function armConditions(selectors: QueueSelector[], backend: string): Array<{ where: string; params: Param[] }> {
+  return selectorArms(selectors, likePrefix).map((arm) => {
+    const where = armWhere(arm);
+    if (arm.selector.kind === "exact") {
+      return {
+        where: `${where.sql} AND NOT EXISTS (SELECT 1 FROM stint_pauses p WHERE p.backend = ? AND p.queue = ?)`,
+        params: [...where.params, backend, arm.selector.queue],
+      };
+    }
+    return {
+      where: `${where.sql} AND NOT EXISTS (SELECT 1 FROM stint_pauses p WHERE p.backend = r.backend AND p.queue = r.queue)`,
+      params: where.params,
+    };
+  });
+}
+
+/**
+ * One statement: lock the next ready rows selector by selector (each arm a
+ * scan in (priority, age) order that stops at LIMIT; a later arm runs only if
+ * the earlier ones came back short, and locks only what the claim still
+ * needs), skip rows other claimers hold, delete them from ready, and record
+ * the claims with the attempt each starts. Paused queues are excluded in the
+ * same snapshot. The jobs' rows are only read: writing them (status,
+ * attempts) took half of the claim's time, and the finish writes or deletes
+ * them anyway (drivers/sql/jobs.ts).
+ */
+export function claimStatement(
   p: { backend: string; processId: string; selectors: QueueSelector[]; limit: number; now: Date },
-): Promise<ClaimedJob[]> {
-  if (!(p.limit >= 1)) return [];
-  const sel = selectorSql(p.selectors, "r.queue");
-  const order = `${sel.rank ? `${sel.rank}, ` : ""}r.priority DESC, r.job_id`;
+): [string, Param[]] {
+  const limit = literalLimit(p.limit);
+  const list = armConditions(p.selectors, p.backend);
+  const ctes = list.map((arm, i) =>
+    `a${i} AS (
+      SELECT r.ctid AS rid, r.job_id FROM stint_ready_executions r
+      WHERE r.backend = ? AND ${arm.where}
+      ORDER BY r.priority DESC, r.job_id LIMIT ${limit} FOR UPDATE OF r SKIP LOCKED
+    )`
+  );
+  const union = list.map((_, i) => `SELECT rid, job_id FROM a${i}`).join(" UNION ALL ");
   // The delete and the read address rows by ctid / id arrays: with stale statistics (the
   // ready table analyzed while empty) a join was planned as a full index scan per row.
-  const statement = numbered(`WITH picked AS MATERIALIZED (
-      SELECT r.ctid AS rid, r.job_id FROM stint_ready_executions r
-      WHERE r.backend = ? AND ${sel.where}
-        AND NOT EXISTS (SELECT 1 FROM stint_pauses p WHERE p.backend = r.backend AND p.queue = r.queue)
-      ORDER BY ${order} LIMIT ${literalLimit(p.limit)} FOR UPDATE OF r SKIP LOCKED
+  const statement = numbered(`WITH ${ctes.join(", ")}, picked AS MATERIALIZED (
+      ${list.length === 1 ? union : `SELECT rid, job_id FROM (${union}) AS arms LIMIT ${limit}`}
     ), ready AS (
       DELETE FROM stint_ready_executions r WHERE r.ctid = ANY (ARRAY(SELECT rid FROM picked)) RETURNING r.job_id
     ), jobs AS MATERIALIZED (
@@ -160,15 +190,21 @@ export async function claimReadyJobs(
     SELECT json_agg(json_build_array(id, task, queue, priority, payload, attempt, created_at))::text AS jobs
     FROM jobs`);
   const t = p.now.getTime();
-  const rows = await hot.query(statement, [
-    p.backend,
-    ...sel.whereParams,
-    ...sel.rankParams,
+  return [statement, [
+    ...list.flatMap((arm) => [p.backend, ...arm.params]),
     p.backend,
     p.processId,
     t,
     t,
-  ]);
+  ]];
+}
+
+export async function claimReadyJobs(
+  hot: SqlRunner,
+  p: { backend: string; processId: string; selectors: QueueSelector[]; limit: number; now: Date },
+): Promise<ClaimedJob[]> {
+  if (!(p.limit >= 1)) return [];
+  const rows = await hot.query(...claimStatement(p));
   const text = rows[0]?.jobs;
   if (typeof text !== "string") return [];
   const jobs = (JSON.parse(text) as ClaimRow[]).map(([id, task, queue, priority, payload, attempt, createdAt]) => ({

@@ -5,7 +5,9 @@
 import type { Driver } from "../../src/driver.ts";
 import type { SqlAccess } from "./access.ts";
 import { cancelJob, cancelRequested, discardJobs, getJob, retryJobs } from "./admin.ts";
-import { claimJobs, finishJobs, insertJobs, promoteDue } from "./jobs.ts";
+import { claimBySelector } from "./claim.ts";
+import { finishJobs, insertJobs, promoteDue } from "./jobs.ts";
+import { substrPrefix } from "./selectors.ts";
 import { failedCounts, listJobs, listProcesses } from "./listing.ts";
 import {
   deregisterProcess,
@@ -39,7 +41,7 @@ export function createSqlDriver(access: SqlAccess): Driver {
         ? access.transaction((q) => insertJobs(q, p.backend, p.jobs, p.now, access))
         : insertJobs(access.runnerForUserTx(p.tx), p.backend, p.jobs, p.now, access),
     jobGet: (p) => getJob(access, p.backend, p.id),
-    jobsClaim: (p) => claimJobs(access, p),
+    jobsClaim: (p) => claimBySelector(access, p, substrPrefix),
     jobsFinish: (p) => finishJobs(access, p),
     jobsPromoteDue: (p) => promoteDue(access, p),
     jobsRetry: (p) => retryJobs(access, p),

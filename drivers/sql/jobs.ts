@@ -14,7 +14,7 @@
 import type { ClaimedJob, InsertedJob, NewJob, Outcome, QueueSelector } from "../../src/driver.ts";
 import type { ErrorInfo } from "../../src/errors.ts";
 import { chunks, num, type Param, placeholders, type SqlAccess, type SqlRunner, str, valuesList } from "./access.ts";
-import { selectorRank, selectorSql } from "./selectors.ts";
+import { selectorRank } from "./selectors.ts";
 import { acquireSlots, admitJobs, type BlockedRow, type InsertIgnore, insertBlockedRows, releaseSlots } from "./concurrency.ts";
 
 const CHUNK = 500;
@@ -86,28 +86,6 @@ function insertReadyRows(q: SqlRunner, rows: Param[]): Promise<number> {
     }`,
     rows,
   );
-}
-
-export function claimJobs(
-  access: SqlAccess,
-  p: { backend: string; processId: string; selectors: QueueSelector[]; limit: number; now: Date },
-): Promise<ClaimedJob[]> {
-  const sel = selectorSql(p.selectors, "r.queue");
-  const order = `${sel.rank ? `${sel.rank}, ` : ""}r.priority DESC, r.job_id`;
-  // The pick reads the job columns too, so a claim needs no second SELECT.
-  const pick = `SELECT r.job_id AS id, j.task, r.queue, r.priority, j.payload, j.attempts, j.created_at
-    FROM stint_ready_executions r JOIN stint_jobs j ON j.id = r.job_id
-    WHERE r.backend = ? AND ${sel.where}
-      AND NOT EXISTS (SELECT 1 FROM stint_pauses p WHERE p.backend = r.backend AND p.queue = r.queue)
-    ORDER BY ${order} LIMIT ? ${access.lockSuffix}`;
-  const t = p.now.getTime();
-  return access.transaction(async (q) => {
-    const picked = await q.query(pick, [p.backend, ...sel.whereParams, ...sel.rankParams, p.limit]);
-    if (picked.length === 0) return [];
-    const claimed = picked.map(claimedFromPick);
-    await markClaimed(q, p.backend, p.processId, claimed, t);
-    return claimed;
-  });
 }
 
 /** A picked ready row (its job's attempts so far in `attempts`) as the claim of the next attempt. */

@@ -1,7 +1,8 @@
 /**
  * libSQL-specific behaviour that the contract suite cannot express through the
  * public API alone: another connection (another process, or the application's
- * own client) holding SQLite's write lock; the upgrade of a version-1 file.
+ * own client) holding SQLite's write lock; the upgrade of a version-1 file;
+ * the claim's query plans.
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -12,6 +13,9 @@ import { fastRuntime, sleep, withDatabase, withStintAt } from "../support/harnes
 import { waitForStatus } from "../support/wait.ts";
 import { migrations } from "../../drivers/libsql/schema.ts";
 import { applyVersion1, checkUpgrade, type RawSql, type Row, seedVersion1 } from "../support/upgrade.ts";
+import { pickSql } from "../../drivers/sql/claim.ts";
+import { armWhere, selectorArms, substrPrefix } from "../../drivers/sql/selectors.ts";
+import type { QueueSelector } from "../../src/driver.ts";
 
 const target = targets.find((t) => t.name === "libsql")!;
 const echo = defineTask("echo", (p: string) => p);
@@ -122,4 +126,44 @@ describe("libsql driver", { skip: target.skip }, () => {
         client.close();
       }
     }));
+
+  // Regression: with two or more selectors the claim was one SELECT ordered by
+  // the selector's rank, which SQLite answered by sorting every matching ready
+  // row in a temporary B-tree on each claim.
+  test("every selector's share of a claim reads down an index, with no temporary sort", () =>
+    withDatabase(target, (url) =>
+      withStintAt(url, {}, async (stint) => {
+        await stint.enqueueAll(
+          Array.from({ length: 3000 }, (_, k) => ({
+            task: "t",
+            payload: k,
+            options: { queue: k % 3 === 0 ? "mail" : "bulk", priority: k % 5 },
+          })),
+        );
+        const client = createClient({ url });
+        try {
+          await client.execute("ANALYZE");
+          const cases: QueueSelector[][] = [
+            [{ kind: "exact", queue: "mail" }],
+            [{ kind: "all" }],
+            [{ kind: "exact", queue: "urgent" }, { kind: "exact", queue: "mail" }],
+            [{ kind: "exact", queue: "urgent" }, { kind: "prefix", prefix: "ma" }, { kind: "all" }],
+          ];
+          for (const selectors of cases) {
+            for (const arm of selectorArms(selectors, substrPrefix)) {
+              const where = armWhere(arm);
+              const plan = await client.execute({
+                sql: `EXPLAIN QUERY PLAN ${pickSql(where.sql, "")}`,
+                args: [stint.backend, ...where.params, 10] as InValue[],
+              });
+              const steps = plan.rows.map((r) => String(r.detail));
+              const label = `${JSON.stringify(arm.selector)} of ${JSON.stringify(selectors)}: ${steps.join(" | ")}`;
+              assert.ok(steps.some((d) => /stint_ready_poll/.test(d)), label);
+              assert.ok(!steps.some((d) => /TEMP B-TREE/.test(d)), label);
+            }
+          }
+        } finally {
+          client.close();
+        }
+      })));
 });

@@ -4,7 +4,9 @@ import assert from "node:assert/strict";
 import { createMysqlDriver } from "../../drivers/mysql/mod.ts";
 import type { Driver, QueueSelector } from "../../src/driver.ts";
 import { newJobId } from "../../src/ids.ts";
-import { mysqlUrl, skip } from "./env.ts";
+import { mysqlUrl, rawConnection, skip } from "./env.ts";
+import { pickSql } from "../../drivers/sql/claim.ts";
+import { armWhere, likePrefix, selectorArms } from "../../drivers/sql/selectors.ts";
 
 const backend = () => `t_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
 
@@ -142,6 +144,58 @@ describe("mysql claims", { skip }, () => {
       await driver.processDeregister({ backend: b, id });
       assert.equal(await driver.processHeartbeat({ backend: b, id, now }), false);
     } finally {
+      await driver.close();
+    }
+  });
+
+  test("every selector's share of a claim reads down an index, with no filesort", async () => {
+    const b = backend();
+    const driver = await createMysqlDriver({ url: mysqlUrl(), statementTimeoutMs: 30_000 });
+    const conn = await rawConnection();
+    try {
+      await driver.migrate();
+      const now = new Date();
+      await driver.jobsInsert({
+        backend: b,
+        jobs: Array.from({ length: 2000 }, (_, k) => ({
+          id: newJobId(),
+          task: "t",
+          queue: k % 3 === 0 ? "mail" : "bulk",
+          priority: k % 5,
+          payload: "{}",
+          scheduledAt: now,
+          concurrency: null,
+        })),
+        now,
+      });
+      await conn.query("ANALYZE TABLE stint_ready_executions, stint_jobs, stint_pauses");
+      const cases: QueueSelector[][] = [
+        [{ kind: "exact", queue: "mail" }],
+        [{ kind: "all" }],
+        [{ kind: "exact", queue: "urgent" }, { kind: "exact", queue: "mail" }],
+        [{ kind: "exact", queue: "urgent" }, { kind: "prefix", prefix: "ma" }, { kind: "all" }],
+      ];
+      for (const selectors of cases) {
+        for (const arm of selectorArms(selectors, likePrefix)) {
+          const where = armWhere(arm);
+          const [rows] = await conn.query(`EXPLAIN ${pickSql(where.sql, "FOR UPDATE SKIP LOCKED")}`, [
+            b,
+            ...where.params,
+            10,
+          ]);
+          const plan = (rows as Array<Record<string, unknown>>).map((r) =>
+            `${r.table}:${r.key ?? "-"}:${r.Extra ?? ""}`
+          );
+          const label = `${JSON.stringify(arm.selector)} of ${JSON.stringify(selectors)}: ${plan.join(" | ")}`;
+          const ready = plan.find((p) => p.startsWith("r:"));
+          assert.ok(ready && /stint_ready_poll/.test(ready), label);
+          assert.ok(!plan.some((p) => /filesort|temporary/i.test(p)), label);
+        }
+      }
+    } finally {
+      await conn.query("DELETE FROM stint_ready_executions WHERE backend = ?", [b]);
+      await conn.query("DELETE FROM stint_jobs WHERE backend = ?", [b]);
+      await conn.end();
       await driver.close();
     }
   });

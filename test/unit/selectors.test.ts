@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import type { QueueSelector } from "../../src/driver.ts";
 import { ConfigError } from "../../mod.ts";
 import { parseSelectors, selectorMatches } from "../../src/selectors.ts";
-import { selectorRank, selectorSql } from "../../drivers/sql/selectors.ts";
+import { armWhere, likePrefix, selectorArms, selectorRank, substrPrefix } from "../../drivers/sql/selectors.ts";
 
 const all: QueueSelector = { kind: "all" };
 const exact = (queue: string): QueueSelector => ({ kind: "exact", queue });
@@ -35,46 +35,45 @@ describe("parseSelectors", () => {
   });
 });
 
-describe("selectorSql", () => {
-  test("a lone '*' matches everything and needs no rank", () => {
-    assert.deepEqual(selectorSql([all], "q"), { where: "1 = 1", whereParams: [], rank: null, rankParams: [] });
+describe("selectorArms", () => {
+  const where = (selectors: QueueSelector[], match = substrPrefix) =>
+    selectorArms(selectors, match).map((arm) => armWhere(arm));
+
+  test("a lone '*' is one arm that matches everything", () => {
+    assert.deepEqual(where([all]), [{ sql: "1 = 1", params: [] }]);
   });
 
   test("a lone exact selector is a plain comparison", () => {
-    assert.deepEqual(selectorSql([exact("a")], "r.queue"), {
-      where: "(r.queue = ?)",
-      whereParams: ["a"],
-      rank: null,
-      rankParams: [],
-    });
+    assert.deepEqual(where([exact("a")]), [{ sql: "r.queue = ?", params: ["a"] }]);
   });
 
-  test("several selectors rank in order, with unmatched queues last", () => {
-    const sql = selectorSql([exact("a"), prefix("b_")], "q");
-    assert.equal(sql.where, "(q = ? OR SUBSTR(q, 1, ?) = ?)");
-    assert.deepEqual(sql.whereParams, ["a", 2, "b_"]);
-    assert.equal(sql.rank, "CASE WHEN q = ? THEN 0 WHEN SUBSTR(q, 1, ?) = ? THEN 1 ELSE 2 END");
-    assert.deepEqual(sql.rankParams, ["a", 2, "b_"]);
+  test("each arm leaves alone the queues earlier selectors match", () => {
+    assert.deepEqual(where([exact("a"), prefix("b_"), all]), [
+      { sql: "r.queue = ?", params: ["a"] },
+      { sql: "SUBSTR(r.queue, 1, ?) = ? AND NOT (r.queue = ?)", params: [2, "b_", "a"] },
+      { sql: "1 = 1 AND NOT (r.queue = ?) AND NOT (SUBSTR(r.queue, 1, ?) = ?)", params: ["a", 2, "b_"] },
+    ]);
   });
 
-  test("selectors after '*' are dropped and '*' becomes the ELSE rank", () => {
-    const sql = selectorSql([exact("urgent"), all, exact("never")], "q");
-    assert.equal(sql.where, "1 = 1");
-    assert.deepEqual(sql.whereParams, []);
-    assert.equal(sql.rank, "CASE WHEN q = ? THEN 0 ELSE 1 END");
-    assert.deepEqual(sql.rankParams, ["urgent"]);
+  test("selectors after '*' are dropped", () => {
+    const arms = selectorArms([exact("urgent"), all, exact("never")], substrPrefix);
+    assert.deepEqual(arms.map((a) => a.selector), [exact("urgent"), all]);
   });
 
   test("prefix lengths count characters, not UTF-16 units", () => {
-    assert.deepEqual(selectorSql([prefix("é😀")], "q").whereParams, [2, "é😀"]);
+    assert.deepEqual(where([prefix("é😀")])[0].params, [2, "é😀"]);
+  });
+
+  test("LIKE prefixes escape the wildcards and the escape character", () => {
+    assert.deepEqual(where([prefix("a%_!b")], likePrefix), [{ sql: "r.queue LIKE ? ESCAPE '!'", params: ["a!%!_!!b%"] }]);
   });
 
   test("placeholders and params always agree", () => {
     const selectors = [exact("a"), prefix("b"), exact("c"), prefix("d%_!"), all];
-    const sql = selectorSql(selectors, "q");
     const count = (s: string) => (s.match(/\?/g) ?? []).length;
-    assert.equal(count(sql.where), sql.whereParams.length);
-    assert.equal(count(sql.rank!), sql.rankParams.length);
+    for (const match of [substrPrefix, likePrefix]) {
+      for (const w of where(selectors, match)) assert.equal(count(w.sql), w.params.length, w.sql);
+    }
   });
 });
 

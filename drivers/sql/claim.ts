@@ -1,0 +1,53 @@
+/**
+ * The claim of the shared engine (libSQL, MySQL/MariaDB): one SELECT per
+ * queue selector, in selector order, then the writes, all in one transaction.
+ * Each SELECT runs down an index already in (priority DESC, job_id) order and
+ * stops at LIMIT: (backend, queue, priority, job_id) for an exact queue,
+ * (backend, priority, job_id) for "*" and prefixes. A later selector is read
+ * only when the earlier ones came back short (drivers/sql/selectors.ts).
+ *
+ * Why not one SELECT with the selector's rank in ORDER BY: that sorts every
+ * matching ready row on each claim (SQLite: a temporary B-tree), and InnoDB
+ * locks every row it reads before the sort (measured: 40,000 row locks to
+ * claim 10 of 8,000 rows), so every other claimer then skips them all and
+ * claims nothing.
+ *
+ * The pick joins the job rows for their task, payload and attempts so far. On
+ * MySQL it locks them too (MariaDB has no FOR UPDATE OF), which only delays a
+ * concurrent cancel or discard of the same job until the claim commits.
+ */
+import type { ClaimedJob, QueueSelector } from "../../src/driver.ts";
+import type { Row, SqlAccess } from "./access.ts";
+import { claimedFromPick, markClaimed, sortClaimed } from "./jobs.ts";
+import { armWhere, type PrefixMatch, selectorArms } from "./selectors.ts";
+
+/** The SELECT of one selector's arm: `where` is armWhere's condition on `r`. */
+export function pickSql(where: string, lockSuffix: string): string {
+  return `SELECT j.id, j.task, j.queue, j.priority, j.payload, j.attempts, j.created_at
+    FROM stint_ready_executions r JOIN stint_jobs j ON j.id = r.job_id
+    WHERE r.backend = ? AND ${where}
+      AND NOT EXISTS (SELECT 1 FROM stint_pauses p WHERE p.backend = r.backend AND p.queue = r.queue)
+    ORDER BY r.priority DESC, r.job_id LIMIT ? ${lockSuffix}`;
+}
+
+export function claimBySelector(
+  access: SqlAccess,
+  p: { backend: string; processId: string; selectors: QueueSelector[]; limit: number; now: Date },
+  prefixMatch: PrefixMatch,
+): Promise<ClaimedJob[]> {
+  const t = p.now.getTime();
+  return access.transaction(async (q) => {
+    const picked: Row[] = [];
+    for (const arm of selectorArms(p.selectors, prefixMatch)) {
+      const want = p.limit - picked.length;
+      if (want <= 0) break;
+      const where = armWhere(arm);
+      const rows = await q.query(pickSql(where.sql, access.lockSuffix), [p.backend, ...where.params, want]);
+      picked.push(...rows);
+    }
+    if (picked.length === 0) return [];
+    const claimed = picked.map(claimedFromPick);
+    await markClaimed(q, p.backend, p.processId, claimed, t);
+    return sortClaimed(claimed, p.selectors);
+  });
+}
