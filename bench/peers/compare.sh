@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# Stint beside graphile-worker 0.18.0 on the same machine, interleaved.
+# Stint beside a peer, graphile-worker 0.18.0 (default) or pg-boss 10.4.2, on the same machine, interleaved.
 #
-#   bash bench/peers/compare.sh [--passes 3] [--scenarios bulk,drain,latency,single] [--runtime deno|bun]
+#   bash bench/peers/compare.sh [--peer graphile|pg-boss] [--passes 3] [--scenarios bulk,drain,latency,single] [--runtime deno|bun]
 #   PG_ADMIN=postgres://postgres@127.0.0.1:54329 (default) — a superuser URL without a database name.
 #
-# For every pass and comparison, Stint's own bench (bench/run.ts --no-raw --repeat 1) and
-# bench/peers/graphile.mjs each run on a fresh database, created just before and dropped just
-# after. The side that goes first alternates from pass to pass (stint first in odd passes).
+# For every pass and comparison, Stint's own bench (bench/run.ts --no-raw --repeat 1) and the
+# peer's script (bench/peers/graphile.mjs or bench/peers/pgboss.mjs) each run on a fresh database,
+# created just before and dropped just after. The side that goes first alternates from pass to
+# pass (stint first in odd passes).
 # The final table shows the median over the passes and every pass's figure. Logs of every run
 # are kept in a temp directory (printed at the start and the end).
 set -uo pipefail
 
+peer="graphile"
 passes=3
 scenarios="bulk,drain,latency,single"
 runtime="deno"
@@ -24,6 +26,9 @@ CONCURRENCY=10
 PREFETCH=500
 LATENCY_JOBS=500
 PACE=4
+# pg-boss defaults poll every 2 s for 1 job per worker (about CONCURRENCY/2 jobs/s): its drain gets
+# this many jobs instead of JOBS, or it would run for over an hour.
+PGBOSS_DEFAULTS_DRAIN_JOBS=200
 
 usage() {
   sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'
@@ -31,6 +36,8 @@ usage() {
 
 while [ $# -gt 0 ]; do
   case "$1" in
+    --peer) peer="${2:-}"; shift 2 ;;
+    --peer=*) peer="${1#*=}"; shift ;;
     --passes) passes="${2:-}"; shift 2 ;;
     --passes=*) passes="${1#*=}"; shift ;;
     --scenarios | --scenario) scenarios="${2:-}"; shift 2 ;;
@@ -47,6 +54,12 @@ case "$runtime" in
   bun) stint_cmd=(npx bun bench/run.ts) ;;
   *) echo "--runtime: deno or bun, got '$runtime'" >&2; exit 2 ;;
 esac
+# peer_short names the peer in the output, peer_pkg is its npm package.
+case "$peer" in
+  graphile | graphile-worker) peer_short=graphile; peer_pkg=graphile-worker; peer_script=bench/peers/graphile.mjs ;;
+  pg-boss | pgboss) peer_short=pg-boss; peer_pkg=pg-boss; peer_script=bench/peers/pgboss.mjs ;;
+  *) echo "--peer: graphile or pg-boss, got '$peer'" >&2; exit 2 ;;
+esac
 IFS=',' read -r -a scenario_list <<<"$scenarios"
 for s in "${scenario_list[@]}"; do
   case "$s" in bulk | single | drain | latency) ;; *) echo "--scenarios: bulk, drain, latency, single; got '$s'" >&2; exit 2 ;; esac
@@ -55,8 +68,8 @@ done
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root" || exit 1
 
-if [ ! -d bench/peers/node_modules/graphile-worker ]; then
-  echo "installing bench/peers dependencies (graphile-worker) …"
+if [ ! -d "bench/peers/node_modules/$peer_pkg" ]; then
+  echo "installing bench/peers dependencies ($peer_pkg) …"
   npm install --prefix bench/peers --no-audit --no-fund >&2 || { echo "npm install failed" >&2; exit 1; }
 fi
 
@@ -89,8 +102,8 @@ num() { tr -d ', ' | sed -E 's/(jobs\/s|ms)$//'; }
 stint_row() {
   awk -v p="$1" 'index($0, p) == 1 && index($0, " | ") { split($0, c, " \\| "); print c[2]; exit }' "$2" | num
 }
-# graphile.mjs: a key of its one JSON line.
-graphile_key() {
+# graphile.mjs, pgboss.mjs: a key of their one JSON line.
+peer_key() {
   grep '^{"peer"' "$2" | tail -1 | sed -nE "s/.*\"$1\":(-?[0-9.eE+-]+).*/\1/p"
 }
 is_number() { [[ "$1" =~ ^-?[0-9]+(\.[0-9]+)?$ ]]; }
@@ -103,7 +116,7 @@ last_rc=0
 run_side() {
   local pass="$1" name="$2" side="$3"
   shift 4
-  local db="${prefix}_p${pass}_${name//-/_}_${side}"
+  local db="${prefix}_p${pass}_${name//-/_}_${side//-/_}"
   local log="$logdir/${name}-${side}-p${pass}.log"
   local url="$PG_ADMIN/$db"
   local args=() a
@@ -136,46 +149,46 @@ fail_note() {
   tail -n 5 "$3" | sed 's/^/      | /' >&2
 }
 
-# compare PASS NAME "stint args" "graphile args" "stint row label" "graphile key" ["stint row label 2" "graphile key 2" NAME2]
+# compare PASS NAME "stint args" "peer args" "stint row label" "peer key" NAME1 ["stint row label 2" "peer key 2" NAME2]
 compare() {
   local pass="$1" name="$2" sargs="$3" gargs="$4"
   shift 4
   local order side sv_log sv_secs sv_rc gv_log gv_secs gv_rc
-  if [ $((pass % 2)) -eq 1 ]; then order="stint first"; else order="graphile first"; fi
-  for side in $([ "$order" = "stint first" ] && echo "stint graphile" || echo "graphile stint"); do
+  if [ $((pass % 2)) -eq 1 ]; then order="stint first"; else order="$peer_short first"; fi
+  for side in $([ "$order" = "stint first" ] && echo "stint peer" || echo "peer stint"); do
     if [ "$side" = stint ]; then
       # shellcheck disable=SC2086
       run_side "$pass" "$name" stint -- "${stint_cmd[@]}" --url "{URL}" $sargs --no-raw --repeat 1
       sv_log="$last_log" sv_secs="$last_secs" sv_rc="$last_rc"
     else
       # shellcheck disable=SC2086
-      run_side "$pass" "$name" graphile -- node bench/peers/graphile.mjs --url "{URL}" $gargs
+      run_side "$pass" "$name" "$peer_short" -- node "$peer_script" --url "{URL}" $gargs
       gv_log="$last_log" gv_secs="$last_secs" gv_rc="$last_rc"
     fi
   done
   [ "$sv_rc" -ne 0 ] && fail_note "stint $name" "$sv_rc" "$sv_log"
-  [ "$gv_rc" -ne 0 ] && fail_note "graphile $name" "$gv_rc" "$gv_log"
+  [ "$gv_rc" -ne 0 ] && fail_note "$peer_short $name" "$gv_rc" "$gv_log"
   while [ $# -ge 3 ]; do
     local label="$1" key="$2" cmp="$3" sv gv
     shift 3
     sv=""
     gv=""
     [ "$sv_rc" -eq 0 ] && sv="$(stint_row "$label" "$sv_log")"
-    [ "$gv_rc" -eq 0 ] && gv="$(graphile_key "$key" "$gv_log")"
+    [ "$gv_rc" -eq 0 ] && gv="$(peer_key "$key" "$gv_log")"
     if [ "$sv_rc" -eq 0 ] && ! is_number "$sv"; then
       failures=$((failures + 1))
       echo "    stint $cmp: no figure in row '$label' of $sv_log" >&2
     fi
     if [ "$gv_rc" -eq 0 ] && ! is_number "$gv"; then
       failures=$((failures + 1))
-      echo "    graphile $cmp: no \"$key\" in $gv_log" >&2
+      echo "    $peer_short $cmp: no \"$key\" in $gv_log" >&2
     fi
     is_number "$sv" || sv="-"
     is_number "$gv" || gv="-"
     record "$pass" "$cmp" stint "$sv" "$order"
-    record "$pass" "$cmp" graphile "$gv" "$order"
-    printf '  pass %d %-15s stint %10s (%ss)  graphile %10s (%ss)  [%s]\n' \
-      "$pass" "$cmp" "$(group "$sv")" "$sv_secs" "$(group "$gv")" "$gv_secs" "$order"
+    record "$pass" "$cmp" "$peer_short" "$gv" "$order"
+    printf '  pass %d %-15s stint %10s (%ss)  %s %10s (%ss)  [%s]\n' \
+      "$pass" "$cmp" "$(group "$sv")" "$sv_secs" "$peer_short" "$(group "$gv")" "$gv_secs" "$order"
   done
 }
 
@@ -186,15 +199,22 @@ server_version="$(psql_admin -Atc "show server_version")"
 commit="$(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- src drivers mod.ts 2>/dev/null || echo '+dirty')"
 started=$(date +%s)
 
-echo "stint vs graphile-worker — $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg), $(date -u '+%Y-%m-%d %H:%M UTC')"
-echo "stint ${commit} under ${runtime} (${stint_version}); graphile-worker $(node -p 'require("./bench/peers/node_modules/graphile-worker/package.json").version') under node $(node --version)"
+echo "stint vs ${peer_pkg} — $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg), $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "stint ${commit} under ${runtime} (${stint_version}); ${peer_pkg} $(node -p "require('./bench/peers/node_modules/${peer_pkg}/package.json').version") under node $(node --version)"
 echo "PostgreSQL ${server_version} at ${PG_ADMIN}: fsync=${fsync} synchronous_commit=${sync_commit}"
 echo "passes ${passes}, scenarios ${scenarios}; jobs ${JOBS}, single ${SINGLE}, concurrency ${CONCURRENCY}, latency ${LATENCY_JOBS} jobs every ${PACE} ms"
 echo "logs: ${logdir}"
 echo
 
 common_stint="--jobs $JOBS --single $SINGLE --concurrency $CONCURRENCY --latency-jobs $LATENCY_JOBS --pace $PACE"
-common_graphile="--jobs $JOBS --single $SINGLE --concurrency $CONCURRENCY --latency-jobs $LATENCY_JOBS --pace $PACE"
+common_peer="--jobs $JOBS --single $SINGLE --concurrency $CONCURRENCY --latency-jobs $LATENCY_JOBS --pace $PACE"
+# The peer's defaults drain: graphile drains all JOBS; pg-boss gets fewer (see PGBOSS_DEFAULTS_DRAIN_JOBS).
+peer_defaults_drain=""
+if [ "$peer_short" = pg-boss ]; then
+  # pg-boss tuned: each worker fetches up to PREFETCH jobs per poll (graphile's local queue holds as many).
+  common_peer="$common_peer --batch-size $PREFETCH"
+  peer_defaults_drain="--jobs $PGBOSS_DEFAULTS_DRAIN_JOBS"
+fi
 jobs_fmt="$(group "$JOBS")"
 single_fmt="$(group "$SINGLE")"
 
@@ -203,24 +223,24 @@ for ((pass = 1; pass <= passes; pass++)); do
   for s in "${scenario_list[@]}"; do
     case "$s" in
       bulk)
-        compare "$pass" bulk "$common_stint --scenario enqueue" "$common_graphile --scenario bulk" \
+        compare "$pass" bulk "$common_stint --scenario enqueue" "$common_peer --scenario bulk" \
           "enqueue bulk (" value bulk
         ;;
       single)
-        compare "$pass" single "$common_stint --scenario enqueue" "$common_graphile --scenario single" \
+        compare "$pass" single "$common_stint --scenario enqueue" "$common_peer --scenario single" \
           "enqueue single (" value single
         ;;
       drain)
         compare "$pass" drain-tuned "$common_stint --scenario drain --prefetch $PREFETCH" \
-          "$common_graphile --scenario drain --mode tuned" \
+          "$common_peer --scenario drain --mode tuned" \
           "drain c=$CONCURRENCY prefetch=$PREFETCH (" value drain-tuned
         compare "$pass" drain-defaults "$common_stint --scenario drain --prefetch 0" \
-          "$common_graphile --scenario drain --mode defaults" \
+          "$common_peer --scenario drain --mode defaults $peer_defaults_drain" \
           "drain c=$CONCURRENCY (" value drain-defaults
         ;;
       latency)
         compare "$pass" latency "$common_stint --scenario latency --prefetch $PREFETCH" \
-          "$common_graphile --scenario latency --mode tuned" \
+          "$common_peer --scenario latency --mode tuned" \
           "latency p50, same instance" p50 latency-p50 \
           "latency p99, same instance" p99 latency-p99
         ;;
@@ -229,19 +249,24 @@ for ((pass = 1; pass <= passes; pass++)); do
 done
 
 echo
-RUNTIME="$runtime" PREFETCH="$PREFETCH" CONCURRENCY="$CONCURRENCY" JOBS_FMT="$jobs_fmt" SINGLE_FMT="$single_fmt" \
+PEER_SHORT="$peer_short" PEER_PKG="$peer_pkg" PGBOSS_DEFAULTS_DRAIN_JOBS="$PGBOSS_DEFAULTS_DRAIN_JOBS" \
+  RUNTIME="$runtime" PREFETCH="$PREFETCH" CONCURRENCY="$CONCURRENCY" JOBS_FMT="$jobs_fmt" SINGLE_FMT="$single_fmt" \
   LATENCY_JOBS="$LATENCY_JOBS" PACE="$PACE" ORDER="$scenarios" node - "$results" <<'EOF'
 const fs = require("node:fs");
 const env = process.env;
 const rows = fs.readFileSync(process.argv[2], "utf8").trim().split("\n").filter(Boolean)
   .map((l) => { const [pass, cmp, side, value, order] = l.split("\t"); return { pass: +pass, cmp, side, value: value === "-" ? null : +value, order }; });
+const peer = env.PEER_SHORT;
+const defaultsJobs = peer === "pg-boss"
+  ? ` on ${Number(env.PGBOSS_DEFAULTS_DRAIN_JOBS).toLocaleString("en-US")} jobs`
+  : "";
 const labels = {
   "bulk": [`enqueue bulk (${env.JOBS_FMT}, 1,000 per call)`, "jobs/s"],
   "single": [`enqueue single (${env.SINGLE_FMT}, awaited one by one)`, "jobs/s"],
-  "drain-tuned": [`drain c=${env.CONCURRENCY} (${env.JOBS_FMT} no-op), stint prefetch=${env.PREFETCH} vs graphile tuned`, "jobs/s"],
-  "drain-defaults": [`drain c=${env.CONCURRENCY} (${env.JOBS_FMT} no-op), stint prefetch=0 vs graphile defaults`, "jobs/s"],
-  "latency-p50": [`latency p50 (same process, ${env.LATENCY_JOBS} jobs every ${env.PACE} ms), stint prefetch=${env.PREFETCH} vs graphile tuned`, "ms"],
-  "latency-p99": [`latency p99 (same process, ${env.LATENCY_JOBS} jobs every ${env.PACE} ms), stint prefetch=${env.PREFETCH} vs graphile tuned`, "ms"],
+  "drain-tuned": [`drain c=${env.CONCURRENCY} (${env.JOBS_FMT} no-op), stint prefetch=${env.PREFETCH} vs ${peer} tuned`, "jobs/s"],
+  "drain-defaults": [`drain c=${env.CONCURRENCY} (${env.JOBS_FMT} no-op), stint prefetch=0 vs ${peer} defaults${defaultsJobs}`, "jobs/s"],
+  "latency-p50": [`latency p50 (same process, ${env.LATENCY_JOBS} jobs every ${env.PACE} ms), stint prefetch=${env.PREFETCH} vs ${peer} tuned`, "ms"],
+  "latency-p99": [`latency p99 (same process, ${env.LATENCY_JOBS} jobs every ${env.PACE} ms), stint prefetch=${env.PREFETCH} vs ${peer} tuned`, "ms"],
 };
 const order = [];
 for (const s of env.ORDER.split(",")) {
@@ -256,22 +281,22 @@ const median = (xs) => {
 const fmt = (v, unit) => v === null ? "-" : unit === "ms"
   ? `${v < 10 ? v.toFixed(2) : v.toFixed(1)} ms`
   : `${Math.round(v).toLocaleString("en-US")} jobs/s`;
-const header = ["scenario", `stint (${env.RUNTIME}) median`, "graphile-worker median", "stint/graphile"];
+const header = ["scenario", `stint (${env.RUNTIME}) median`, `${env.PEER_PKG} median`, `stint/${peer}`];
 const table = [], notes = [];
 for (const k of order) {
   const [label, unit] = labels[k];
   const mine = rows.filter((r) => r.cmp === k);
   if (mine.length === 0) continue;
   const vals = (side) => mine.filter((r) => r.side === side && r.value !== null).map((r) => r.value);
-  const s = median(vals("stint")), g = median(vals("graphile"));
+  const s = median(vals("stint")), g = median(vals(peer));
   table.push([label, fmt(s, unit), fmt(g, unit), s !== null && g ? `${(s / g).toFixed(2)}x` : "-"]);
   const passes = [...new Set(mine.map((r) => r.pass))].sort((a, b) => a - b);
   notes.push(`${label}:`);
   for (const p of passes) {
     const get = (side) => mine.find((r) => r.pass === p && r.side === side);
-    const [a, b] = [get("stint"), get("graphile")];
+    const [a, b] = [get("stint"), get(peer)];
     const ratio = a?.value != null && b?.value ? `${(a.value / b.value).toFixed(2)}x` : "-";
-    notes.push(`  pass ${p} (${a?.order ?? b?.order}): stint ${fmt(a?.value ?? null, unit)}, graphile ${fmt(b?.value ?? null, unit)}, ${ratio}`);
+    notes.push(`  pass ${p} (${a?.order ?? b?.order}): stint ${fmt(a?.value ?? null, unit)}, ${peer} ${fmt(b?.value ?? null, unit)}, ${ratio}`);
   }
 }
 const all = [header, ...table];
@@ -280,8 +305,15 @@ const line = (r) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i])
 console.log(line(header));
 console.log(w.map((n) => "-".repeat(n)).join("-|-"));
 for (const r of table) console.log(line(r));
-console.log("\nthroughput: stint/graphile above 1 = Stint faster; latency: below 1 = Stint faster.");
-console.log("graphile tuned = localQueue.size 500, completeJobBatchDelay 0, failJobBatchDelay 0; defaults = no tuning.\n");
+console.log(`\nthroughput: stint/${peer} above 1 = Stint faster; latency: below 1 = Stint faster.`);
+if (peer === "pg-boss") {
+  console.log(
+    `pg-boss tuned = ${env.CONCURRENCY} work() workers with batchSize ${env.PREFETCH}, pollingIntervalSeconds 0.5 (its minimum); ` +
+      `defaults = ${env.CONCURRENCY} work() workers, batchSize 1, pollingIntervalSeconds 2.\n`,
+  );
+} else {
+  console.log("graphile tuned = localQueue.size 500, completeJobBatchDelay 0, failJobBatchDelay 0; defaults = no tuning.\n");
+}
 console.log("every pass:");
 for (const n of notes) console.log(n);
 EOF
