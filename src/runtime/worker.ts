@@ -41,6 +41,15 @@ export class Worker extends Runner {
   #reserved = 0;
   /** The last claim came back short: wait a polling interval (or a wake-up) before the next. */
   #short = false;
+  /**
+   * Counts the signals that jobs became claimable (an enqueue's wake-up, a
+   * requeue). A claim that comes back short proves the queue empty only as of
+   * its own snapshot: when a signal came while it was in flight, the loop
+   * claims again at once instead of waiting a polling interval.
+   */
+  #work = 0;
+  /** Claims started so far: only the latest one's short answer means "nothing left". */
+  #started = 0;
   /** Claims failed in a row, and when the next may start (backing off a failing database). */
   #failures = 0;
   #retryAt = 0;
@@ -64,7 +73,7 @@ export class Worker extends Runner {
     this.#options = options;
     this.#mode = mode;
     this.#waker = new Waker(this.stopSignal);
-    this.#completer = new Completer(ctx, this.id, name, () => this.#waker.wake());
+    this.#completer = new Completer(ctx, this.id, name, () => this.#newWork());
   }
 
   protected override metadata(): Record<string, unknown> {
@@ -109,7 +118,7 @@ export class Worker extends Runner {
   }
 
   protected async run(): Promise<void> {
-    const unsubscribe = this.ctx.wakeups.subscribe(this.#options.selectors, () => this.#waker.wake());
+    const unsubscribe = this.ctx.wakeups.subscribe(this.#options.selectors, () => this.#newWork());
     const cancelCheck = setInterval(() => this.#checkCancels(), CANCEL_CHECK_MS);
     const reconcile = setInterval(() => this.#reconcile(), this.ctx.config.processHeartbeatIntervalMs);
     this.#crash = null;
@@ -145,6 +154,11 @@ export class Worker extends Runner {
     }
   }
 
+  #newWork(): void {
+    this.#work++;
+    this.#waker.wake();
+  }
+
   /** How many jobs the next claim may ask for now; 0 when it must wait. */
   #claimLimit(): number {
     const { concurrency, prefetch } = this.#options;
@@ -167,6 +181,8 @@ export class Worker extends Runner {
    */
   #startClaim(limit: number): void {
     this.#reserved += limit;
+    const work = this.#work;
+    const n = ++this.#started;
     const claim = this.ctx.driver.jobsClaim({
       backend: this.ctx.config.backend,
       processId: this.id,
@@ -180,7 +196,8 @@ export class Worker extends Runner {
         try {
           this.#buffer.push(...claimed);
           if (this.#delivered) for (const job of claimed) this.#delivered.add(job.id);
-          if (claimed.length < limit) this.#short = true;
+          if (claimed.length === limit || this.#work !== work) this.#short = false;
+          else if (n === this.#started) this.#short = true;
         } catch (error) {
           // Not a failed claim but a broken answer: the loop rethrows it, and the runner restarts it.
           this.#crash ??= error;

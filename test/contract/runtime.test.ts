@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { defineTask, type TaskContext } from "../../mod.ts";
 import { targets } from "../support/targets.ts";
 import { fastRuntime, sleep, withStint, withStintAt } from "../support/harness.ts";
-import { waitForStatus } from "../support/wait.ts";
+import { waitFor, waitForStatus } from "../support/wait.ts";
 
 class BoomError extends Error {
   constructor(message: string) {
@@ -175,6 +175,27 @@ for (const target of targets) {
           const { id } = await stint.enqueue(add, { a: 1, b: 1 });
           const r = await waitForStatus(stint, id, "succeeded", 3000);
           assert.equal(r.returnValue, 2);
+        }));
+
+      // Regression: a claim that came back empty made the worker wait a whole
+      // polling interval, even when a wake-up had arrived while that claim was in
+      // flight, for a job its snapshot was too early to see.
+      test("a job enqueued while a claim that misses it is in flight does not wait for the next poll", () =>
+        withStint(target, { tasks, listenNotify: false, ...fastRuntime({ pollingInterval: "10s" }) }, async (stint) => {
+          const claim = stint.driver.jobsClaim.bind(stint.driver);
+          let late: Promise<{ id: string }> | null = null;
+          stint.driver.jobsClaim = async (p) => {
+            const jobs = await claim(p);
+            // The first claim has answered (nothing) but the worker has not seen the answer yet.
+            late ??= stint.enqueue(add, { a: 2, b: 3 });
+            await late;
+            return jobs;
+          };
+          await stint.start({ mode: "async" });
+          await waitFor("the first claim", () => late !== null);
+          const { id } = await late!;
+          const r = await waitForStatus(stint, id, "succeeded", 3000);
+          assert.equal(r.returnValue, 5);
         }));
 
       test("retryAll wakes idle workers of the retried jobs' queues, not only wildcard ones", () => {
