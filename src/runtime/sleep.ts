@@ -28,7 +28,9 @@ export class Waker {
   }
 
   wake(): void {
-    if (this.#resolve) this.#resolve();
+    const resolve = this.#resolve;
+    this.#resolve = null;
+    if (resolve) resolve();
     else this.#pending = true;
   }
 
@@ -41,16 +43,21 @@ export class Waker {
     let onStop = () => {};
     try {
       await new Promise<void>((resolve) => {
-        this.#resolve = resolve;
-        onStop = resolve;
+        // Whatever ends the wait (a wake, the time, the stop) detaches it at once, so
+        // that a wake arriving before this function returns is kept for the next wait.
+        const done = () => {
+          if (this.#resolve === done) this.#resolve = null;
+          resolve();
+        };
+        this.#resolve = done;
+        onStop = done;
         this.#stop.addEventListener("abort", onStop, { once: true });
-        if (Number.isFinite(ms)) timer = setTimeout(resolve, ms);
+        if (Number.isFinite(ms)) timer = setTimeout(done, ms);
       });
     } finally {
       clearTimeout(timer);
       this.#stop.removeEventListener("abort", onStop);
       this.#resolve = null;
-      this.#pending = false;
     }
   }
 }

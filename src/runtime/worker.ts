@@ -213,7 +213,8 @@ export class Worker extends Runner {
     ).finally(() => {
       this.#reserved -= limit;
       this.#claims.delete(claim);
-      this.#startBuffered();
+      // After a stop the buffer is released, not started (see stop()).
+      if (!this.stopSignal.aborted) this.#startBuffered();
       this.#waker.wake();
     });
     this.#claims.add(claim);
