@@ -91,7 +91,12 @@ export class Stint {
         if (onRuntimeError) onRuntimeError(error, context);
         else logger.error(`${context.operation} failed${context.processName ? ` in ${context.processName}` : ""}`, { error });
       } catch (inner) {
-        logger.error("onRuntimeError threw", { error: inner });
+        // Reporting must never throw into the runtime: a throw here once stopped every outcome write.
+        try {
+          logger.error("onRuntimeError threw", { error: inner });
+        } catch {
+          // Nothing left to report with.
+        }
       }
     };
     this.#ctx = {

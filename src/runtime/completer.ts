@@ -36,7 +36,11 @@ export class Completer {
 
   add(outcome: Outcome): void {
     this.#pending.push(outcome);
-    if (!this.#running) this.#running = this.#drain();
+    if (!this.#running) {
+      this.#running = this.#drain().catch((error) =>
+        this.#ctx.reportError(error, { operation: "finish", processName: this.#processName })
+      );
+    }
   }
 
   /** Resolves when everything added so far is written (or `deadline` passes). */
@@ -50,32 +54,36 @@ export class Completer {
   }
 
   async #drain(): Promise<void> {
-    // Let every job settling in this turn of the event loop join the batch.
-    await new Promise((r) => setTimeout(r, 0));
-    let failures = 0;
-    while (this.#pending.length > 0) {
-      const batch = this.#pending.splice(0);
-      this.#writing = batch;
-      try {
-        await this.#ctx.driver.jobsFinish({
-          backend: this.#ctx.config.backend,
-          processId: this.#processId,
-          outcomes: batch,
-          preserveFinished: this.#ctx.config.preserveFinishedJobs,
-          now: new Date(),
-        });
-        this.#writing = [];
-        failures = 0;
-        // Requeued jobs, and waiters a released concurrency slot promoted, are claimable now.
-        this.#onRequeued();
-      } catch (error) {
-        failures++;
-        this.#writing = [];
-        this.#pending.unshift(...batch);
-        this.#ctx.reportError(error, { operation: "finish", processName: this.#processName });
-        await sleep(Math.min(2000, 50 * 2 ** Math.min(failures, 7)));
+    try {
+      // Let every job settling in this turn of the event loop join the batch.
+      await new Promise((r) => setTimeout(r, 0));
+      let failures = 0;
+      while (this.#pending.length > 0) {
+        const batch = this.#pending.splice(0);
+        this.#writing = batch;
+        try {
+          await this.#ctx.driver.jobsFinish({
+            backend: this.#ctx.config.backend,
+            processId: this.#processId,
+            outcomes: batch,
+            preserveFinished: this.#ctx.config.preserveFinishedJobs,
+            now: new Date(),
+          });
+          this.#writing = [];
+          failures = 0;
+          // Requeued jobs, and waiters a released concurrency slot promoted, are claimable now.
+          this.#onRequeued();
+        } catch (error) {
+          failures++;
+          this.#writing = [];
+          this.#pending.unshift(...batch);
+          this.#ctx.reportError(error, { operation: "finish", processName: this.#processName });
+          await sleep(Math.min(2000, 50 * 2 ** Math.min(failures, 7)));
+        }
       }
+    } finally {
+      // Whatever went wrong above, the next add() starts a new drain: no outcome is stranded.
+      this.#running = null;
     }
-    this.#running = null;
   }
 }

@@ -48,6 +48,43 @@ for (const target of targets) {
           assert.equal(r3.returnValue, null, "undefined is stored as null");
         }));
 
+      // Regression: a failed outcome write whose report threw (onRuntimeError and the
+      // logger both throwing) left the completer marked busy for good, so no outcome
+      // was written again and every later job stayed "running".
+      test("outcomes are still written after a failed write whose error report threw", () => {
+        let reports = 0;
+        const thrower = () => {
+          throw new Error("the reporter is broken");
+        };
+        return withStint(target, {
+          tasks,
+          ...fastRuntime(),
+          allowRuntimeErrors: true,
+          onRuntimeError: () => {
+            reports++;
+            thrower();
+          },
+          logger: { debug() {}, info() {}, warn() {}, error: thrower },
+        }, async (stint, runtimeErrors) => {
+          const finish = stint.driver.jobsFinish.bind(stint.driver);
+          let failOnce = true;
+          stint.driver.jobsFinish = (p) => {
+            if (failOnce) {
+              failOnce = false;
+              return Promise.reject(new Error("the database went away for a moment"));
+            }
+            return finish(p);
+          };
+          const first = await stint.enqueue(add, { a: 1, b: 1 });
+          await stint.start({ mode: "async" });
+          assert.equal((await waitForStatus(stint, first.id, "succeeded", 5000)).returnValue, 2);
+          const later = await stint.enqueue(add, { a: 2, b: 2 });
+          assert.equal((await waitForStatus(stint, later.id, "succeeded", 5000)).returnValue, 4);
+          assert.ok(reports >= 1, "the failed write was reported");
+          assert.deepEqual(runtimeErrors.map((e) => e.context.operation), ["finish"]);
+        });
+      });
+
       test("a throwing task fails with the error's name, message and stack", () =>
         withStint(target, { tasks, ...fastRuntime() }, async (stint) => {
           await stint.start({ mode: "async" });
