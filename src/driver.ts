@@ -67,6 +67,23 @@ export interface ClaimedJob {
   /** 1 for the first run. */
   attempt: number;
   enqueuedAt: Date;
+  /** Set by the worker: which claim of the job this is (see Outcome). */
+  claim?: ClaimToken;
+}
+
+/**
+ * One claim of a job: its attempt and the claim's time in ms (a claim records
+ * `now` as its start). A released job is claimed again with the same attempt,
+ * so the time tells the claims apart.
+ */
+export interface ClaimToken {
+  attempt: number;
+  startedAt: number;
+}
+
+/** A claim a process holds. */
+export interface HeldClaim extends ClaimToken {
+  id: string;
 }
 
 export interface JobRecord {
@@ -94,13 +111,21 @@ export interface JobRecord {
 /**
  * What became of a claimed job. `retry` reschedules it (the error is kept);
  * `released` puts it back to ready without counting the attempt (shutdown).
+ * With `claim`, the outcome applies only to that claim of the job: a write
+ * retried after it had in fact committed must not land on a later claim of
+ * the same job by the same process. Drivers may skip the check for
+ * "succeeded": a committed success ends the job for good (finished or
+ * deleted), so a repeated one can never meet a later claim.
  */
 export type Outcome =
-  | { id: string; kind: "succeeded"; returnValue: string }
-  | { id: string; kind: "failed"; error: ErrorInfo }
-  | { id: string; kind: "retry"; error: ErrorInfo; retryAt: Date }
-  | { id: string; kind: "cancelled"; error: ErrorInfo }
-  | { id: string; kind: "released" };
+  & (
+    | { id: string; kind: "succeeded"; returnValue: string }
+    | { id: string; kind: "failed"; error: ErrorInfo }
+    | { id: string; kind: "retry"; error: ErrorInfo; retryAt: Date }
+    | { id: string; kind: "cancelled"; error: ErrorInfo }
+    | { id: string; kind: "released" }
+  )
+  & { claim?: ClaimToken };
 
 /** A queue selector: an exact name, a prefix ending in "*", or "*" for all queues. */
 export type QueueSelector = { kind: "all" } | { kind: "exact"; queue: string } | { kind: "prefix"; prefix: string };
@@ -250,8 +275,8 @@ export interface Driver extends DriverMaintenance {
   }>;
   /** Claims of the backend with no live process row behind them. */
   claimsOrphaned(p: { backend: string }): Promise<OrphanClaim[]>;
-  /** Ids of the jobs `processId` holds claims on (a worker compares them with what it runs). */
-  claimsHeld(p: { backend: string; processId: string }): Promise<string[]>;
+  /** The claims `processId` holds (a worker compares them with what it runs). */
+  claimsHeld(p: { backend: string; processId: string }): Promise<HeldClaim[]>;
 
   /**
    * Wake-ups from other processes, where `capabilities.listenNotify` (PostgreSQL

@@ -43,11 +43,32 @@ const CHUNK = 1_000;
  * planned as a full scan of one inside a loop over the other: 10 s for 5,000
  * outcomes after the table was analyzed while empty).
  */
-const mine = (ids: string) =>
+const mine = (ids: string, tokens: string | null) =>
   `DELETE FROM stint_claimed_executions c
     WHERE c.job_id = ANY (${ids}::uuid[]) AND c.process_id = $1
-      AND (SELECT j.concurrency_key FROM stint_jobs j WHERE j.id = c.job_id) IS NULL
+      AND (SELECT j.concurrency_key FROM stint_jobs j WHERE j.id = c.job_id) IS NULL${
+    tokens === null ? "" : `
+      AND c.attempt || ':' || c.started_at
+        = COALESCE((SELECT ${tokens}::text::jsonb) ->> c.job_id::text, c.attempt || ':' || c.started_at)`
+  }
     RETURNING c.job_id AS id, c.attempt, c.started_at`;
+
+/**
+ * The outcomes' claims as one JSON object, id → "attempt:startedAt", parsed once
+ * per statement (the sub-select), with a lookup per claimed row: an outcome for
+ * another claim of the job does not apply (src/driver.ts Outcome). Outcomes
+ * without one match any claim. The parameter is text on purpose: typed jsonb,
+ * postgres.js would encode the string once more, as a JSON string.
+ *
+ * The all-succeeded statements skip the check (it cost 1.5 µs a job): once a
+ * "succeeded" has committed, the job is finished or deleted and is never
+ * claimed again, so a "succeeded" written again cannot meet a later claim.
+ */
+function claimTokens(batch: Outcome[]): string {
+  const tokens: Record<string, string> = {};
+  for (const o of batch) if (o.claim) tokens[o.id.toLowerCase()] = `${o.claim.attempt}:${o.claim.startedAt}`;
+  return JSON.stringify(tokens);
+}
 
 /**
  * The succeeded statements answer with the ids they did not apply (usually
@@ -62,7 +83,7 @@ const NOT_APPLIED = `SELECT unnest($2::uuid[]) AS id EXCEPT ALL SELECT id FROM m
  * looked up in stint_job_errors.
  */
 const SUCCEEDED_DELETE = `WITH mine AS (
-    ${mine("$2")}
+    ${mine("$2", null)}
   ), jobs AS (
     DELETE FROM stint_jobs j WHERE j.id = ANY (ARRAY(SELECT id FROM mine))
   ), errors AS (
@@ -72,7 +93,7 @@ const SUCCEEDED_DELETE = `WITH mine AS (
 
 /** Every outcome succeeded, finished jobs kept with their return values and the attempt's record. */
 const SUCCEEDED_KEEP = `WITH mine AS (
-    ${mine("$2")}
+    ${mine("$2", null)}
   ), jobs AS (
     UPDATE stint_jobs j SET status = 'succeeded', return_value = d.return_value, attempts = d.attempt,
       started_at = d.started_at, finished_at = $4, updated_at = $4
@@ -88,7 +109,7 @@ const finishSql = (notify: boolean) => `WITH input AS (
     SELECT * FROM unnest($4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[])
       AS i (id, kind, return_value, error_name, error_message, error_stack, retry_at)
   ), gone AS (
-    ${mine("$4")}
+    ${mine("$4", "$12")}
   ), mine AS (
     SELECT i.id, i.kind, i.return_value, i.error_name, i.error_message, i.error_stack, i.retry_at,
       g.attempt, g.started_at, j.queue, j.priority
@@ -154,6 +175,7 @@ function finishParams(processId: string, backend: string, t: number, preserve: b
     pgArray(batch.map((o) => error(o)?.stack ?? null)),
     pgArray(batch.map((o) => (o.kind === "retry" ? o.retryAt.getTime() : null))),
     preserve ? 1 : 0,
+    claimTokens(batch),
   ];
 }
 

@@ -168,7 +168,11 @@ export function finishJobs(
       );
       for (const r of rows) held.set(str(r.job_id), { attempt: num(r.attempt), startedAt: num(r.started_at) });
     }
-    const mine = p.outcomes.filter((o) => held.has(o.id));
+    // An outcome for another claim of the job (a retried write that had committed) does not apply.
+    const mine = p.outcomes.filter((o) => {
+      const h = held.get(o.id);
+      return h !== undefined && (!o.claim || (o.claim.attempt === h.attempt && o.claim.startedAt === h.startedAt));
+    });
     if (mine.length === 0) return [];
     for (const batch of chunks(mine, CHUNK)) {
       const ids = batch.map((o) => o.id);

@@ -1,6 +1,6 @@
 /** The process registry: every runner has a row it heartbeats. */
-import type { OrphanClaim, ProcessInfo } from "../../src/driver.ts";
-import { placeholders, type SqlAccess, type SqlRunner, str } from "./access.ts";
+import type { HeldClaim, OrphanClaim, ProcessInfo } from "../../src/driver.ts";
+import { num, placeholders, type SqlAccess, type SqlRunner, str } from "./access.ts";
 import { toClaimed } from "./jobs.ts";
 
 export async function registerProcess(
@@ -72,10 +72,13 @@ export async function orphanedClaims(access: SqlAccess, p: { backend: string }):
   return rows.map(toClaimed);
 }
 
-export async function heldClaims(access: SqlAccess, p: { backend: string; processId: string }): Promise<string[]> {
+export async function heldClaims(
+  access: SqlAccess,
+  p: { backend: string; processId: string },
+): Promise<HeldClaim[]> {
   const rows = await access.query(
-    `SELECT job_id FROM stint_claimed_executions WHERE process_id = ? AND backend = ?`,
+    `SELECT job_id, attempt, started_at FROM stint_claimed_executions WHERE process_id = ? AND backend = ?`,
     [p.processId, p.backend],
   );
-  return rows.map((r) => str(r.job_id));
+  return rows.map((r) => ({ id: str(r.job_id), attempt: num(r.attempt), startedAt: num(r.started_at) }));
 }

@@ -183,17 +183,20 @@ export class Worker extends Runner {
     this.#reserved += limit;
     const work = this.#work;
     const n = ++this.#started;
+    const now = new Date();
     const claim = this.ctx.driver.jobsClaim({
       backend: this.ctx.config.backend,
       processId: this.id,
       selectors: this.#options.selectors,
       limit,
-      now: new Date(),
+      now,
     }).then(
       (claimed) => {
         this.#failures = 0;
         this.#retryAt = 0;
         try {
+          // Every outcome names its claim (src/driver.ts Outcome).
+          for (const job of claimed) job.claim = { attempt: job.attempt, startedAt: now.getTime() };
           this.#buffer.push(...claimed);
           if (this.#delivered) for (const job of claimed) this.#delivered.add(job.id);
           if (claimed.length === limit || this.#work !== work) this.#short = false;
@@ -241,7 +244,7 @@ export class Worker extends Runner {
     };
     const done = executeJob(job, this.ctx.tasks.get(job.task), abort, run).then(
       (outcome) => {
-        this.#completer.add(outcome);
+        this.#completer.add({ ...outcome, claim: job.claim });
         settled();
       },
       (error) => {
@@ -271,10 +274,14 @@ export class Worker extends Runner {
       await Promise.allSettled([...this.#claims]);
       if (this.stopSignal.aborted) return;
       const knownAfter = this.#knownIds();
-      const lost = held.filter((id) => !knownBefore.has(id) && !delivered.has(id) && !knownAfter.has(id));
+      const lost = held.filter(({ id }) => !knownBefore.has(id) && !delivered.has(id) && !knownAfter.has(id));
       if (lost.length === 0) return;
-      this.ctx.logger.warn(`${this.name}: releasing ${lost.length} claim(s) it did not know it held`, { lost });
-      for (const id of lost) this.#completer.add({ id, kind: "released" });
+      this.ctx.logger.warn(`${this.name}: releasing ${lost.length} claim(s) it did not know it held`, {
+        lost: lost.map((c) => c.id),
+      });
+      for (const { id, attempt, startedAt } of lost) {
+        this.#completer.add({ id, kind: "released", claim: { attempt, startedAt } });
+      }
     } catch (error) {
       this.ctx.reportError(error, { operation: "reconcile claims", processName: this.name });
     } finally {
@@ -301,8 +308,9 @@ export class Worker extends Runner {
         this.#inFlight.get(id)?.abort.abort(new JobCancelledError(id));
         const at = this.#buffer.findIndex((j) => j.id === id);
         if (at !== -1) {
-          this.#buffer.splice(at, 1);
-          this.#completer.add({ id, kind: "cancelled", error: errorInfo(new JobCancelledError(id)) });
+          const [job] = this.#buffer.splice(at, 1);
+          const error = errorInfo(new JobCancelledError(id));
+          this.#completer.add({ id, kind: "cancelled", error, claim: job.claim });
         }
       }
     } catch (error) {
@@ -313,7 +321,9 @@ export class Worker extends Runner {
   /** Waits for running jobs up to shutdownTimeout, then releases the rest back to ready. */
   protected override async windDown(immediate: boolean): Promise<void> {
     // Buffered jobs never started: back to ready at once, whatever the drain does.
-    for (const job of this.#buffer.splice(0)) this.#completer.add({ id: job.id, kind: "released" });
+    for (const job of this.#buffer.splice(0)) {
+      this.#completer.add({ id: job.id, kind: "released", claim: job.claim });
+    }
     const deadline = Date.now() + (immediate ? 0 : this.ctx.config.shutdownTimeoutMs);
     const all = () => Promise.all([...this.#inFlight.values()].map((f) => f.done));
     if (this.#inFlight.size > 0 && !immediate) {

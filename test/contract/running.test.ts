@@ -227,10 +227,88 @@ for (const target of targets) {
           const record = await get(stint, id);
           assert.equal(record.status, "running");
           assert.equal(record.finishedAt, null);
-          assert.deepEqual(await stint.driver.claimsHeld({ backend: stint.backend, processId }), [id]);
+          assert.deepEqual(await stint.driver.claimsHeld({ backend: stint.backend, processId }), [
+            { id, attempt: 1, startedAt: at(10).getTime() },
+          ]);
           assert.equal((await get(stint, ready.id)).status, "discarded");
           const done = [{ id, kind: "succeeded" as const, returnValue: "null" }];
           assert.deepEqual(await finish(stint, processId, done, at(30)), [id]);
+          assert.equal((await get(stint, id)).status, "succeeded");
+        }));
+
+      // Regression: a finish matched claims by process and job only, so an outcome
+      // written again after it had in fact committed (the completer retries a write
+      // whose answer was an error) landed on the job's next claim by the same process:
+      // a retry or release sent the job back while that attempt was running.
+      test("an outcome for an earlier claim of the job is not applied to its current claim", () =>
+        withStint(target, {}, async (stint) => {
+          const q = uniqueName();
+          const { id } = await stint.enqueue("t", null, { queue: q });
+          const processId = await registerProcess(stint);
+          const token = (s: number, attempt: number) => ({ attempt, startedAt: at(s).getTime() });
+
+          const [first] = await claimAt(stint, processId, q, at(10));
+          assert.equal(first.attempt, 1);
+          const retry: Outcome = { id, kind: "retry", error: boom("attempt 1"), retryAt: at(0), claim: token(10, 1) };
+          assert.deepEqual(await finish(stint, processId, [retry], at(11)), [id]);
+          const [second] = await claimAt(stint, processId, q, at(20));
+          assert.equal(second.attempt, 2);
+          // The same retry, written again: it is for attempt 1's claim.
+          assert.deepEqual(await finish(stint, processId, [retry], at(21)), []);
+          const staleFail: Outcome = { id, kind: "failed", error: boom("stale"), claim: token(10, 1) };
+          assert.deepEqual(await finish(stint, processId, [staleFail], at(22)), []);
+          assert.deepEqual(await finish(stint, processId, [{ id, kind: "released", claim: token(10, 1) }], at(22)), []);
+          let record = await get(stint, id);
+          assert.equal(record.status, "running");
+          assert.equal(record.attempts, 2);
+          assert.deepEqual(record.errors.map((e) => [e.attempt, e.message]), [[1, "attempt 1"]]);
+          assert.deepEqual(await stint.driver.claimsHeld({ backend: stint.backend, processId }), [
+            { id, ...token(20, 2) },
+          ]);
+
+          // A released claim is claimed again with the same attempt: its time tells them apart.
+          const release: Outcome = { id, kind: "released", claim: token(20, 2) };
+          assert.deepEqual(await finish(stint, processId, [release], at(23)), [id]);
+          const [third] = await claimAt(stint, processId, q, at(30));
+          assert.equal(third.attempt, 2);
+          assert.deepEqual(await finish(stint, processId, [release], at(31)), []);
+          assert.equal((await get(stint, id)).status, "running");
+
+          // The current claim's outcome applies, and one without a claim matches any claim.
+          const done: Outcome = { id, kind: "succeeded", returnValue: "2", claim: token(30, 2) };
+          assert.deepEqual(await finish(stint, processId, [done], at(32)), [id]);
+          record = await get(stint, id);
+          assert.equal(record.status, "succeeded");
+          assert.equal(record.returnValue, "2");
+          assert.equal(record.attempts, 2);
+          const other = await stint.enqueue("t", null, { queue: q });
+          await claimAt(stint, processId, q, at(40));
+          assert.deepEqual(await finish(stint, processId, [{ id: other.id, kind: "succeeded", returnValue: "3" }], at(41)), [
+            other.id,
+          ]);
+        }));
+
+      test("the same holds for jobs the shared engine finishes (a concurrency key)", () =>
+        withStint(target, { tasks: [gated] }, async (stint) => {
+          const { id } = await stint.enqueue(gated, null);
+          const processId = await registerProcess(stint);
+          const token = (s: number) => ({ attempt: 1, startedAt: at(s).getTime() });
+          const claim = (s: number) =>
+            stint.driver.jobsClaim({
+              backend: stint.backend,
+              processId,
+              selectors: [{ kind: "all" }],
+              limit: 1,
+              now: at(s),
+            });
+          assert.deepEqual((await claim(10)).map((j) => j.id), [id]);
+          const release: Outcome = { id, kind: "released", claim: token(10) };
+          assert.deepEqual(await finish(stint, processId, [release], at(11)), [id]);
+          assert.deepEqual((await claim(20)).map((j) => j.id), [id]);
+          assert.deepEqual(await finish(stint, processId, [release], at(21)), []);
+          assert.equal((await get(stint, id)).status, "running");
+          const done: Outcome = { id, kind: "succeeded", returnValue: "1", claim: token(20) };
+          assert.deepEqual(await finish(stint, processId, [done], at(22)), [id]);
           assert.equal((await get(stint, id)).status, "succeeded");
         }));
 
@@ -247,7 +325,9 @@ for (const target of targets) {
           assert.equal(await stint.driver.jobCancel({ backend: stint.backend, id, now: at(20) }), "running");
           assert.deepEqual(await stint.driver.jobsCancelRequested({ backend: stint.backend, ids }), [id]);
           assert.equal((await get(stint, id)).status, "running");
-          assert.deepEqual(await stint.driver.claimsHeld({ backend: stint.backend, processId }), [id]);
+          assert.deepEqual(await stint.driver.claimsHeld({ backend: stint.backend, processId }), [
+            { id, attempt: 1, startedAt: at(10).getTime() },
+          ]);
           assert.equal((await get(stint, ready.id)).status, "ready");
 
           assert.deepEqual(
