@@ -57,7 +57,8 @@ export async function createMysqlDriver(options: DriverOptions): Promise<Driver>
     async jobsFinish(p) {
       const outcomes = p.outcomes.map((o) => fitOutcome(o, budget));
       const applied: string[] = [];
-      // Separate transactions are safe: an outcome already applied is ignored when the batch is retried.
+      // Separate transactions are safe: an outcome already applied is ignored when the batch is retried,
+      // even once its job has been claimed again (each outcome names its claim; src/driver.ts Outcome).
       for (const group of groupBySize(outcomes, outcomeSize, budget)) {
         applied.push(...await finishJobs(access, { ...p, outcomes: group }));
       }
