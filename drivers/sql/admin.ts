@@ -105,8 +105,10 @@ export async function retryJobs(
       const ids = rows.map((r) => str(r.job_id));
       const inIds = placeholders(ids.length);
       await q.run(`DELETE FROM stint_failed_executions WHERE job_id IN (${inIds})`, ids);
+      // A cancel requested of the failed run does not carry over to the retried one.
       await q.run(
-        `UPDATE stint_jobs SET finished_at = NULL, scheduled_at = ?, updated_at = ? WHERE id IN (${inIds})`,
+        `UPDATE stint_jobs SET finished_at = NULL, cancel_requested_at = NULL, scheduled_at = ?, updated_at = ?
+         WHERE id IN (${inIds})`,
         [t, t, ...ids],
       );
       // Ready again through the concurrency gate: it may be blocked behind the key's holders.

@@ -343,6 +343,25 @@ for (const target of targets) {
           assert.deepEqual(cancelled.errors.map((e) => e.attempt), [1]);
         }));
 
+      // Regression: the flag outlived the run it was meant for, so an operator's
+      // retry of a job that failed before its worker saw the cancel was cancelled
+      // again at the worker's first check.
+      test("a cancel requested of a run that then failed does not carry over to its retry", () =>
+        withStint(target, {}, async (stint) => {
+          const q = uniqueName();
+          const { id } = await stint.enqueue("t", null, { queue: q });
+          const processId = await registerProcess(stint);
+          await claimAt(stint, processId, q, at(10));
+          assert.equal(await stint.driver.jobCancel({ backend: stint.backend, id, now: at(20) }), "running");
+          const claim = { attempt: 1, startedAt: at(10).getTime() };
+          const failed: Outcome = { id, kind: "failed", error: boom("failed first"), claim };
+          assert.deepEqual(await finish(stint, processId, [failed], at(30)), [id]);
+          assert.equal(await stint.driver.jobsRetry({ backend: stint.backend, ids: [id], now: at(40) }), 1);
+          const [again] = await claimAt(stint, processId, q, at(50));
+          assert.equal(again?.id, id);
+          assert.deepEqual(await stint.driver.jobsCancelRequested({ backend: stint.backend, ids: [id] }), []);
+        }));
+
       test("a claim racing discards of the same jobs: each job is claimed or discarded, never both", {
         timeout: 60_000,
       }, () =>
