@@ -25,6 +25,7 @@ import { EventEmitter } from "node:events";
 import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import process from "node:process";
+import { deadline, makeLog, percentile, runCli } from "./common.mjs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Logger, makeWorkerUtils, run, runMigrations } from "graphile-worker";
 
@@ -35,8 +36,6 @@ const VERSION = JSON.parse(
 const SCHEMA = "graphile_worker";
 const TASK = "bench_noop";
 const BULK_BATCH = 1000;
-const SCENARIOS = ["bulk", "single", "drain", "latency"];
-const MODES = ["tuned", "defaults"];
 
 const USAGE = `usage: node bench/peers/graphile.mjs --url postgres://… --scenario S [options]
   --scenario S        bulk | single | drain | latency
@@ -48,84 +47,7 @@ const USAGE = `usage: node bench/peers/graphile.mjs --url postgres://… --scena
   --pace MS           milliseconds between latency addJob calls (default 4)
   --no-warmup         skip the untimed warm-up (100 addJob calls and a 1,000-job drain)`;
 
-class UsageError extends Error {}
-
-function log(message) {
-  process.stderr.write(`[graphile ${new Date().toISOString().slice(11, 23)}] ${message}\n`);
-}
-
-function parseArgs(argv) {
-  const o = {
-    url: null,
-    scenario: null,
-    jobs: 20_000,
-    single: 2_000,
-    concurrency: 10,
-    mode: "tuned",
-    latencyJobs: 500,
-    pace: 4,
-    warmup: true,
-  };
-  const positive = (flag, v, allowZero = false) => {
-    const n = Number(v);
-    if (v === undefined || !Number.isInteger(n) || n < 0 || (n === 0 && !allowZero)) {
-      throw new UsageError(`${flag}: expected a ${allowZero ? "non-negative" : "positive"} integer, got ${v}`);
-    }
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    let flag = argv[i];
-    let value;
-    const eq = flag.indexOf("=");
-    if (flag.startsWith("--") && eq > 0) {
-      value = flag.slice(eq + 1);
-      flag = flag.slice(0, eq);
-    }
-    const next = () => value ?? argv[++i];
-    switch (flag) {
-      case "--url":
-        o.url = next();
-        if (!o.url || !/^postgres(ql)?:\/\//.test(o.url)) {
-          throw new UsageError(`--url: not a postgres:// URL: ${o.url}`);
-        }
-        break;
-      case "--scenario":
-        o.scenario = next();
-        if (!SCENARIOS.includes(o.scenario)) throw new UsageError(`--scenario: one of ${SCENARIOS.join(", ")}`);
-        break;
-      case "--mode":
-        o.mode = next();
-        if (!MODES.includes(o.mode)) throw new UsageError(`--mode: one of ${MODES.join(", ")}`);
-        break;
-      case "--jobs":
-        o.jobs = positive(flag, next());
-        break;
-      case "--single":
-        o.single = positive(flag, next());
-        break;
-      case "--concurrency":
-        o.concurrency = positive(flag, next());
-        break;
-      case "--latency-jobs":
-        o.latencyJobs = positive(flag, next());
-        break;
-      case "--pace":
-        o.pace = positive(flag, next(), true);
-        break;
-      case "--no-warmup":
-        o.warmup = false;
-        break;
-      case "-h":
-      case "--help":
-        throw new UsageError("");
-      default:
-        throw new UsageError(`unknown option ${flag}`);
-    }
-  }
-  if (!o.url) throw new UsageError("--url is required");
-  if (!o.scenario) throw new UsageError("--scenario is required");
-  return o;
-}
+const log = makeLog("graphile");
 
 /** Graphile's own logging: errors and warnings only, to stderr. */
 const logger = new Logger((scope) => (level, message) => {
@@ -138,21 +60,6 @@ const logger = new Logger((scope) => (level, message) => {
 function workerPreset(mode) {
   if (mode === "defaults") return {};
   return { worker: { localQueue: { size: 500 }, completeJobBatchDelay: 0, failJobBatchDelay: 0 } };
-}
-
-/** Nearest-rank percentile of sorted values, as bench/report.ts computes it. */
-function percentile(sorted, p) {
-  const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
-}
-
-function deadline(ms, what) {
-  let timer;
-  const promise = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what()}`)), ms);
-  });
-  promise.catch(() => {});
-  return { promise, clear: () => clearTimeout(timer) };
 }
 
 class Bench {
@@ -361,22 +268,4 @@ async function main(o) {
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
-let options;
-try {
-  options = parseArgs(process.argv.slice(2));
-} catch (error) {
-  if (!(error instanceof UsageError)) throw error;
-  if (error.message) console.error(error.message);
-  console.error(USAGE);
-  process.exit(error.message ? 2 : 0);
-}
-let code = 0;
-try {
-  await main(options);
-} catch (error) {
-  log(`failed: ${error?.stack ?? error}`);
-  code = 1;
-}
-process.exitCode = code;
-// Everything is released above; should a stray handle remain, do not hang.
-setTimeout(() => process.exit(code), 5_000).unref();
+await runCli({ usage: USAGE, log, main });

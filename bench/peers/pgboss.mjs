@@ -38,6 +38,7 @@
 import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import process from "node:process";
+import { deadline, makeLog, percentile, runCli } from "./common.mjs";
 import { setTimeout as sleep } from "node:timers/promises";
 import PgBoss from "pg-boss";
 
@@ -50,8 +51,6 @@ const QUEUE = "bench_noop";
 /** The warm-up has its own queue (its own partition), so no worker of it can touch the measured jobs. */
 const WARMUP_QUEUE = "bench_warmup";
 const BULK_BATCH = 1000;
-const SCENARIOS = ["bulk", "single", "drain", "latency"];
-const MODES = ["tuned", "defaults"];
 /** pg-boss 10's minimum pollingIntervalSeconds (POLICY.MIN_POLLING_INTERVAL_MS in src/attorney.js). */
 const MIN_POLLING_SECONDS = 0.5;
 /** pg-boss 10's default pollingIntervalSeconds (src/attorney.js applyPollingInterval). */
@@ -68,88 +67,7 @@ const USAGE = `usage: node bench/peers/pgboss.mjs --url postgres://… --scenari
   --pace MS           milliseconds between latency send calls (default 4)
   --no-warmup         skip the untimed warm-up (100 send calls and a 1,000-job drain)`;
 
-class UsageError extends Error {}
-
-function log(message) {
-  process.stderr.write(`[pg-boss ${new Date().toISOString().slice(11, 23)}] ${message}\n`);
-}
-
-function parseArgs(argv) {
-  const o = {
-    url: null,
-    scenario: null,
-    jobs: 20_000,
-    single: 2_000,
-    concurrency: 10,
-    mode: "tuned",
-    batchSize: 500,
-    latencyJobs: 500,
-    pace: 4,
-    warmup: true,
-  };
-  const positive = (flag, v, allowZero = false) => {
-    const n = Number(v);
-    if (v === undefined || !Number.isInteger(n) || n < 0 || (n === 0 && !allowZero)) {
-      throw new UsageError(`${flag}: expected a ${allowZero ? "non-negative" : "positive"} integer, got ${v}`);
-    }
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    let flag = argv[i];
-    let value;
-    const eq = flag.indexOf("=");
-    if (flag.startsWith("--") && eq > 0) {
-      value = flag.slice(eq + 1);
-      flag = flag.slice(0, eq);
-    }
-    const next = () => value ?? argv[++i];
-    switch (flag) {
-      case "--url":
-        o.url = next();
-        if (!o.url || !/^postgres(ql)?:\/\//.test(o.url)) {
-          throw new UsageError(`--url: not a postgres:// URL: ${o.url}`);
-        }
-        break;
-      case "--scenario":
-        o.scenario = next();
-        if (!SCENARIOS.includes(o.scenario)) throw new UsageError(`--scenario: one of ${SCENARIOS.join(", ")}`);
-        break;
-      case "--mode":
-        o.mode = next();
-        if (!MODES.includes(o.mode)) throw new UsageError(`--mode: one of ${MODES.join(", ")}`);
-        break;
-      case "--jobs":
-        o.jobs = positive(flag, next());
-        break;
-      case "--single":
-        o.single = positive(flag, next());
-        break;
-      case "--concurrency":
-        o.concurrency = positive(flag, next());
-        break;
-      case "--batch-size":
-        o.batchSize = positive(flag, next());
-        break;
-      case "--latency-jobs":
-        o.latencyJobs = positive(flag, next());
-        break;
-      case "--pace":
-        o.pace = positive(flag, next(), true);
-        break;
-      case "--no-warmup":
-        o.warmup = false;
-        break;
-      case "-h":
-      case "--help":
-        throw new UsageError("");
-      default:
-        throw new UsageError(`unknown option ${flag}`);
-    }
-  }
-  if (!o.url) throw new UsageError("--url is required");
-  if (!o.scenario) throw new UsageError("--scenario is required");
-  return o;
-}
+const log = makeLog("pg-boss");
 
 /** work() options for a mode: none for defaults, the documented throughput options for tuned. */
 function workOptions(mode, batchSize) {
@@ -162,21 +80,6 @@ function capacity(mode, o) {
   const w = workOptions(mode, o.batchSize);
   const intervalMs = (w.pollingIntervalSeconds ?? DEFAULT_POLLING_SECONDS) * 1000;
   return { jobsPerSecond: (o.concurrency * (w.batchSize ?? 1) * 1000) / intervalMs, intervalMs };
-}
-
-/** Nearest-rank percentile of sorted values, as bench/report.ts computes it. */
-function percentile(sorted, p) {
-  const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
-}
-
-function deadline(ms, what) {
-  let timer;
-  const promise = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${Math.round(ms)} ms: ${what()}`)), ms);
-  });
-  promise.catch(() => {});
-  return { promise, clear: () => clearTimeout(timer) };
 }
 
 class Bench {
@@ -445,22 +348,4 @@ async function main(o) {
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
-let options;
-try {
-  options = parseArgs(process.argv.slice(2));
-} catch (error) {
-  if (!(error instanceof UsageError)) throw error;
-  if (error.message) console.error(error.message);
-  console.error(USAGE);
-  process.exit(error.message ? 2 : 0);
-}
-let code = 0;
-try {
-  await main(options);
-} catch (error) {
-  log(`failed: ${error?.stack ?? error}`);
-  code = 1;
-}
-process.exitCode = code;
-// Everything is released above; should a stray handle remain, do not hang.
-setTimeout(() => process.exit(code), 5_000).unref();
+await runCli({ usage: USAGE, log, extra: { "--batch-size": ["batchSize", 500] }, main });
