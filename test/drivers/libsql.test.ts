@@ -13,9 +13,8 @@ import { fastRuntime, sleep, withDatabase, withStintAt } from "../support/harnes
 import { waitForStatus } from "../support/wait.ts";
 import { migrations } from "../../drivers/libsql/schema.ts";
 import { applyVersion1, checkUpgrade, type RawSql, type Row, seedVersion1 } from "../support/upgrade.ts";
-import { pickSql } from "../../drivers/sql/claim.ts";
-import { armWhere, selectorArms, substrPrefix } from "../../drivers/sql/selectors.ts";
-import type { QueueSelector } from "../../src/driver.ts";
+import { substrPrefix } from "../../drivers/sql/selectors.ts";
+import { armPicks } from "../support/claim-plans.ts";
 
 const target = targets.find((t) => t.name === "libsql")!;
 const echo = defineTask("echo", (p: string) => p);
@@ -143,24 +142,15 @@ describe("libsql driver", { skip: target.skip }, () => {
         const client = createClient({ url });
         try {
           await client.execute("ANALYZE");
-          const cases: QueueSelector[][] = [
-            [{ kind: "exact", queue: "mail" }],
-            [{ kind: "all" }],
-            [{ kind: "exact", queue: "urgent" }, { kind: "exact", queue: "mail" }],
-            [{ kind: "exact", queue: "urgent" }, { kind: "prefix", prefix: "ma" }, { kind: "all" }],
-          ];
-          for (const selectors of cases) {
-            for (const arm of selectorArms(selectors, substrPrefix)) {
-              const where = armWhere(arm);
-              const plan = await client.execute({
-                sql: `EXPLAIN QUERY PLAN ${pickSql(where.sql, "")}`,
-                args: [stint.backend, ...where.params, 10] as InValue[],
-              });
-              const steps = plan.rows.map((r) => String(r.detail));
-              const label = `${JSON.stringify(arm.selector)} of ${JSON.stringify(selectors)}: ${steps.join(" | ")}`;
-              assert.ok(steps.some((d) => /stint_ready_poll/.test(d)), label);
-              assert.ok(!steps.some((d) => /TEMP B-TREE/.test(d)), label);
-            }
+          for (const pick of armPicks(substrPrefix, "")) {
+            const plan = await client.execute({
+              sql: `EXPLAIN QUERY PLAN ${pick.sql}`,
+              args: [stint.backend, ...pick.params, 10] as InValue[],
+            });
+            const steps = plan.rows.map((r) => String(r.detail));
+            const label = `${pick.label}: ${steps.join(" | ")}`;
+            assert.ok(steps.some((d) => /stint_ready_poll/.test(d)), label);
+            assert.ok(!steps.some((d) => /TEMP B-TREE/.test(d)), label);
           }
         } finally {
           client.close();

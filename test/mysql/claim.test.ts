@@ -5,8 +5,8 @@ import { createMysqlDriver } from "../../drivers/mysql/mod.ts";
 import type { Driver, QueueSelector } from "../../src/driver.ts";
 import { newJobId } from "../../src/ids.ts";
 import { mysqlUrl, rawConnection, skip } from "./env.ts";
-import { pickSql } from "../../drivers/sql/claim.ts";
-import { armWhere, likePrefix, selectorArms } from "../../drivers/sql/selectors.ts";
+import { likePrefix } from "../../drivers/sql/selectors.ts";
+import { armPicks } from "../support/claim-plans.ts";
 
 const backend = () => `t_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
 
@@ -169,28 +169,13 @@ describe("mysql claims", { skip }, () => {
         now,
       });
       await conn.query("ANALYZE TABLE stint_ready_executions, stint_jobs, stint_pauses");
-      const cases: QueueSelector[][] = [
-        [{ kind: "exact", queue: "mail" }],
-        [{ kind: "all" }],
-        [{ kind: "exact", queue: "urgent" }, { kind: "exact", queue: "mail" }],
-        [{ kind: "exact", queue: "urgent" }, { kind: "prefix", prefix: "ma" }, { kind: "all" }],
-      ];
-      for (const selectors of cases) {
-        for (const arm of selectorArms(selectors, likePrefix)) {
-          const where = armWhere(arm);
-          const [rows] = await conn.query(`EXPLAIN ${pickSql(where.sql, "FOR UPDATE SKIP LOCKED")}`, [
-            b,
-            ...where.params,
-            10,
-          ]);
-          const plan = (rows as Array<Record<string, unknown>>).map((r) =>
-            `${r.table}:${r.key ?? "-"}:${r.Extra ?? ""}`
-          );
-          const label = `${JSON.stringify(arm.selector)} of ${JSON.stringify(selectors)}: ${plan.join(" | ")}`;
-          const ready = plan.find((p) => p.startsWith("r:"));
-          assert.ok(ready && /stint_ready_poll/.test(ready), label);
-          assert.ok(!plan.some((p) => /filesort|temporary/i.test(p)), label);
-        }
+      for (const pick of armPicks(likePrefix, "FOR UPDATE SKIP LOCKED")) {
+        const [rows] = await conn.query(`EXPLAIN ${pick.sql}`, [b, ...pick.params, 10]);
+        const plan = (rows as Array<Record<string, unknown>>).map((r) => `${r.table}:${r.key ?? "-"}:${r.Extra ?? ""}`);
+        const label = `${pick.label}: ${plan.join(" | ")}`;
+        const ready = plan.find((p) => p.startsWith("r:"));
+        assert.ok(ready && /stint_ready_poll/.test(ready), label);
+        assert.ok(!plan.some((p) => /filesort|temporary/i.test(p)), label);
       }
     } finally {
       await conn.query("DELETE FROM stint_ready_executions WHERE backend = ?", [b]);
