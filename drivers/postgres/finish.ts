@@ -48,8 +48,7 @@ const mine = (ids: string, tokens: string | null) =>
     WHERE c.job_id = ANY (${ids}::uuid[]) AND c.process_id = $1
       AND (SELECT j.concurrency_key FROM stint_jobs j WHERE j.id = c.job_id) IS NULL${
     tokens === null ? "" : `
-      AND c.attempt || ':' || c.started_at
-        = COALESCE((SELECT ${tokens}::text::jsonb) ->> c.job_id::text, c.attempt || ':' || c.started_at)`
+      AND COALESCE((SELECT ${tokens}::text::jsonb) ->> c.job_id::text = c.attempt || ':' || c.started_at, TRUE)`
   }
     RETURNING c.job_id AS id, c.attempt, c.started_at`;
 
