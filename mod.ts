@@ -20,6 +20,7 @@ export type { HookEvent, HookFn, HookName } from "./src/runtime/hooks.ts";
 export type { Logger } from "./src/log.ts";
 export {
   ConfigError,
+  DeadlineError,
   DriverError,
   EnqueueError,
   JobCancelledError,

@@ -176,7 +176,7 @@ export function resolveConfig(input: StintOptions): ResolvedConfig {
     bad("supervisorPidfile", o.supervisorPidfile, "a file path");
   }
   const scheduler = o.scheduler === undefined ? {} : objectKeys(o.scheduler, "scheduler", ["dynamicTasks", "pollingInterval"]);
-  return {
+  return checkDrainFits({
     url,
     backend,
     mode: (o.mode as "worker" | "async" | undefined) ?? null,
@@ -203,7 +203,25 @@ export function resolveConfig(input: StintOptions): ResolvedConfig {
     statementTimeoutMs: duration(o, "statementTimeout", 30_000),
     isolateWatchdogTimeoutMs: duration(o, "isolateWatchdogTimeout", 30_000),
     isolateAbortGraceMs: duration(o, "isolateAbortGrace", 2000),
-  };
+  });
+}
+
+/**
+ * A stopping process heartbeats through its drain; if those beats fail (the
+ * database unreachable), its row still must not turn stale before the drain
+ * ends, or it is pruned and its running jobs start again elsewhere. The last
+ * beat is at most one interval old when the stop begins, so the drain and one
+ * interval must fit in processAliveThreshold.
+ */
+function checkDrainFits(c: ResolvedConfig): ResolvedConfig {
+  if (c.shutdownTimeoutMs + c.processHeartbeatIntervalMs >= c.processAliveThresholdMs) {
+    throw new ConfigError(
+      `shutdownTimeout (${c.shutdownTimeoutMs} ms) plus processHeartbeatInterval (${c.processHeartbeatIntervalMs} ms) ` +
+        `must be less than processAliveThreshold (${c.processAliveThresholdMs} ms): a draining process would look ` +
+        `dead and its running jobs would start again elsewhere`,
+    );
+  }
+  return c;
 }
 
 function resolveWorkers(value: unknown): ResolvedWorker[] {

@@ -272,16 +272,18 @@ export interface Driver extends DriverMaintenance {
   processesList(p: { backend: string }): Promise<ProcessRecord[]>;
 
   processRegister(p: { backend: string; id: string; info: ProcessInfo; now: Date }): Promise<void>;
-  /** Refreshes the heartbeat; false when the row is gone (the runner should stop). */
+  /** Refreshes the heartbeat; false when the row is gone (the runner registers again). */
   processHeartbeat(p: { backend: string; id: string; now: Date }): Promise<boolean>;
   /** Deletes the row; claims still pointing at it lose their process (process_id null). */
   processDeregister(p: { backend: string; id: string }): Promise<void>;
   /**
-   * Deletes the backend's processes whose heartbeat is older than `staleBefore`
-   * (never `exceptId`), in one transaction; their claims lose their process.
-   * Returns the pruned ids and the jobs they held, for the core to fail.
+   * Deletes the backend's processes whose heartbeat is older than `staleBefore`,
+   * and those of `deadIds` whatever their heartbeat (known dead: a pid gone on
+   * this host), never one of `exceptIds` (the caller and its live runners), in
+   * one transaction; their claims lose their process. Returns the pruned ids
+   * and the jobs they held, for the core to fail.
    */
-  processesPruneStale(p: { backend: string; staleBefore: Date; exceptId?: string }): Promise<{
+  processesPruneStale(p: { backend: string; staleBefore: Date; exceptIds?: string[]; deadIds?: string[] }): Promise<{
     pruned: string[];
     claims: OrphanClaim[];
   }>;

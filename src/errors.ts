@@ -117,3 +117,10 @@ export function errorInfo(error: unknown): ErrorInfo {
   }
   return { name: "NonError", message, stack: null };
 }
+
+/** A registry statement (heartbeat, registration, deregistration) got no answer in time; the runtime moves on. */
+export class DeadlineError extends StintError {
+  constructor(operation: string, ms: number) {
+    super("DEADLINE_EXCEEDED", `${operation} got no answer from the database within ${ms} ms`);
+  }
+}

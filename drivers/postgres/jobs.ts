@@ -160,6 +160,10 @@ function armConditions(selectors: QueueSelector[], backend: string): Array<{ whe
  * same snapshot. The jobs' rows are only read: writing them (status,
  * attempts) took half of the claim's time, and the finish writes or deletes
  * them anyway (drivers/sql/jobs.ts).
+ *
+ * A process whose row is gone claims nothing (there is no foreign key here to
+ * refuse it): each arm checks the row by primary key, an uncorrelated EXISTS
+ * that PostgreSQL evaluates once per arm as a one-time filter before scanning.
  */
 export function claimStatement(
   p: { backend: string; processId: string; selectors: QueueSelector[]; limit: number; now: Date },
@@ -169,7 +173,8 @@ export function claimStatement(
   const ctes = list.map((arm, i) =>
     `a${i} AS (
       SELECT r.ctid AS rid, r.job_id FROM stint_ready_executions r
-      WHERE r.backend = ? AND ${arm.where}
+      WHERE r.backend = ? AND EXISTS (SELECT 1 FROM stint_processes sp WHERE sp.id = ? AND sp.backend = ?)
+        AND ${arm.where}
       ORDER BY r.priority DESC, r.job_id LIMIT ${limit} FOR UPDATE OF r SKIP LOCKED
     )`
   );
@@ -191,7 +196,7 @@ export function claimStatement(
     FROM jobs`);
   const t = p.now.getTime();
   return [statement, [
-    ...list.flatMap((arm) => [p.backend, ...arm.params]),
+    ...list.flatMap((arm) => [p.backend, p.processId, p.backend, ...arm.params]),
     p.backend,
     p.processId,
     t,

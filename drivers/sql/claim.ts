@@ -15,6 +15,10 @@
  * The pick joins the job rows for their task, payload and attempts so far. On
  * MySQL it locks them too (MariaDB has no FOR UPDATE OF), which only delays a
  * concurrent cancel or discard of the same job until the claim commits.
+ *
+ * A process whose row is gone (pruned after an outage, deregistered) claims
+ * nothing: its claims would belong to no live process, and the recovery that
+ * pruned it may already have failed or retried what it held.
  */
 import type { ClaimedJob, QueueSelector } from "../../src/driver.ts";
 import type { Row, SqlAccess } from "./access.ts";
@@ -37,6 +41,8 @@ export function claimBySelector(
 ): Promise<ClaimedJob[]> {
   const t = p.now.getTime();
   return access.transaction(async (q) => {
+    const live = await q.query(`SELECT 1 AS live FROM stint_processes WHERE id = ? AND backend = ?`, [p.processId, p.backend]);
+    if (live.length === 0) return [];
     const picked: Row[] = [];
     for (const arm of selectorArms(p.selectors, prefixMatch)) {
       const want = p.limit - picked.length;

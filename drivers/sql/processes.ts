@@ -41,12 +41,16 @@ const CLAIM_COLUMNS = "j.id, j.task, j.queue, j.priority, j.payload, c.attempt A
 
 export function pruneStaleProcesses(
   access: SqlAccess,
-  p: { backend: string; staleBefore: Date; exceptId?: string },
+  p: { backend: string; staleBefore: Date; exceptIds?: string[]; deadIds?: string[] },
 ): Promise<{ pruned: string[]; claims: OrphanClaim[] }> {
+  const except = p.exceptIds ?? [];
+  const dead = (p.deadIds ?? []).filter((id) => !except.includes(id));
   return access.transaction(async (q: SqlRunner) => {
     const rows = await q.query(
-      `SELECT id FROM stint_processes WHERE backend = ? AND last_heartbeat_at < ? AND id <> ? ${access.lockSuffix}`,
-      [p.backend, p.staleBefore.getTime(), p.exceptId ?? ""],
+      `SELECT id FROM stint_processes WHERE backend = ?
+         AND (last_heartbeat_at < ?${dead.length ? ` OR id IN (${placeholders(dead.length)})` : ""})
+         ${except.length ? `AND id NOT IN (${placeholders(except.length)})` : ""} ${access.lockSuffix}`,
+      [p.backend, p.staleBefore.getTime(), ...dead, ...except],
     );
     const pruned = rows.map((r) => str(r.id));
     if (pruned.length === 0) return { pruned, claims: [] };

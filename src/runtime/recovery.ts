@@ -3,6 +3,8 @@
  * a process whose heartbeat is older than processAliveThreshold is pruned and
  * its jobs fail with ProcessPrunedError; claims with no process behind them
  * fail with ProcessMissingError. A task with `retry` runs again (at least once).
+ * At a supervisor's start, rows of this host whose pid is gone are pruned at
+ * once (their heartbeat may still look fresh).
  */
 import type { OrphanClaim } from "../driver.ts";
 import { ProcessMissingError, ProcessPrunedError } from "../errors.ts";
@@ -22,13 +24,40 @@ async function failClaims(ctx: RuntimeContext, claims: OrphanClaim[], error: () 
   return applied.length;
 }
 
-/** Prunes stale processes and fails orphaned claims; returns how many jobs were failed. */
-export async function recoverClaims(ctx: RuntimeContext, selfId: string): Promise<{ pruned: number; failed: number }> {
+/**
+ * Processes of this host whose pid no longer exists: a supervisor restarted on
+ * the same host need not wait processAliveThreshold for its predecessor's rows.
+ * Hostname equality stands for "this host" (containers sharing a hostname must
+ * not share it here); our own pid is alive, so our rows never qualify.
+ */
+export async function deadOnThisHost(ctx: RuntimeContext): Promise<string[]> {
+  const { platform, driver, config } = ctx;
+  if (!platform) return [];
+  const host = platform.hostname();
+  const rows = await driver.processesList({ backend: config.backend });
+  return rows.filter((p) => p.hostname === host && p.pid !== null && p.pid > 0 && p.pid !== platform.pid)
+    .filter((p) => !platform.processExists(p.pid!))
+    .map((p) => p.id);
+}
+
+/**
+ * Prunes stale processes (and `deadIds`, whatever their heartbeat) and fails
+ * orphaned claims; returns how many jobs were failed. `keepIds` are the caller
+ * and its live runners: after an outage longer than processAliveThreshold their
+ * rows are stale too, but they are running, and pruning them would fail the
+ * jobs they run.
+ */
+export async function recoverClaims(
+  ctx: RuntimeContext,
+  keepIds: string[],
+  deadIds: string[] = [],
+): Promise<{ pruned: number; failed: number }> {
   const { driver, config } = ctx;
   const { pruned, claims } = await driver.processesPruneStale({
     backend: config.backend,
     staleBefore: new Date(Date.now() - config.processAliveThresholdMs),
-    exceptId: selfId,
+    exceptIds: keepIds,
+    deadIds,
   });
   if (pruned.length > 0) ctx.logger.warn(`pruned ${pruned.length} stale process(es)`, { pruned });
   let failed = await failClaims(ctx, claims, () => new ProcessPrunedError());

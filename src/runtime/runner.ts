@@ -3,12 +3,32 @@
  * a process row it registers and heartbeats, a stop signal, and hooks.
  *
  *   new ──start()──▶ running ──stop()──▶ stopping ──▶ stopped
- *                       │                   ▲
- *                       └─ row deleted ─────┘  (the runner stops itself)
+ *                     │     ▲             (heartbeats go on until the
+ *          row deleted└─────┘ registers    drain is over and the row goes)
+ *                             again
+ *
+ * A row deleted under a live runner (pruned by another supervisor after an
+ * outage longer than processAliveThreshold) is registered again, under the
+ * same id: the runner is running, and a runner without a row claims nothing.
+ *
+ * Registry statements carry a deadline (the heartbeat interval, within 1-5 s):
+ * while the database is unreachable a query can wait out the pool's reconnect
+ * back-off, and a stop must not wait for it. One heartbeat at a time, so
+ * beats do not pile up behind an unreachable server.
  */
+import { DeadlineError } from "../errors.ts";
 import type { HookKind } from "./hooks.ts";
 import type { RuntimeContext } from "./context.ts";
 import { sleep } from "./sleep.ts";
+
+/** Resolves or rejects with `work`, or rejects with a DeadlineError after `ms`; the timer never outlives it. */
+export function withDeadline<T>(work: Promise<T>, ms: number, operation: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DeadlineError(operation, ms)), ms);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
 
 export abstract class Runner {
   readonly id: string = crypto.randomUUID();
@@ -18,6 +38,7 @@ export abstract class Runner {
   protected readonly stopController: AbortController = new AbortController();
   readonly #supervisorId: string | null;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
+  #beating: Promise<void> | null = null;
   #loop: Promise<void> | null = null;
   #stopping: Promise<void> | null = null;
 
@@ -42,9 +63,14 @@ export abstract class Runner {
   /** Called after run() returns, before the row goes: drain, release, flush. */
   protected async windDown(_immediate: boolean): Promise<void> {}
 
-  async start(): Promise<void> {
+  /** How long a registry statement may take before the runtime moves on. */
+  get #deadlineMs(): number {
+    return Math.min(5000, Math.max(1000, this.ctx.config.processHeartbeatIntervalMs));
+  }
+
+  #register(): Promise<void> {
     const { driver, config, platform } = this.ctx;
-    await driver.processRegister({
+    return driver.processRegister({
       backend: config.backend,
       id: this.id,
       info: {
@@ -57,7 +83,13 @@ export abstract class Runner {
       },
       now: new Date(),
     });
-    this.#heartbeat = setInterval(() => this.#beat(), config.processHeartbeatIntervalMs);
+  }
+
+  async start(): Promise<void> {
+    await this.#register();
+    this.#heartbeat = setInterval(() => {
+      this.#beating ??= this.#beat().finally(() => (this.#beating = null));
+    }, this.ctx.config.processHeartbeatIntervalMs);
     await this.ctx.hooks.emit({ name: `${this.kind}.start`, kind: this.kind, processName: this.name, processId: this.id });
     this.#loop = this.#supervise();
   }
@@ -86,13 +118,12 @@ export abstract class Runner {
   }
 
   async #beat(): Promise<void> {
+    const { driver, config } = this.ctx;
     try {
-      const alive = await this.ctx.driver.processHeartbeat({ backend: this.ctx.config.backend, id: this.id, now: new Date() });
-      // A beat that lands after our own deregistration (during stop) is not news.
-      if (!alive && !this.stopSignal.aborted) {
-        this.ctx.logger.warn(`${this.name}: its process row was deleted; stopping`);
-        void this.stop();
-      }
+      const beat = driver.processHeartbeat({ backend: config.backend, id: this.id, now: new Date() });
+      if (await withDeadline(beat, this.#deadlineMs, "heartbeat")) return;
+      this.ctx.logger.warn(`${this.name}: its process row was deleted while it runs (pruned?); registering again`);
+      await withDeadline(this.#register(), this.#deadlineMs, "registration");
     } catch (error) {
       this.ctx.reportError(error, { operation: "heartbeat", processName: this.name });
     }
@@ -106,13 +137,16 @@ export abstract class Runner {
 
   async #stop(immediate: boolean): Promise<void> {
     this.stopController.abort();
-    clearInterval(this.#heartbeat);
-    await this.#loop;
     try {
+      await this.#loop;
       await this.windDown(immediate);
     } finally {
+      // Heartbeats ran through the drain: a long drain is not pruned while its jobs still run.
+      clearInterval(this.#heartbeat);
+      await this.#beating; // a registration in flight must not land after the deregistration
       try {
-        await this.ctx.driver.processDeregister({ backend: this.ctx.config.backend, id: this.id });
+        const gone = this.ctx.driver.processDeregister({ backend: this.ctx.config.backend, id: this.id });
+        await withDeadline(gone, this.#deadlineMs, "deregistration");
       } catch (error) {
         this.ctx.reportError(error, { operation: "deregister", processName: this.name });
       }

@@ -6,7 +6,7 @@
  */
 import { ConfigError } from "../errors.ts";
 import { acquirePidfile } from "./pidfile.ts";
-import { recoverClaims } from "./recovery.ts";
+import { deadOnThisHost, recoverClaims } from "./recovery.ts";
 import type { RuntimeContext } from "./context.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { Runner } from "./runner.ts";
@@ -56,8 +56,24 @@ export class Supervisor extends Runner {
     this.#options = options;
   }
 
+  /**
+   * `runners` names the runners this supervisor starts, so that health() can
+   * tell a supervisor that lost one (its row gone and not back) from a healthy one.
+   */
   protected override metadata(): Record<string, unknown> {
-    return { mode: this.#options.mode ?? "async", only: this.#options.only ?? null };
+    return { mode: this.#options.mode ?? "async", only: this.#options.only ?? null, runners: this.#runnerNames() };
+  }
+
+  /** The names start() gives its runners, in the same order. */
+  #runnerNames(): string[] {
+    const { config } = this.ctx;
+    const names: string[] = [];
+    if (this.#options.only !== "dispatch") config.workers.forEach((_, i) => names.push(`worker-${i + 1}`));
+    if (this.#options.only !== "work") config.dispatchers.forEach((_, i) => names.push(`dispatcher-${i + 1}`));
+    if (this.#options.only === undefined && !this.#options.skipRecurring && Scheduler.needed(config)) {
+      names.push("scheduler");
+    }
+    return names;
   }
 
   get workers(): Worker[] {
@@ -81,7 +97,7 @@ export class Supervisor extends Runner {
     }
     try {
       // Before any runner claims: claims left by dead processes are failed (or retried).
-      await this.#maintain();
+      await this.#maintain(true);
       this.#maintenance = setInterval(() => void this.#maintain(), config.processHeartbeatIntervalMs);
       if (this.#options.only !== "dispatch") {
         const mode = this.#options.mode ?? "async";
@@ -119,9 +135,16 @@ export class Supervisor extends Runner {
     }
   }
 
-  async #maintain(): Promise<void> {
+  /**
+   * Recovery. Never prunes this supervisor or its live runners (after an outage
+   * longer than processAliveThreshold their rows are stale, yet they run); at
+   * start, also the rows of this host whose pid is gone (a restarted supervisor
+   * recovers its predecessor's claims at once).
+   */
+  async #maintain(atStart = false): Promise<void> {
     try {
-      await recoverClaims(this.ctx, this.id);
+      const keep = [this.id, ...this.#children.filter((c) => !c.stopSignal.aborted).map((c) => c.id)];
+      await recoverClaims(this.ctx, keep, atStart ? await deadOnThisHost(this.ctx) : []);
     } catch (error) {
       this.ctx.reportError(error, { operation: "process maintenance", processName: this.name });
     }

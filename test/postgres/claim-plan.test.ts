@@ -15,6 +15,7 @@ import { claimStatement } from "../../drivers/postgres/jobs.ts";
 import type { QueueSelector } from "../../src/driver.ts";
 import { freshDatabaseSkip, rawClient, withFreshDatabase } from "./env.ts";
 import { uniqueBackend } from "../support/harness.ts";
+import { registerProcess } from "../support/driver.ts";
 
 const work = defineTask("plan_work", (_p: { i: number }) => {});
 
@@ -94,7 +95,9 @@ describe("postgres claim plans", () => {
 
         // The arms keep the claim's order: selector, then priority, then age.
         const selectors: QueueSelector[] = [{ kind: "exact", queue: "urgent" }, { kind: "exact", queue: "mail" }];
-        const claimed = await stint.driver.jobsClaim({ backend, processId: "plan", selectors, limit: 5, now: new Date() });
+        // A claim inserts nothing for a process without a row: register one.
+        const processId = await registerProcess(stint, "plan");
+        const claimed = await stint.driver.jobsClaim({ backend, processId, selectors, limit: 5, now: new Date() });
         assert.deepEqual(claimed.map((j) => [j.queue, j.priority]), [
           ["urgent", 0],
           ["mail", 4],

@@ -82,7 +82,7 @@ describe("child process supervisors", () => {
         );
 
         const second = await startChild(
-          childEnv(url, stint.backend, options({ processHeartbeatInterval: "500ms", processAliveThreshold: "2s" })),
+          childEnv(url, stint.backend, options({ processHeartbeatInterval: "500ms", processAliveThreshold: "2s", shutdownTimeout: "1s" })),
         );
         const all = [...running, ...waiting.map((h) => h.id)];
         const done = await waitForAll(stint, all, ["succeeded", "failed"], 30_000);

@@ -90,7 +90,7 @@ describe("process registry: lost claims are failed", () => {
     "a process that stops heartbeating while the supervisor runs is pruned",
     T,
     () =>
-      withFresh({ ...asyncOptions, processAliveThreshold: "1s" }, async (stint) => {
+      withFresh({ ...asyncOptions, processAliveThreshold: "1500ms" }, async (stint) => {
         const ghost = await registerProcess(stint, "ghost");
         const jobs = await claimedByGhost(stint, ghost);
         await stint.start({ mode: "async" });
