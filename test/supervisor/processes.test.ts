@@ -1,7 +1,7 @@
 /**
  * Real child processes running test/fixtures/supervisor.ts under the runtime
  * that runs these tests, on one libSQL file shared with this process: kill -9
- * and recovery, SIGTERM drain, SIGQUIT, the pidfile, two supervisors sharing
+ * and recovery (by the alive threshold, and by pid on the same host), SIGTERM drain, SIGQUIT, the pidfile, two supervisors sharing
  * the work, and an embedded supervisor leaving signals alone.
  */
 import { after, describe, test } from "node:test";
@@ -105,6 +105,34 @@ describe("child process supervisors", () => {
           [],
           "a stopped supervisor deregisters",
         );
+      }),
+  );
+
+  test(
+    "a supervisor restarted on the same host recovers its kill -9'd predecessor's claims at start, without waiting for processAliveThreshold",
+    T,
+    () =>
+      withQueue(async (stint, dir, url) => {
+        // Defaults: a 60 s heartbeat and a 5 min alive threshold, so only the pid check can prune the rows.
+        const first = await startChild(childEnv(url, stint.backend, options()));
+        const [plain] = await stint.enqueueAll([{ task: "sleepy", payload: { ms: 60_000, dir } }]);
+        const [retried] = await stint.enqueueAll([{ task: "sleepy_retry", payload: { ms: 60_000, dir } }]);
+        await waitStarted(dir, [plain.id, retried.id]);
+        first.signal("SIGKILL");
+        await exitOf(first, EXIT_MARGIN);
+        const ghosts = (await stint.driver.processesList({ backend: stint.backend })).filter((p) => p.pid === first.pid);
+        assert.ok(ghosts.length >= 2, "the killed supervisor left its rows behind");
+
+        const second = await startChild(childEnv(url, stint.backend, options()));
+        // "ready" is printed after start(), which resolves after the first maintenance pass.
+        const rows = await stint.driver.processesList({ backend: stint.backend });
+        assert.ok(rows.length > 0 && rows.every((p) => p.pid === second.pid), "the dead supervisor's rows were pruned");
+        const lost = await stint.getResult(plain.id);
+        assert.deepEqual([lost.status, lost.error?.name], ["failed", "ProcessPrunedError"]);
+        const again = await stint.getResult(retried.id);
+        assert.notEqual(again.status, "failed");
+        assert.deepEqual(again.errors.map((e) => e.name), ["ProcessPrunedError"], "a task with retry runs again");
+        second.signal("SIGKILL");
       }),
   );
 
