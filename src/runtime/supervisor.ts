@@ -45,6 +45,7 @@ export class Supervisor extends Runner {
   #removeSignals: Array<() => void> = [];
   #releasePidfile: (() => Promise<void>) | null = null;
   #maintenance: ReturnType<typeof setInterval> | undefined;
+  #maintaining: Promise<void> | null = null;
   #unlisten: (() => Promise<void>) | null = null;
   #resolveStopped!: () => void;
   /** Resolves once every runner has stopped and its process row is gone. */
@@ -98,7 +99,10 @@ export class Supervisor extends Runner {
     try {
       // Before any runner claims: claims left by dead processes are failed (or retried).
       await this.#maintain(true);
-      this.#maintenance = setInterval(() => void this.#maintain(), config.processHeartbeatIntervalMs);
+      // One pass at a time: while the database is unreachable, passes would queue up behind each other.
+      this.#maintenance = setInterval(() => {
+        this.#maintaining ??= this.#maintain().finally(() => (this.#maintaining = null));
+      }, config.processHeartbeatIntervalMs);
       if (this.#options.only !== "dispatch") {
         const mode = this.#options.mode ?? "async";
         config.workers.forEach((w, i) => this.#children.push(new Worker(this.ctx, w, `worker-${i + 1}`, this.id, mode)));

@@ -103,15 +103,19 @@ for (const target of targets) {
         }));
 
       test("health is bad while a live supervisor has no row for one of its runners", () =>
-        withStint(target, { tasks: [add], ...shortLived, processHeartbeatInterval: "1h", processAliveThreshold: "2h" }, async (stint) => {
-          const supervisor = await stint.start({ mode: "async" });
-          assert.equal((await stint.health({ maxAge: "1h" })).healthy, true);
-          // No heartbeat comes for an hour: the row stays gone for the test.
-          await stint.driver.processDeregister({ backend: stint.backend, id: supervisor.workers[0].id });
-          const report = await stint.health({ maxAge: "1h" });
-          assert.equal(report.healthy, false);
-          assert.match(report.reason!, new RegExp(`${supervisor.name}/worker-1`));
-        }));
+        withStint(
+          target,
+          { tasks: [add], ...shortLived, processHeartbeatInterval: "1h", processAliveThreshold: "2h" },
+          async (stint) => {
+            const supervisor = await stint.start({ mode: "async" });
+            assert.equal((await stint.health({ maxAge: "1h" })).healthy, true);
+            // No heartbeat comes for an hour: the row stays gone for the test.
+            await stint.driver.processDeregister({ backend: stint.backend, id: supervisor.workers[0].id });
+            const report = await stint.health({ maxAge: "1h" });
+            assert.equal(report.healthy, false);
+            assert.match(report.reason!, new RegExp(`${supervisor.name}/worker-1`));
+          },
+        ));
     });
 
     describe("process registry: stopping", () => {
@@ -137,11 +141,14 @@ for (const target of targets) {
             (await driver.processesList({ backend: stint.backend })).find((p) => p.id === runner)?.lastHeartbeatAt
               .getTime() ?? 0;
           // Past processAliveThreshold into the drain, the rows are fresh still.
-          await waitFor("heartbeats past processAliveThreshold into the drain", async () =>
-            await beatOf(worker.id) > stopAt + 1600 && await beatOf(supervisor.id) > stopAt + 1600, {
-            timeout: 15_000,
-            interval: 50,
-          });
+          await waitFor(
+            "heartbeats past processAliveThreshold into the drain",
+            async () => await beatOf(worker.id) > stopAt + 1600 && await beatOf(supervisor.id) > stopAt + 1600,
+            {
+              timeout: 15_000,
+              interval: 50,
+            },
+          );
           assert.equal((await stint.getResult(id)).status, "running");
           failing = false;
           await stopping;

@@ -43,7 +43,10 @@ describe("postgres server down at stop", { skip: skip ?? throwawaySkip() }, () =
         const killedAt = Date.now();
         await waitFor("a heartbeat to fail", () => failedBeats.length > 0, { timeout: 30_000, interval: 50 });
         // The scenario, not an assertion: five seconds of outage, some 25 missed heartbeats a runner.
-        await waitFor("five seconds of outage", () => Date.now() - killedAt >= 5000, { timeout: 30_000, interval: 100 });
+        await waitFor("five seconds of outage", () => Date.now() - killedAt >= 5000, {
+          timeout: 30_000,
+          interval: 100,
+        });
         await supervisor.stop();
         await stint.close();
         closed = true;
