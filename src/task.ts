@@ -50,15 +50,26 @@ export type AnyTask = Task<any, any>;
 
 export const MAX_NAME_LENGTH = 200;
 
-export function checkName(value: unknown, what: string, ErrorType: new (m: string) => Error): string {
+/**
+ * A NUL byte or half of a surrogate pair cannot be stored faithfully: libSQL
+ * cuts a string at NUL (pausing "q\0evil" paused "q"), PostgreSQL refuses it
+ * outright, and a lone surrogate is not valid UTF-8 anywhere.
+ */
+const UNSTORABLE = /\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Why `value` cannot be a name (of a task, queue, backend, key…), or null when it can. */
+export function nameProblem(value: unknown): string | null {
   if (typeof value !== "string" || value.length === 0 || value.length > MAX_NAME_LENGTH || value.trim() !== value) {
-    throw new ErrorType(
-      `${what} must be a non-empty string of at most ${MAX_NAME_LENGTH} characters without surrounding spaces, got ${
-        JSON.stringify(value) ?? String(value)
-      }`,
-    );
+    return `must be a non-empty string of at most ${MAX_NAME_LENGTH} characters without surrounding spaces`;
   }
-  return value;
+  if (UNSTORABLE.test(value)) return "must not contain a NUL character or a lone surrogate (half of a UTF-16 pair)";
+  return null;
+}
+
+export function checkName(value: unknown, what: string, ErrorType: new (m: string) => Error): string {
+  const problem = nameProblem(value);
+  if (problem) throw new ErrorType(`${what} ${problem}, got ${JSON.stringify(value) ?? String(value)}`);
+  return value as string;
 }
 
 export function checkPriority(value: unknown, what: string, ErrorType: new (m: string) => Error): number {
