@@ -78,11 +78,8 @@ export class JobWaits {
   async wait(read: ReadJob, job: unknown, options?: WaitOptions): Promise<JobResult> {
     const id = jobIdOf(job);
     const timeoutMs = timeoutOf(options);
-    const first = await read(id);
-    if (first === null) throw new JobNotFoundError(id);
-    if (ENDED_STATUSES.has(first.status)) return first;
     return await new Promise<JobResult>((resolve, reject) => {
-      let last: JobStatus = first.status;
+      let last: JobStatus | "unknown" = "unknown";
       let settled = false;
       let checking = false;
       let again = false;
@@ -100,6 +97,7 @@ export class JobWaits {
         if (wakes?.size === 0) this.#byId.delete(id);
         fn();
       };
+      // Registered before the first read: a close() during it (the client going away under the read) says closed.
       const onClose = () => settle(() => reject(new StintClosedError(`close() was called while waiting for job ${id}`)));
       // One read at a time; a wake-up during a read asks for another one right after it.
       async function check(): Promise<void> {
@@ -133,7 +131,7 @@ export class JobWaits {
       if (timeoutMs !== null) {
         deadline = longTimeout(() => settle(() => reject(new WaitTimeoutError(id, last, timeoutMs))), timeoutMs);
       }
-      poll = setTimeout(check, delay);
+      void check();
     });
   }
 }
