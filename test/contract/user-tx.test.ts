@@ -43,10 +43,10 @@ const kits: Record<Target["name"], TxKit> = {
       const client = createClient({ url });
       const tx = await client.transaction("write");
       await tx.commit();
-      return { tx, done: async () => client.close() };
+      return { tx, done: () => Promise.resolve(client.close()) };
     },
     otherDatabase: (target, fn) => withDatabase(target, fn),
-    otherDatabaseSkip: async () => undefined,
+    otherDatabaseSkip: () => Promise.resolve(undefined),
   },
   postgres: {
     async inTx(url, fn) {
@@ -92,10 +92,11 @@ const kits: Record<Target["name"], TxKit> = {
 };
 
 /** Look-alikes of the other clients' transaction objects (shapes only: the check must not need a server). */
+const resolved = (value: unknown) => () => Promise.resolve(value);
 const foreign: Record<Target["name"], unknown> = {
-  libsql: { execute: async () => ({ rows: [] }), batch: async () => [], commit: async () => {}, closed: false },
-  postgres: Object.assign(async () => [], { unsafe: async () => [], savepoint: async () => {} }),
-  mysql: { query: async () => [[]], execute: async () => [[]], connection: { promise: () => ({}) } },
+  libsql: { execute: resolved({ rows: [] }), batch: resolved([]), commit: resolved(undefined), closed: false },
+  postgres: Object.assign(resolved([]), { unsafe: resolved([]), savepoint: resolved(undefined) }),
+  mysql: { query: resolved([[]]), execute: resolved([[]]), connection: { promise: () => ({}) } },
 };
 
 function refusedTx(pattern: RegExp) {
