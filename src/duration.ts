@@ -42,6 +42,8 @@ export function describe(value: unknown): string {
   if (value === undefined) return "undefined";
   if (typeof value === "string") return JSON.stringify(value);
   if (typeof value === "function") return "a function";
+  // JSON.stringify would say "null" for NaN and the infinities.
+  if (typeof value === "number" || typeof value === "bigint" || typeof value === "symbol") return String(value);
   try {
     return JSON.stringify(value) ?? String(value);
   } catch {

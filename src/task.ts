@@ -1,5 +1,5 @@
 import { checkConcurrency } from "./concurrency.ts";
-import { type Duration, parseDuration } from "./duration.ts";
+import { describe, type Duration, parseDuration } from "./duration.ts";
 import { ConfigError } from "./errors.ts";
 import { type BackoffPolicy, parseRetry, type RetryOptions } from "./retry.ts";
 
@@ -68,13 +68,13 @@ export function nameProblem(value: unknown): string | null {
 
 export function checkName(value: unknown, what: string, ErrorType: new (m: string) => Error): string {
   const problem = nameProblem(value);
-  if (problem) throw new ErrorType(`${what} ${problem}, got ${JSON.stringify(value) ?? String(value)}`);
+  if (problem) throw new ErrorType(`${what} ${problem}, got ${describe(value)}`);
   return value as string;
 }
 
 export function checkPriority(value: unknown, what: string, ErrorType: new (m: string) => Error): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < -100 || value > 100) {
-    throw new ErrorType(`${what} must be an integer from -100 to 100, got ${JSON.stringify(value) ?? String(value)}`);
+    throw new ErrorType(`${what} must be an integer from -100 to 100, got ${describe(value)}`);
   }
   return value;
 }

@@ -124,6 +124,9 @@ for (const target of targets) {
             ["prune huge window", () => stint.prune({ finishedOlderThan: 1e20 }), /finishedOlderThan/],
           ];
           for (const [what, fn, pattern] of cases) await refuses(fn, ConfigError, pattern, what);
+          // NaN is named as NaN, not as JSON's "null".
+          await refuses(() => stint.enqueue(plain, null, { priority: NaN }), EnqueueError, /got NaN$/, "priority NaN");
+          await assertNothingWritten(stint);
         }));
 
       test("createStint(null) and other non-objects are a ConfigError", () =>
