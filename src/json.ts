@@ -94,3 +94,15 @@ function walk(value: unknown, path: string, seen: Set<object>, depth: number): s
   seen.delete(object);
   return null;
 }
+
+/**
+ * A NUL byte or half of a surrogate pair cannot be stored faithfully as text:
+ * libSQL cuts a string at NUL (pausing "q\0evil" paused "q"), PostgreSQL refuses
+ * it outright, and a lone surrogate is not valid UTF-8 anywhere. (Inside a JSON
+ * payload both are escaped, so only names and keys need this.)
+ */
+const UNSTORABLE = /\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+export function hasUnstorable(value: string): boolean {
+  return UNSTORABLE.test(value);
+}

@@ -1,6 +1,7 @@
 import { checkConcurrency } from "./concurrency.ts";
 import { describe, type Duration, parseDuration } from "./duration.ts";
 import { ConfigError } from "./errors.ts";
+import { hasUnstorable } from "./json.ts";
 import { type BackoffPolicy, parseRetry, type RetryOptions } from "./retry.ts";
 
 /** What a handler receives beside its payload. */
@@ -50,19 +51,12 @@ export type AnyTask = Task<any, any>;
 
 export const MAX_NAME_LENGTH = 200;
 
-/**
- * A NUL byte or half of a surrogate pair cannot be stored faithfully: libSQL
- * cuts a string at NUL (pausing "q\0evil" paused "q"), PostgreSQL refuses it
- * outright, and a lone surrogate is not valid UTF-8 anywhere.
- */
-const UNSTORABLE = /\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
 /** Why `value` cannot be a name (of a task, queue, backend, key…), or null when it can. */
 export function nameProblem(value: unknown): string | null {
   if (typeof value !== "string" || value.length === 0 || value.length > MAX_NAME_LENGTH || value.trim() !== value) {
     return `must be a non-empty string of at most ${MAX_NAME_LENGTH} characters without surrounding spaces`;
   }
-  if (UNSTORABLE.test(value)) return "must not contain a NUL character or a lone surrogate (half of a UTF-16 pair)";
+  if (hasUnstorable(value)) return "must not contain a NUL character or a lone surrogate (half of a UTF-16 pair)";
   return null;
 }
 

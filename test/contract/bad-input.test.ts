@@ -9,6 +9,7 @@ import { targets } from "../support/targets.ts";
 import { queueNames, uniqueBackend, withDatabase, withStint } from "../support/harness.ts";
 
 const plain = defineTask("plain", () => null);
+const limited = defineTask("limited", () => null, { concurrency: { key: "account:{id}", limit: 1 } });
 
 /** Rejects (or throws) with an error of `type` whose message matches `pattern`. */
 async function refuses(fn: () => unknown, type: abstract new (...args: never[]) => StintError, pattern: RegExp, what = String(pattern)): Promise<void> {
@@ -66,6 +67,14 @@ for (const target of targets) {
           await assertNothingWritten(stint);
           // Today on libSQL, pausing "q\0evil" paused "q": the NUL cut the name short.
           assert.equal(await stint.queue("q").isPaused(), false);
+        }));
+
+      test("a concurrency key that resolves to a NUL byte or a lone surrogate is an EnqueueError", () =>
+        withStint(target, { tasks: [limited] }, async (stint) => {
+          for (const id of unstorable) {
+            await refuses(() => stint.enqueue(limited, { id }), EnqueueError, /concurrency\.key.*NUL/, JSON.stringify(id));
+          }
+          await assertNothingWritten(stint);
         }));
 
       test("a task name with a NUL byte is refused at enqueue by name", () =>
