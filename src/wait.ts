@@ -58,6 +58,12 @@ function timeoutOf(options: unknown): number | null {
 export class JobWaits {
   readonly #byId = new Map<string, Set<() => void>>();
   readonly #pending = new Set<(error: unknown) => void>();
+  readonly #firstPollMs: number;
+
+  /** `firstPollMs` is for tests that must tell a wake-up from a poll. */
+  constructor(firstPollMs = FIRST_POLL_MS) {
+    this.#firstPollMs = firstPollMs;
+  }
 
   /** Outcomes for these jobs were written (or they were cancelled or discarded here): their waiters look again. */
   ended(ids: Iterable<string>): void {
@@ -83,7 +89,8 @@ export class JobWaits {
       let settled = false;
       let checking = false;
       let again = false;
-      let delay = FIRST_POLL_MS;
+      let delay = this.#firstPollMs;
+      const maxDelay = Math.max(MAX_POLL_MS, this.#firstPollMs);
       let poll: ReturnType<typeof setTimeout> | undefined;
       let deadline: LongTimer | undefined;
       const settle = (fn: () => void) => {
@@ -123,7 +130,7 @@ export class JobWaits {
         }
         if (settled) return;
         poll = setTimeout(check, delay);
-        delay = Math.min(MAX_POLL_MS, delay * 2);
+        delay = Math.min(maxDelay, delay * 2);
       }
       this.#pending.add(onClose);
       if (!this.#byId.has(id)) this.#byId.set(id, new Set());
