@@ -30,10 +30,14 @@ export {
   ProcessMissingError,
   ProcessPrunedError,
   ResultError,
+  StintClosedError,
   StintError,
   UndiscardableError,
   UnknownTaskError,
+  WaitTimeoutError,
 } from "./src/errors.ts";
+export type { WaitOptions } from "./src/wait.ts";
+export type { ListOptions } from "./src/options.ts";
 export type { QueueStats, ProcessStats, Stats } from "./src/stats.ts";
 export type { HealthReport } from "./src/health.ts";
 export type { Platform } from "./src/platform.ts";

@@ -43,17 +43,12 @@ console.log(`enqueued ${Object.keys(handles).length + emails.length} jobs into $
 console.log(`the scheduled job is ${handles.scheduled.status}; it runs in about a second`);
 
 const labelled = [...Object.entries(handles), ...emails.map((h, i) => [`email ${i + 1}`, h] as const)];
-const finished = new Set(["succeeded", "failed", "discarded", "cancelled"]);
-const deadline = Date.now() + 15_000;
-while (Date.now() < deadline) {
-  const statuses = await Promise.all(labelled.map(([, h]) => stint.getResult(h.id).then((r) => r.status)));
-  if (statuses.every((s) => finished.has(s))) break;
-  await new Promise((resolve) => setTimeout(resolve, 100));
-}
+// waitFor resolves once a job has ended (succeeded, failed, discarded or cancelled; not while it waits for a retry).
+const results = await Promise.all(labelled.map(([, handle]) => stint.waitFor(handle, { timeout: "15s" })));
 
 console.log("\nresults:");
-for (const [label, handle] of labelled) {
-  const r = await stint.getResult(handle.id);
+for (const [i, [label]] of labelled.entries()) {
+  const r = results[i];
   const outcome = r.status === "succeeded"
     ? JSON.stringify(r.returnValue)
     : r.error

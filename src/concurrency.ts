@@ -11,6 +11,7 @@
 import type { ConcurrencyPolicy } from "./driver.ts";
 import { describe, parseDuration } from "./duration.ts";
 import { EnqueueError } from "./errors.ts";
+import { hasUnstorable } from "./json.ts";
 import type { ConcurrencyOptions } from "./task.ts";
 
 export const MAX_KEY_LENGTH = 255;
@@ -85,6 +86,9 @@ function keyFrom(options: ConcurrencyOptions<unknown>, payload: unknown, what: s
     throw new EnqueueError(
       `${what}.key: resolved to ${describe(key)} (expected a non-empty string of at most ${MAX_KEY_LENGTH} characters)`,
     );
+  }
+  if (hasUnstorable(key)) {
+    throw new EnqueueError(`${what}.key: resolved to ${describe(key)}, which has a NUL character or a lone surrogate (not storable)`);
   }
   return key;
 }

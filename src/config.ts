@@ -8,6 +8,7 @@ import type { RecurringDefinition } from "./driver.ts";
 import type { Driver } from "./driver.ts";
 import { describe, type Duration, parseDuration } from "./duration.ts";
 import { ConfigError } from "./errors.ts";
+import { MAX_TIMER_MS } from "./timers.ts";
 import type { Logger } from "./log.ts";
 import type { Platform } from "./platform.ts";
 import { parseSelectors } from "./selectors.ts";
@@ -132,6 +133,18 @@ function duration(options: Record<string, unknown>, key: string, fallback: numbe
   return ms;
 }
 
+/**
+ * A duration that drives a timer (an interval, a poll, a deadline). Above what
+ * setTimeout holds (2^31-1 ms, about 24.8 days) a timer fires after 1 ms: a
+ * 30-day heartbeat would write in a hot loop. No such setting makes sense that
+ * long, so it is refused rather than stretched.
+ */
+function timerDuration(options: Record<string, unknown>, key: string, fallback: number, positive = true, label = key): number {
+  const ms = duration(options, key, fallback, positive, label);
+  if (ms > MAX_TIMER_MS) bad(label, options[key], `a duration of at most ${MAX_TIMER_MS} ms (about 24.8 days)`);
+  return ms;
+}
+
 function int(value: unknown, key: string, min: number, max: number, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
@@ -155,7 +168,7 @@ function objectKeys(value: unknown, key: string, allowed: string[]): Record<stri
 }
 
 export function resolveConfig(input: StintOptions): ResolvedConfig {
-  const o = objectKeys(input ?? {}, "createStint options", [...KEYS]);
+  const o = objectKeys(input === undefined ? {} : input, "createStint options", [...KEYS]);
   const url = o.url === undefined ? DEFAULT_URL : o.url;
   if (typeof url !== "string" || !URL_SCHEME.test(url)) {
     bad("url", url, "a database URL starting with file:, libsql:, http(s):, postgres(ql):, mysql: or mariadb:");
@@ -184,12 +197,12 @@ export function resolveConfig(input: StintOptions): ResolvedConfig {
     dispatchers: resolveDispatchers(o.dispatchers),
     scheduler: {
       dynamicTasks: bool(scheduler.dynamicTasks, "scheduler.dynamicTasks", false),
-      pollingIntervalMs: duration(scheduler, "pollingInterval", 1000, true, "scheduler.pollingInterval"),
+      pollingIntervalMs: timerDuration(scheduler, "pollingInterval", 1000, true, "scheduler.pollingInterval"),
     },
     recurring: resolveRecurring(o.recurring),
-    processHeartbeatIntervalMs: duration(o, "processHeartbeatInterval", 60_000),
+    processHeartbeatIntervalMs: timerDuration(o, "processHeartbeatInterval", 60_000),
     processAliveThresholdMs: duration(o, "processAliveThreshold", 300_000),
-    shutdownTimeoutMs: duration(o, "shutdownTimeout", 5000, false),
+    shutdownTimeoutMs: timerDuration(o, "shutdownTimeout", 5000, false),
     supervisorPidfile: (o.supervisorPidfile as string | undefined) ?? null,
     preserveFinishedJobs: bool(o.preserveFinishedJobs, "preserveFinishedJobs", true),
     clearFinishedJobsAfterMs: duration(o, "clearFinishedJobsAfter", 86_400_000),
@@ -200,9 +213,9 @@ export function resolveConfig(input: StintOptions): ResolvedConfig {
     defaultConcurrencyDurationMs: duration(o, "defaultConcurrencyDuration", 180_000),
     useSkipLocked: bool(o.useSkipLocked, "useSkipLocked", true),
     listenNotify: bool(o.listenNotify, "listenNotify", true),
-    statementTimeoutMs: duration(o, "statementTimeout", 30_000),
-    isolateWatchdogTimeoutMs: duration(o, "isolateWatchdogTimeout", 30_000),
-    isolateAbortGraceMs: duration(o, "isolateAbortGrace", 2000),
+    statementTimeoutMs: timerDuration(o, "statementTimeout", 30_000),
+    isolateWatchdogTimeoutMs: timerDuration(o, "isolateWatchdogTimeout", 30_000),
+    isolateAbortGraceMs: timerDuration(o, "isolateAbortGrace", 2000),
   });
 }
 
@@ -238,7 +251,7 @@ function resolveWorkers(value: unknown): ResolvedWorker[] {
       selectors: parseSelectors(queues, `${key}.queues`),
       concurrency: int(w.concurrency, `${key}.concurrency`, 1, 10_000, 3),
       isolates: int(w.isolates, `${key}.isolates`, 1, 256, 1),
-      pollingIntervalMs: duration(w, "pollingInterval", 100, true, `${key}.pollingInterval`),
+      pollingIntervalMs: timerDuration(w, "pollingInterval", 100, true, `${key}.pollingInterval`),
       prefetch: int(w.prefetch, `${key}.prefetch`, 0, 100_000, 0),
     };
   });
@@ -252,9 +265,9 @@ function resolveDispatchers(value: unknown): ResolvedDispatcher[] {
     const d = objectKeys(raw, key, ["batchSize", "pollingInterval", "concurrencyMaintenance", "concurrencyMaintenanceInterval"]);
     return {
       batchSize: int(d.batchSize, `${key}.batchSize`, 1, 100_000, 500),
-      pollingIntervalMs: duration(d, "pollingInterval", 1000, true, `${key}.pollingInterval`),
+      pollingIntervalMs: timerDuration(d, "pollingInterval", 1000, true, `${key}.pollingInterval`),
       concurrencyMaintenance: bool(d.concurrencyMaintenance, `${key}.concurrencyMaintenance`, true),
-      concurrencyMaintenanceIntervalMs: duration(d, "concurrencyMaintenanceInterval", 600_000, true, `${key}.concurrencyMaintenanceInterval`),
+      concurrencyMaintenanceIntervalMs: timerDuration(d, "concurrencyMaintenanceInterval", 600_000, true, `${key}.concurrencyMaintenanceInterval`),
     };
   });
 }

@@ -19,6 +19,9 @@ export interface EnqueueOptions {
   tx?: unknown;
 }
 
+/** The largest time a Date holds (±100,000,000 days around 1970). */
+const MAX_DATE_MS = 8.64e15;
+
 const OPTION_KEYS = new Set(["queue", "priority", "runAt", "delay", "tx"]);
 
 export function buildJob(
@@ -69,6 +72,10 @@ export function buildJob(
     due = opts.runAt.getTime();
   } else if (opts.delay !== undefined) {
     due = now + parseDuration(opts.delay, `${where}delay`, EnqueueError);
+  }
+  // Past the Date range the row's time would be an Invalid Date (or NaN in SQL): refuse before any statement.
+  if (!(Math.abs(due) <= MAX_DATE_MS)) {
+    throw new EnqueueError(`${where}${opts.runAt !== undefined ? "runAt" : "delay"} puts the job past the latest possible date`);
   }
   return {
     id: newJobId(now),

@@ -42,6 +42,25 @@ export class UndiscardableError extends StintError {
   }
 }
 
+/** The Stint instance was closed: nothing more can be done with it (create a new one). */
+export class StintClosedError extends StintError {
+  /** `what` says what met the closed instance, e.g. "enqueue() was called after close()". */
+  constructor(what: string) {
+    super("STINT_CLOSED", `this Stint instance is closed: ${what}`);
+  }
+}
+
+/** `waitFor` gave up: the job had not ended within the timeout. `status` is the last one seen. */
+export class WaitTimeoutError extends StintError {
+  readonly jobId: string;
+  readonly status: string;
+  constructor(jobId: string, status: string, timeoutMs: number) {
+    super("STINT_WAIT_TIMEOUT", `job ${jobId} did not end within ${timeoutMs} ms (it is ${status})`);
+    this.jobId = jobId;
+    this.status = status;
+  }
+}
+
 /** The runner (or isolate) that held a job's claim died while the job ran. */
 export class ProcessExitError extends StintError {
   constructor(message = "the process running this job exited", options?: { cause?: unknown }) {

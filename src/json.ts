@@ -5,8 +5,14 @@
  */
 export function jsonProblem(value: unknown, path: string): string | null {
   // Most values are fine: check them without building paths, and walk again for the message only if not.
-  return plain(value, 0) ? null : walk(value, path, new Set());
+  return plain(value, 0) ? null : walk(value, path, new Set(), 0);
 }
+
+/**
+ * Deeper values are refused: the walk below (and JSON.stringify and JSON.parse
+ * in a worker) would run out of stack, with a RangeError instead of a reason.
+ */
+export const MAX_JSON_DEPTH = 1000;
 
 /**
  * True when `value` surely round-trips. Depth stands in for cycle detection (a
@@ -41,7 +47,7 @@ function plain(value: unknown, depth: number): boolean {
   return true;
 }
 
-function walk(value: unknown, path: string, seen: Set<object>): string | null {
+function walk(value: unknown, path: string, seen: Set<object>, depth: number): string | null {
   if (value === null) return null;
   switch (typeof value) {
     case "string":
@@ -60,11 +66,15 @@ function walk(value: unknown, path: string, seen: Set<object>): string | null {
   }
   const object = value as object;
   if (seen.has(object)) return `${path} is a circular reference`;
+  if (depth >= MAX_JSON_DEPTH) {
+    // The path would be a thousand segments long: name where the nesting starts instead.
+    return `${path.length > 80 ? `${path.slice(0, 80)}…` : path} is nested more than ${MAX_JSON_DEPTH} levels deep`;
+  }
   if (Array.isArray(object)) {
     seen.add(object);
     for (let i = 0; i < object.length; i++) {
       if (!(i in object)) return `${path}[${i}] is a hole in a sparse array`;
-      const problem = walk(object[i], `${path}[${i}]`, seen);
+      const problem = walk(object[i], `${path}[${i}]`, seen, depth + 1);
       if (problem) return problem;
     }
     seen.delete(object);
@@ -78,9 +88,21 @@ function walk(value: unknown, path: string, seen: Set<object>): string | null {
   if (Object.getOwnPropertySymbols(object).length > 0) return `${path} has symbol keys, which JSON drops`;
   seen.add(object);
   for (const [key, child] of Object.entries(object)) {
-    const problem = walk(child, /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`, seen);
+    const problem = walk(child, /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`, seen, depth + 1);
     if (problem) return problem;
   }
   seen.delete(object);
   return null;
+}
+
+/**
+ * A NUL byte or half of a surrogate pair cannot be stored faithfully as text:
+ * libSQL cuts a string at NUL (pausing "q\0evil" paused "q"), PostgreSQL refuses
+ * it outright, and a lone surrogate is not valid UTF-8 anywhere. (Inside a JSON
+ * payload both are escaped, so only names and keys need this.)
+ */
+const UNSTORABLE = /\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+export function hasUnstorable(value: string): boolean {
+  return UNSTORABLE.test(value);
 }

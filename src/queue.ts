@@ -14,18 +14,23 @@ export interface QueueHandle {
   clear(): Promise<number>;
 }
 
-export function queueHandle(driver: Driver, backend: string, name: string): QueueHandle {
+/** `open(method)` throws once the instance is closed, so a handle kept past close() says so too. */
+export function queueHandle(driver: Driver, backend: string, name: string, open: (method: string) => void = () => {}): QueueHandle {
+  const checked = <T>(method: string, fn: () => Promise<T>) => async (): Promise<T> => {
+    open(`queue(${JSON.stringify(name)}).${method}`);
+    return await fn();
+  };
   const info = async () => (await driver.queuesInfo({ backend, queue: name }))[0];
   return {
     name,
-    size: async () => (await info()).ready,
-    latency: async () => {
+    size: checked("size", async () => (await info()).ready),
+    latency: checked("latency", async () => {
       const oldest = (await info()).oldestReadyAt;
       return oldest === null ? 0 : Math.max(0, (Date.now() - oldest.getTime()) / 1000);
-    },
-    isPaused: () => driver.queueIsPaused({ backend, queue: name }),
-    pause: () => driver.queuePause({ backend, queue: name, now: new Date() }),
-    resume: () => driver.queueResume({ backend, queue: name, now: new Date() }),
-    clear: () => driver.queueClear({ backend, queue: name }),
+    }),
+    isPaused: checked("isPaused", () => driver.queueIsPaused({ backend, queue: name })),
+    pause: checked("pause", () => driver.queuePause({ backend, queue: name, now: new Date() })),
+    resume: checked("resume", () => driver.queueResume({ backend, queue: name, now: new Date() })),
+    clear: checked("clear", () => driver.queueClear({ backend, queue: name })),
   };
 }

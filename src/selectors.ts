@@ -1,13 +1,15 @@
 import type { QueueSelector } from "./driver.ts";
 import { ConfigError } from "./errors.ts";
-import { MAX_NAME_LENGTH } from "./task.ts";
+import { nameProblem } from "./task.ts";
 
 /** "*" selects every queue, "email*" every queue whose name starts with "email", anything else one queue. */
 export function parseSelectors(queues: unknown[], key: string): QueueSelector[] {
-  return queues.map((q, i) => {
-    if (typeof q !== "string" || q.length === 0 || q.length > MAX_NAME_LENGTH || q.trim() !== q) {
-      throw new ConfigError(`${key}[${i}]: ${JSON.stringify(q) ?? String(q)} is not a queue name or selector`);
+  return queues.map((value: unknown, i) => {
+    const problem = nameProblem(value);
+    if (problem) {
+      throw new ConfigError(`${key}[${i}]: ${JSON.stringify(value) ?? String(value)} is not a queue name or selector (it ${problem})`);
     }
+    const q = value as string;
     if (q === "*") return { kind: "all" };
     const star = q.indexOf("*");
     if (star === -1) return { kind: "exact", queue: q };

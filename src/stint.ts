@@ -5,7 +5,7 @@ import { resolveConfig, type ResolvedConfig, type RuntimeErrorContext, type Stin
 import { connect } from "./connect.ts";
 import type { Driver, JobFilter, JobStatus, JobSummary } from "./driver.ts";
 import { buildJob, type EnqueueOptions } from "./enqueue.ts";
-import { ConfigError, EnqueueError, JobCancelledError, JobNotFoundError, StintError, UndiscardableError } from "./errors.ts";
+import { ConfigError, EnqueueError, JobCancelledError, JobNotFoundError, StintClosedError, StintError, UndiscardableError } from "./errors.ts";
 import { isJobId } from "./ids.ts";
 import { consoleLogger, type Logger } from "./log.ts";
 import type { Platform } from "./platform.ts";
@@ -21,6 +21,8 @@ import { Wakeups } from "./runtime/wakeups.ts";
 import { type AnyTask, checkName, collectTasks, type Task } from "./task.ts";
 import { checkRecurringTask, type ScheduledTask, scheduleTask, type ScheduleOptions } from "./recurring.ts";
 import { type PruneOptions, pruneParams, type PruneResult } from "./retention.ts";
+import { checkFilter, checkHealthOptions, checkListArgs, type ListOptions } from "./options.ts";
+import { JobWaits, type WaitOptions } from "./wait.ts";
 
 export interface EnqueueItem {
   task: AnyTask | string;
@@ -29,6 +31,9 @@ export interface EnqueueItem {
 }
 
 export async function createStint(options: StintOptions = {}): Promise<Stint> {
+  if (options === null || typeof options !== "object" || Array.isArray(options)) {
+    throw new ConfigError(`createStint options must be an object like { url, tasks }, got ${String(options)}`);
+  }
   const config = resolveConfig(options);
   const tasks = await loadTasks(options.tasks);
   for (const def of config.recurring) checkRecurringTask(def, tasks, `recurring.${def.key}`);
@@ -72,6 +77,7 @@ export class Stint {
   readonly tasks: Map<string, Task>;
   readonly #ctx: RuntimeContext;
   readonly #supervisors = new Set<Supervisor>();
+  readonly #waits = new JobWaits();
   #closed = false;
 
   constructor(
@@ -110,7 +116,13 @@ export class Stint {
       platform,
       reportError,
       running: new Map(),
+      outcomesWritten: (ids) => this.#waits.ended(ids),
     };
+  }
+
+  /** Every method refuses to run once close() has begun: the client is gone, and a raw driver error would say less. */
+  #open(method: string): void {
+    if (this.#closed) throw new StintClosedError(`${method}() was called after close()`);
   }
 
   get backend(): string {
@@ -118,11 +130,13 @@ export class Stint {
   }
 
   /** Creates or upgrades the tables. Idempotent. Returns the versions applied now. */
-  migrate(): Promise<number[]> {
-    return this.driver.migrate();
+  async migrate(): Promise<number[]> {
+    this.#open("migrate");
+    return await this.driver.migrate();
   }
 
   async enqueue<P>(task: Task<P> | string, payload?: P, options?: EnqueueOptions): Promise<JobHandle> {
+    this.#open("enqueue");
     const job = buildJob(task as Task | string, payload, options, this.tasks, Date.now(), "", this.config.defaultConcurrencyDurationMs);
     const tx = options?.tx;
     const [inserted] = await this.driver.jobsInsert({ backend: this.backend, jobs: [job], now: new Date(), tx });
@@ -134,6 +148,7 @@ export class Stint {
 
   /** Enqueues many jobs in one transaction; any bad item throws before anything is written. */
   async enqueueAll(items: EnqueueItem[]): Promise<JobHandle[]> {
+    this.#open("enqueueAll");
     if (!Array.isArray(items)) throw new EnqueueError("enqueueAll takes an array of { task, payload, options }");
     const now = Date.now();
     const jobs = items.map((item, i) => {
@@ -148,22 +163,41 @@ export class Stint {
   }
 
   async getResult<R = unknown, P = unknown>(id: string): Promise<JobResult<R, P>> {
+    this.#open("getResult");
     const record = await this.driver.jobGet({ backend: this.backend, id: checkId(id) });
     if (!record) throw new JobNotFoundError(id);
     return toResult<R, P>(record);
   }
 
   queue(name: string): QueueHandle {
-    return queueHandle(this.driver, this.backend, checkName(name, "queue name", ConfigError));
+    this.#open("queue");
+    return queueHandle(this.driver, this.backend, checkName(name, "queue name", ConfigError), (m) => this.#open(m));
   }
 
   async queues(): Promise<QueueHandle[]> {
+    this.#open("queues");
     const infos = await this.driver.queuesInfo({ backend: this.backend });
-    return infos.map((i) => queueHandle(this.driver, this.backend, i.queue));
+    return infos.map((i) => queueHandle(this.driver, this.backend, i.queue, (m) => this.#open(m)));
+  }
+
+  /**
+   * Resolves with the job's result once it has ended: succeeded, failed,
+   * discarded or cancelled (a job waiting for a retry has not). `timeout`
+   * rejects with a WaitTimeoutError naming the last status; close() rejects
+   * with STINT_CLOSED.
+   */
+  async waitFor<R = unknown, P = unknown>(job: string | JobHandle, options?: WaitOptions): Promise<JobResult<R, P>> {
+    this.#open("waitFor");
+    const read = async (id: string) => {
+      const record = await this.driver.jobGet({ backend: this.backend, id });
+      return record ? toResult(record) : null;
+    };
+    return await this.#waits.wait(read, job, options) as JobResult<R, P>;
   }
 
   /** Puts a failed job back to ready. */
   async retryJob(id: string): Promise<JobHandle> {
+    this.#open("retryJob");
     const count = await this.driver.jobsRetry({ backend: this.backend, ids: [checkId(id)], now: new Date() });
     if (count === 0) {
       const { status } = await this.getResult(id);
@@ -175,15 +209,18 @@ export class Stint {
 
   /** Discards a ready, scheduled, blocked or failed job (kept as a finished row). */
   async discardJob(id: string): Promise<JobHandle> {
+    this.#open("discardJob");
     const { statuses } = await this.driver.jobsDiscard({ backend: this.backend, ids: [checkId(id)], now: new Date() });
     const before = statuses.get(id);
     if (before === undefined) throw new JobNotFoundError(id);
     if (before === "running" || before === "succeeded" || before === "cancelled") throw new UndiscardableError(id, before);
+    this.#waits.ended([id]);
     return { id, status: "discarded" };
   }
 
   /** Retries every failed job (matching the filter); returns how many. */
   async retryAll(filter: JobFilter = {}): Promise<number> {
+    this.#open("retryAll");
     const count = await this.driver.jobsRetry({ backend: this.backend, filter: checkFilter(filter), now: new Date() });
     if (count > 0) {
       // Without a queue filter the retried jobs may be in any queue: every local worker looks.
@@ -195,12 +232,15 @@ export class Stint {
 
   /** Discards every failed job (matching the filter); returns how many. */
   async discardAll(filter: JobFilter = {}): Promise<number> {
+    this.#open("discardAll");
     const { discarded } = await this.driver.jobsDiscard({ backend: this.backend, filter: checkFilter(filter), now: new Date() });
+    if (discarded > 0) this.#waits.endedAny();
     return discarded;
   }
 
   /** Enqueues a fresh copy (new id, attempt 1) of any stored job. */
   async enqueueAgain(id: string): Promise<JobHandle> {
+    this.#open("enqueueAgain");
     const record = await this.driver.jobGet({ backend: this.backend, id: checkId(id) });
     if (!record) throw new JobNotFoundError(id);
     const job = buildJob(record.task, JSON.parse(record.payload), { queue: record.queue, priority: record.priority }, new Map(), Date.now());
@@ -215,6 +255,7 @@ export class Stint {
    * signal aborted (here, or by its runner within a second) and ends cancelled.
    */
   async cancel(id: string): Promise<JobHandle> {
+    this.#open("cancel");
     const before = await this.driver.jobCancel({ backend: this.backend, id: checkId(id), now: new Date() });
     if (before === null) throw new JobNotFoundError(id);
     if (before === "running") {
@@ -222,6 +263,7 @@ export class Stint {
       return { id, status: "running" };
     }
     const waiting = before === "ready" || before === "scheduled" || before === "blocked";
+    if (waiting) this.#waits.ended([id]);
     return { id, status: waiting ? "cancelled" : before };
   }
 
@@ -229,12 +271,14 @@ export class Stint {
    * Creates or updates a dynamic recurring task (needs scheduler.dynamicTasks).
    * A bad cron, an unknown task or a static task's key is a ConfigError, and nothing is written.
    */
-  schedule(options: ScheduleOptions): Promise<ScheduledTask> {
-    return scheduleTask(this.driver, this.config, this.tasks, options);
+  async schedule(options: ScheduleOptions): Promise<ScheduledTask> {
+    this.#open("schedule");
+    return await scheduleTask(this.driver, this.config, this.tasks, options);
   }
 
   /** Removes a dynamic recurring task; returns how many were removed (0 for a static or unknown key). */
   async unschedule(key: string): Promise<number> {
+    this.#open("unschedule");
     return await this.driver.recurringDelete({ backend: this.backend, key: checkName(key, "unschedule key", ConfigError) });
   }
 
@@ -244,22 +288,27 @@ export class Stint {
    * configured ones when none is given). `limitReached` says to call it again.
    */
   async prune(options: PruneOptions = {}): Promise<PruneResult> {
+    this.#open("prune");
     return await this.driver.jobsPrune(pruneParams(options, this.config, Date.now()));
   }
 
   /** Whether this backend's supervisors and their runners heartbeat within `maxAge` (default processAliveThreshold). */
-  health(options: { maxAge?: Duration } = {}): Promise<HealthReport> {
-    return checkHealth(this.driver, this.backend, options.maxAge ?? this.config.processAliveThresholdMs);
+  async health(options?: { maxAge?: Duration }): Promise<HealthReport> {
+    this.#open("health");
+    const { maxAge } = checkHealthOptions(options);
+    return await checkHealth(this.driver, this.backend, maxAge ?? this.config.processAliveThresholdMs);
   }
 
   /** Queues, processes, recurring tasks and semaphores of this backend. */
-  stats(): Promise<Stats> {
-    return collectStats(this.driver, this.backend, this.config.processAliveThresholdMs);
+  async stats(): Promise<Stats> {
+    this.#open("stats");
+    return await collectStats(this.driver, this.backend, this.config.processAliveThresholdMs);
   }
 
   /** Jobs in one status, newest first (for dashboards). */
-  listJobs(status: JobStatus, options: { queue?: string; limit?: number; before?: string } = {}): Promise<JobSummary[]> {
-    return this.driver.jobsList({ backend: this.backend, status, limit: options.limit ?? 50, queue: options.queue, before: options.before });
+  async listJobs(status: JobStatus, options?: ListOptions): Promise<JobSummary[]> {
+    this.#open("listJobs");
+    return await this.driver.jobsList({ backend: this.backend, ...checkListArgs(status, options) });
   }
 
   /** Registers a lifecycle hook; returns a function that removes it. */
@@ -269,7 +318,7 @@ export class Stint {
 
   /** Starts a supervisor with this instance's workers and dispatchers. */
   async start(options: StartOptions = {}): Promise<Supervisor> {
-    if (this.#closed) throw new StintError("STINT_CLOSED", "this Stint instance is closed");
+    this.#open("start");
     const checked = checkStartOptions(options);
     const mode = checked.mode ?? this.config.mode ?? (checked.standalone ? "worker" : "async");
     if (mode === "worker" && !this.#ctx.tasksUrl && checked.only !== "dispatch") {
@@ -291,17 +340,8 @@ export class Stint {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#waits.closeAll();
     await Promise.all([...this.#supervisors].map((s) => s.stop()));
     await this.driver.close();
   }
-}
-
-function checkFilter(filter: JobFilter): JobFilter {
-  if (filter === null || typeof filter !== "object") throw new ConfigError("filter must be an object like { queue, task }");
-  for (const key of Object.keys(filter)) {
-    if (key !== "queue" && key !== "task") throw new ConfigError(`filter: unknown key ${JSON.stringify(key)} (known: queue, task)`);
-  }
-  if (filter.queue !== undefined) checkName(filter.queue, "filter.queue", ConfigError);
-  if (filter.task !== undefined) checkName(filter.task, "filter.task", ConfigError);
-  return filter;
 }

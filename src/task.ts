@@ -1,6 +1,7 @@
 import { checkConcurrency } from "./concurrency.ts";
-import { type Duration, parseDuration } from "./duration.ts";
+import { describe, type Duration, parseDuration } from "./duration.ts";
 import { ConfigError } from "./errors.ts";
+import { hasUnstorable } from "./json.ts";
 import { type BackoffPolicy, parseRetry, type RetryOptions } from "./retry.ts";
 
 /** What a handler receives beside its payload. */
@@ -50,20 +51,24 @@ export type AnyTask = Task<any, any>;
 
 export const MAX_NAME_LENGTH = 200;
 
-export function checkName(value: unknown, what: string, ErrorType: new (m: string) => Error): string {
+/** Why `value` cannot be a name (of a task, queue, backend, key…), or null when it can. */
+export function nameProblem(value: unknown): string | null {
   if (typeof value !== "string" || value.length === 0 || value.length > MAX_NAME_LENGTH || value.trim() !== value) {
-    throw new ErrorType(
-      `${what} must be a non-empty string of at most ${MAX_NAME_LENGTH} characters without surrounding spaces, got ${
-        JSON.stringify(value) ?? String(value)
-      }`,
-    );
+    return `must be a non-empty string of at most ${MAX_NAME_LENGTH} characters without surrounding spaces`;
   }
-  return value;
+  if (hasUnstorable(value)) return "must not contain a NUL character or a lone surrogate (half of a UTF-16 pair)";
+  return null;
+}
+
+export function checkName(value: unknown, what: string, ErrorType: new (m: string) => Error): string {
+  const problem = nameProblem(value);
+  if (problem) throw new ErrorType(`${what} ${problem}, got ${describe(value)}`);
+  return value as string;
 }
 
 export function checkPriority(value: unknown, what: string, ErrorType: new (m: string) => Error): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < -100 || value > 100) {
-    throw new ErrorType(`${what} must be an integer from -100 to 100, got ${JSON.stringify(value) ?? String(value)}`);
+    throw new ErrorType(`${what} must be an integer from -100 to 100, got ${describe(value)}`);
   }
   return value;
 }

@@ -15,6 +15,7 @@ import { DriverError } from "../../src/errors.ts";
 import type { Migration, Param, Row, SqlAccess, SqlRunner } from "../sql/access.ts";
 import { createSqlDriver } from "../sql/engine.ts";
 import { applyMigrations } from "../sql/migrate.ts";
+import { guardUserTx, type TxIdentity } from "../sql/user-tx.ts";
 import { migrations } from "./schema.ts";
 
 const SYNC_BUSY_MS = 20;
@@ -36,6 +37,13 @@ function runnerOver(target: Client | Transaction): SqlRunner {
       return rs.rowsAffected;
     },
   };
+}
+
+/** The main database's file, as SQLite resolved it (the same path for every client of one file). */
+async function sqliteIdentity(runner: SqlRunner): Promise<TxIdentity> {
+  const rows = await runner.query("PRAGMA database_list");
+  const main = rows.find((r) => r.name === "main");
+  return { database: String(main?.file ?? ""), inTransaction: null };
 }
 
 function isBusy(error: unknown): boolean {
@@ -112,10 +120,14 @@ async function openLibsql(options: DriverOptions): Promise<SqlAccess> {
     run: (sql, params) => serial(() => withBusyRetry(() => pool.run(sql, params))),
     transaction,
     runnerForUserTx(tx: unknown): SqlRunner {
-      if (!tx || typeof (tx as Transaction).execute !== "function") {
+      const t = tx as Transaction | null;
+      // execute() alone would take a mysql2 connection too: a libSQL transaction also has batch() and `closed`.
+      if (!t || typeof t.execute !== "function" || typeof t.batch !== "function" || typeof t.closed !== "boolean") {
         throw new DriverError("tx must be a libSQL transaction (from client.transaction())");
       }
-      return runnerOver(tx as Transaction);
+      if (t.closed) throw new DriverError("tx is a libSQL transaction that is already closed (committed, rolled back or closed)");
+      // A local file names its database; a remote server's transaction cannot be told apart from here.
+      return isFile ? guardUserTx(runnerOver(t), sqliteIdentity, () => sqliteIdentity(pool), "libSQL") : runnerOver(t);
     },
     migrations,
     migrate: (list: Migration[]) =>

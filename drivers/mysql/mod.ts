@@ -26,6 +26,7 @@ import { finishJobs, insertJobs } from "../sql/jobs.ts";
 import { claimBySelector } from "../sql/claim.ts";
 import { likePrefix } from "../sql/selectors.ts";
 import { connectError, driverError, isFatal, isTransient } from "./errors.ts";
+import { guardUserTx, type TxIdentity } from "../sql/user-tx.ts";
 import { migrateMysql } from "./migrate.ts";
 import { checkPayloads, fitOutcome, groupBySize, jobSize, outcomeSize, textBudget } from "./limits.ts";
 import { migrations } from "./schema.ts";
@@ -178,6 +179,8 @@ export async function openMysqlAccess(options: DriverOptions): Promise<{ access:
     }
   }
 
+  /** Where the pool is connected, learned at the first enqueue with a tx. */
+  let ownIdentity: Promise<TxIdentity> | null = null;
   const access: SqlAccess = {
     dialect: "mysql",
     capabilities: { listenNotify: false, skipLocked: true, overlappingClaims: false },
@@ -186,10 +189,16 @@ export async function openMysqlAccess(options: DriverOptions): Promise<{ access:
     transaction,
     runnerForUserTx(tx: unknown): SqlRunner {
       const runner = userTxRunner(tx);
-      return {
-        query: (sql, params) => runner.query(sql, params).catch((e) => Promise.reject(driverError(e, label))),
-        run: (sql, params) => runner.run(sql, params).catch((e) => Promise.reject(driverError(e, label))),
+      // async: an ended connection throws from query() itself, not in a rejected promise.
+      const wrapped: SqlRunner = {
+        query: async (sql, params) => await runner.query(sql, params).catch((e) => Promise.reject(driverError(e, label))),
+        run: async (sql, params) => await runner.run(sql, params).catch((e) => Promise.reject(driverError(e, label))),
       };
+      ownIdentity ??= mysqlIdentity(access).catch((error) => {
+        ownIdentity = null;
+        throw error;
+      });
+      return guardUserTx(wrapped, mysqlIdentity, () => ownIdentity!, "mysql2");
     },
     migrations,
     migrate: (list: Migration[]) => migrateMysql(pool, label, target.database, unlimitedSql, list),
@@ -201,6 +210,12 @@ export async function openMysqlAccess(options: DriverOptions): Promise<{ access:
     close: () => pool.end(),
   };
   return { access, server };
+}
+
+/** The server (by its own name and port) and the schema a connection uses. */
+async function mysqlIdentity(runner: SqlRunner): Promise<TxIdentity> {
+  const [row] = await runner.query("SELECT DATABASE() AS db, @@hostname AS host, @@port AS port");
+  return { database: `${String(row?.host)}:${String(row?.port)}/${String(row?.db)}`, inTransaction: null };
 }
 
 /**

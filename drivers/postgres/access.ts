@@ -11,6 +11,7 @@ import { applyMigrations } from "../sql/migrate.ts";
 import { DriverError } from "../../src/errors.ts";
 import type { Migration, Param, Row, SqlAccess, SqlRunner } from "../sql/access.ts";
 import { migrations } from "./schema.ts";
+import { guardUserTx, type TxIdentity } from "../sql/user-tx.ts";
 
 export type Sql = postgres.Sql<any>;
 /** What postgres.js hands to `sql.begin(async (tx) => …)`: anything with `unsafe`. */
@@ -106,6 +107,20 @@ export function userTx(tx: unknown): TxSql {
   return tx;
 }
 
+/**
+ * The server (its port and start time: not its address, which differs between
+ * localhost and 127.0.0.1) and database. Inside a transaction block the
+ * statement started after the transaction did; a postgres.js `tx` used after
+ * its sql.begin() ended runs each statement as its own transaction.
+ */
+async function pgIdentity(runner: SqlRunner): Promise<TxIdentity> {
+  const [row] = await runner.query(
+    `SELECT current_database() AS db, inet_server_port() AS port, pg_postmaster_start_time()::text AS started,
+      transaction_timestamp() < statement_timestamp() AS in_block`,
+  );
+  return { database: `${String(row?.db)} (port ${String(row?.port)}, up since ${String(row?.started)})`, inTransaction: row?.in_block === true };
+}
+
 export function createAccess(sql: Sql): SqlAccess {
   const pool = runnerOver(sql, { retry: true });
 
@@ -135,7 +150,7 @@ export function createAccess(sql: Sql): SqlAccess {
     query: pool.query,
     run: pool.run,
     transaction,
-    runnerForUserTx: (tx) => runnerOver(userTx(tx), { retry: false }),
+    runnerForUserTx: (tx) => guardUserTx(runnerOver(userTx(tx), { retry: false }), pgIdentity, () => pgIdentity(pool), "postgres.js"),
     migrations,
     migrate,
     insertIgnore: (table, columns, rows) =>

@@ -71,6 +71,7 @@ export class Completer {
           });
           this.#writing = [];
           failures = 0;
+          this.#ctx.outcomesWritten?.(batch.map((o) => o.id));
           // Requeued jobs, and waiters a released concurrency slot promoted, are claimable now.
           this.#onRequeued();
         } catch (error) {

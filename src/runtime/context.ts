@@ -20,4 +20,6 @@ export interface RuntimeContext {
   reportError(error: unknown, context: RuntimeErrorContext): void;
   /** Jobs running in this process, by id, so cancel() can abort them directly. */
   running: Map<string, { abort(reason: unknown): void }>;
+  /** Called with the ids whose outcomes were just written, so waitFor in this process wakes at once. */
+  outcomesWritten?(ids: string[]): void;
 }

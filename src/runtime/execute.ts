@@ -14,6 +14,7 @@ import { errorInfo, JobCancelledError, JobTimeoutError, ResultError, UnknownTask
 import { jsonProblem } from "../json.ts";
 import { backoffDelay } from "../retry.ts";
 import type { AnyTask, Task, TaskContext } from "../task.ts";
+import { type LongTimer, longTimeout } from "../timers.ts";
 
 /** The abort reason used when a stop runs out of time: the job goes back to ready. */
 export class ShutdownSignal extends Error {
@@ -74,10 +75,11 @@ export async function executeJob(
   now: () => number = Date.now,
 ): Promise<Outcome> {
   if (!task) return failure(job, undefined, new UnknownTaskError(job.task), now);
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timer: LongTimer | undefined;
   if (task.timeoutMs !== null) {
     const ms = task.timeoutMs;
-    timer = setTimeout(() => abort.abort(new JobTimeoutError(ms)), ms);
+    // A plain setTimeout would fire at once for a timeout above 24.8 days.
+    timer = longTimeout(() => abort.abort(new JobTimeoutError(ms)), ms);
   }
   try {
     const ctx: TaskContext = {
@@ -105,7 +107,7 @@ export async function executeJob(
     if (reason instanceof JobCancelledError) return { id: job.id, kind: "cancelled", error: errorInfo(reason) };
     return failure(job, task, reason, now);
   } finally {
-    if (timer !== undefined) clearTimeout(timer);
+    timer?.clear();
   }
 }
 

@@ -1,6 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { jsonProblem } from "../../src/json.ts";
+import { jsonProblem, MAX_JSON_DEPTH } from "../../src/json.ts";
 
 describe("jsonProblem", () => {
   test("accepts plain JSON values", () => {
@@ -61,5 +61,16 @@ describe("jsonProblem", () => {
 
   test("uses the path it is given", () => {
     assert.match(jsonProblem({ v: new Map() }, "return value")!, /^return value\.v is a Map/);
+  });
+
+  test("a value nested deeper than it can walk is named, not a RangeError", () => {
+    for (const depth of [MAX_JSON_DEPTH + 1, 100_000]) {
+      let deep: unknown = "leaf";
+      for (let i = 0; i < depth; i++) deep = i % 2 ? { a: deep } : [deep];
+      assert.match(jsonProblem(deep, "return value") ?? "", /^return value.* is nested more than 1000 levels deep$/);
+    }
+    let fine: unknown = 1;
+    for (let i = 0; i < MAX_JSON_DEPTH; i++) fine = [fine];
+    assert.equal(jsonProblem(fine, "payload"), null);
   });
 });
