@@ -18,10 +18,10 @@
  */
 import type { ResolvedWorker } from "../config.ts";
 import type { ClaimedJob } from "../driver.ts";
-import { errorInfo, JobCancelledError } from "../errors.ts";
+import { JobCancelledError, safeErrorInfo } from "../errors.ts";
 import { Completer } from "./completer.ts";
 import type { RuntimeContext } from "./context.ts";
-import { executeJob, JobAbort, ShutdownSignal } from "./execute.ts";
+import { executeJob, failure, JobAbort, ShutdownSignal } from "./execute.ts";
 import { IsolatePool } from "./isolate-pool.ts";
 import { Runner } from "./runner.ts";
 import { sleep, Waker, yieldToEventLoop } from "./sleep.ts";
@@ -265,12 +265,16 @@ export class Worker extends Runner {
       if (!this.stopSignal.aborted) this.#startBuffered();
       this.#waker.wake();
     };
-    const done = executeJob(job, this.ctx.tasks.get(job.task), abort, run).then(
+    const task = this.ctx.tasks.get(job.task);
+    const done = executeJob(job, task, abort, run).then(
       (outcome) => {
         this.#completer.add({ ...outcome, claim: job.claim });
         settled();
       },
       (error) => {
+        // executeJob always decides an outcome; should it ever fail to, the job still fails: a job with
+        // no outcome stays claimed, is released by #reconcile and runs again with no attempt counted.
+        this.#completer.add({ ...failure(job, task, error, Date.now), claim: job.claim });
         settled();
         this.ctx.reportError(error, { operation: "execute", processName: this.name, jobId: job.id });
       },
@@ -332,7 +336,7 @@ export class Worker extends Runner {
         const at = this.#buffer.findIndex((j) => j.id === id);
         if (at !== -1) {
           const [job] = this.#buffer.splice(at, 1);
-          const error = errorInfo(new JobCancelledError(id));
+          const error = safeErrorInfo(new JobCancelledError(id));
           this.#completer.add({ id, kind: "cancelled", error, claim: job.claim });
         }
       }
@@ -356,9 +360,11 @@ export class Worker extends Runner {
       timer.abort();
     }
     for (const { abort } of this.#inFlight.values()) abort.abort(new ShutdownSignal());
+    // Worker mode: each job's release waits until its isolate is done with it (see execute.ts). A graceful
+    // stop gives aborted handlers the abort grace to see their signal; an immediate one terminates at once.
+    const stopped = this.#pool?.stop(immediate ? 0 : this.ctx.config.isolateAbortGraceMs);
     await all();
-    // A graceful stop gives aborted handlers the abort grace to see their signal before their isolates go.
-    await this.#pool?.stop(immediate ? 0 : this.ctx.config.isolateAbortGraceMs);
+    await stopped;
     await this.#completer.flush(Date.now() + Math.max(5000, this.ctx.config.shutdownTimeoutMs));
   }
 }
