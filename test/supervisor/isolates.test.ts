@@ -256,49 +256,59 @@ describe("worker mode: a job's outcome waits for its isolate to be done with it"
   const lingering = { isolateAbortGrace: "3s", isolateWatchdogTimeout: "10s" };
 
   for (const how of ["timeout", "cancel", "stop"] as const) {
-    test(`${how}: the outcome is written after the handler ended`, T, () =>
-      withWorkerMode(lingering, async ({ stint, supervisor, dir }) => {
-        const task = how === "timeout" ? "lingers_timeout" : "lingers";
-        const { id } = await stint.enqueue(task, { ms: 20_000, linger: 600, dir });
-        await waitFor("the job to start in its isolate", () => existsSync(`${dir}/${id}.started`), { timeout: 10_000 });
-        let stopping: Promise<void> | null = null;
-        if (how === "cancel") await stint.cancel(id);
-        if (how === "stop") stopping = supervisor.stop();
-        const r = await endedAfter(stint, id, () => existsSync(`${dir}/${id}.ended`), "its handler ended");
-        await stopping;
-        const expected = { timeout: "failed", cancel: "cancelled", stop: "ready" } as const;
-        assert.equal(r.status, expected[how]);
-      }));
+    test(
+      `${how}: the outcome is written after the handler ended`,
+      T,
+      () =>
+        withWorkerMode(lingering, async ({ stint, supervisor, dir }) => {
+          const task = how === "timeout" ? "lingers_timeout" : "lingers";
+          const { id } = await stint.enqueue(task, { ms: 20_000, linger: 600, dir });
+          await waitFor("the job to start in its isolate", () => existsSync(`${dir}/${id}.started`), {
+            timeout: 10_000,
+          });
+          let stopping: Promise<void> | null = null;
+          if (how === "cancel") await stint.cancel(id);
+          if (how === "stop") stopping = supervisor.stop();
+          const r = await endedAfter(stint, id, () => existsSync(`${dir}/${id}.ended`), "its handler ended");
+          await stopping;
+          const expected = { timeout: "failed", cancel: "cancelled", stop: "ready" } as const;
+          assert.equal(r.status, expected[how]);
+        }),
+    );
   }
 
-  test("jobs queued behind a handler that holds the thread go back to ready when the isolate is terminated, and never start there", T, () =>
-    withWorkerMode(
-      {
-        isolateWatchdogTimeout: "10s",
-        isolateAbortGrace: "2s",
-        workers: [{ isolates: 1, concurrency: 2, pollingInterval: "50ms" }],
-      },
-      async ({ stint, dir, exits }) => {
-        // A synchronous loop that ignores its abort: Deno's terminate() cannot stop it.
-        const spinMs = 4000;
-        const holder = await stint.enqueue("spins_past_abort", { ms: spinMs, dir });
-        await waitFor("the loop to start", () => existsSync(`${dir}/${holder.id}.ticks`), { timeout: 10_000 });
-        const loopEnds = Date.now() + spinMs;
-        const file = `${dir}/queued.log`;
-        const queued = await stint.enqueue("record", { file });
-        // Claimed and posted to the one isolate, behind the loop; 2.3 s into the loop (its timeout and the grace)
-        // the isolate is terminated.
-        await waitForStatus(stint, queued.id, "running", 10_000);
-        assert.equal(exits.length, 0, "the queued job was posted before the isolate was terminated");
-        const r = await waitForStatus(stint, queued.id, ["succeeded", "failed"], 15_000);
-        assert.equal(r.status, "succeeded", `the queued job: ${JSON.stringify(r.error)}`);
-        assert.equal(r.attempts, 1, "it never started, so it was released, not failed");
-        assert.deepEqual(r.errors, []);
-        assert.equal((await stint.getResult(holder.id)).error?.name, "JobTimeoutError");
-        assert.match(String((exits[0].error as Error).message), new RegExp(`job ${holder.id} ignored its abort`));
-        // On Deno the terminated isolate loops on until loopEnds: it must not start the queued job then.
-        await sleep(Math.max(0, loopEnds - Date.now()) + 500);
-        assert.equal(readFileSync(file, "utf8").trim().split("\n").length, 1, "the queued job ran once");
-      },
-    ));
+  test(
+    "jobs queued behind a handler that holds the thread go back to ready when the isolate is terminated, and never start there",
+    T,
+    () =>
+      withWorkerMode(
+        {
+          isolateWatchdogTimeout: "10s",
+          isolateAbortGrace: "2s",
+          workers: [{ isolates: 1, concurrency: 2, pollingInterval: "50ms" }],
+        },
+        async ({ stint, dir, exits }) => {
+          // A synchronous loop that ignores its abort: Deno's terminate() cannot stop it.
+          const spinMs = 4000;
+          const holder = await stint.enqueue("spins_past_abort", { ms: spinMs, dir });
+          await waitFor("the loop to start", () => existsSync(`${dir}/${holder.id}.ticks`), { timeout: 10_000 });
+          const loopEnds = Date.now() + spinMs;
+          const file = `${dir}/queued.log`;
+          const queued = await stint.enqueue("record", { file });
+          // Claimed and posted to the one isolate, behind the loop; 2.3 s into the loop (its timeout and the grace)
+          // the isolate is terminated.
+          await waitForStatus(stint, queued.id, "running", 10_000);
+          assert.equal(exits.length, 0, "the queued job was posted before the isolate was terminated");
+          const r = await waitForStatus(stint, queued.id, ["succeeded", "failed"], 15_000);
+          assert.equal(r.status, "succeeded", `the queued job: ${JSON.stringify(r.error)}`);
+          assert.equal(r.attempts, 1, "it never started, so it was released, not failed");
+          assert.deepEqual(r.errors, []);
+          assert.equal((await stint.getResult(holder.id)).error?.name, "JobTimeoutError");
+          assert.match(String((exits[0].error as Error).message), new RegExp(`job ${holder.id} ignored its abort`));
+          // On Deno the terminated isolate loops on until loopEnds: it must not start the queued job then.
+          await sleep(Math.max(0, loopEnds - Date.now()) + 500);
+          assert.equal(readFileSync(file, "utf8").trim().split("\n").length, 1, "the queued job ran once");
+        },
+      ),
+  );
 });
