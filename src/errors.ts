@@ -143,3 +143,45 @@ export class DeadlineError extends StintError {
     super("DEADLINE_EXCEEDED", `${operation} got no answer from the database within ${ms} ms`);
   }
 }
+
+/**
+ * `errorInfo` for anything a handler may throw, and it never throws itself: a
+ * thrown Proxy, or an object whose getters, toJSON or toString throw, once
+ * left a job with no outcome, so it ran again and again. Whatever part cannot
+ * be read is left out or named as such; every field is a string (a getter may
+ * return anything).
+ */
+export function safeErrorInfo(error: unknown): ErrorInfo {
+  if (typeof error === "string") return { name: "NonError", message: error, stack: null };
+  const isError = tryRead(() => error instanceof Error);
+  if (isError === true) {
+    const e = error as Error;
+    return {
+      name: text(tryRead(() => e.name)) || "Error",
+      message: text(tryRead(() => e.message)) ?? "",
+      stack: text(tryRead(() => e.stack)) ?? null,
+    };
+  }
+  const message = tryRead(() => JSON.stringify(error)) ?? tryRead(() => String(error));
+  if (isError === false && message !== undefined) return { name: "NonError", message, stack: null };
+  return {
+    name: "UnreadableError",
+    message: "a value was thrown that could not be read (its prototype, properties or conversions threw)",
+    stack: null,
+  };
+}
+
+function tryRead<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch {
+    return undefined;
+  }
+}
+
+/** A string for `value`, or undefined when there is none or converting it throws. */
+function text(value: unknown): string | undefined {
+  if (typeof value === "string") return value;
+  if (value === undefined || value === null) return undefined;
+  return tryRead(() => String(value));
+}

@@ -8,9 +8,20 @@
  * abort it with a reason, and the outcome follows the reason even if the
  * handler never settles (its late result is ignored). The handler is called
  * synchronously, so a synchronous one costs no promise round of its own.
+ *
+ * In worker mode the outcome is returned only once the isolate is done with
+ * the job: its handler settled, or the isolate was terminated. Written any
+ * earlier, a released or failed job could be claimed and started elsewhere
+ * while its handler still ran here for up to isolateAbortGrace. A job the
+ * isolate never started goes back to ready.
+ *
+ * Every path ends in an outcome: a thrown value that defeats every reading
+ * (a Proxy whose traps throw) fails the job like any other error. A job with
+ * no outcome would stay claimed, be released by reconciliation, and run again
+ * without its attempts ever counting.
  */
 import type { ClaimedJob, Outcome } from "../driver.ts";
-import { errorInfo, JobCancelledError, JobTimeoutError, ResultError, UnknownTaskError } from "../errors.ts";
+import { JobCancelledError, JobTimeoutError, ResultError, safeErrorInfo, UnknownTaskError } from "../errors.ts";
 import { jsonProblem } from "../json.ts";
 import { backoffDelay } from "../retry.ts";
 import type { AnyTask, Task, TaskContext } from "../task.ts";
@@ -21,6 +32,17 @@ export class ShutdownSignal extends Error {
   constructor() {
     super("the runtime is shutting down");
     this.name = "ShutdownSignal";
+  }
+}
+
+/**
+ * Worker mode: the job was handed to an isolate that never started it (the
+ * isolate went first, or the pool stopped). It goes back to ready.
+ */
+export class NotStartedSignal extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "NotStartedSignal";
   }
 }
 
@@ -67,12 +89,44 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
     typeof (value as { then?: unknown }).then === "function";
 }
 
+/** `value instanceof type`, false when asking throws (a Proxy's getPrototypeOf trap). */
+function isA(value: unknown, type: abstract new (...args: never[]) => unknown): boolean {
+  try {
+    return value instanceof type;
+  } catch {
+    return false;
+  }
+}
+
 export async function executeJob(
   job: ClaimedJob,
   task: AnyTask | undefined,
   abort: JobAbort,
   run?: (payload: unknown, ctx: TaskContext) => Promise<unknown>,
   now: () => number = Date.now,
+): Promise<Outcome> {
+  /** Worker mode: the isolate's answer, which settles once the isolate is done with the job. */
+  let ran: Promise<unknown> | undefined;
+  const handOver = run && ((payload: unknown, ctx: TaskContext) => (ran = run(payload, ctx)));
+  let outcome: Outcome;
+  try {
+    outcome = await decide(job, task, abort, handOver, now);
+  } catch (error) {
+    outcome = failure(job, task, error, now);
+  }
+  if (ran === undefined) return outcome;
+  const late = await ran.then(() => null, (error: unknown) => error);
+  // Never started (even if aborted meanwhile): back to ready, unless it was cancelled.
+  if (late instanceof NotStartedSignal && outcome.kind !== "cancelled") return { id: job.id, kind: "released" };
+  return outcome;
+}
+
+async function decide(
+  job: ClaimedJob,
+  task: AnyTask | undefined,
+  abort: JobAbort,
+  run: ((payload: unknown, ctx: TaskContext) => Promise<unknown>) | undefined,
+  now: () => number,
 ): Promise<Outcome> {
   if (!task) return failure(job, undefined, new UnknownTaskError(job.task), now);
   let timer: LongTimer | undefined;
@@ -103,8 +157,8 @@ export async function executeJob(
   } catch (error) {
     // An abort decides the outcome whatever the handler threw in answer to it.
     const reason = abort.aborted ? abort.reason : error;
-    if (reason instanceof ShutdownSignal) return { id: job.id, kind: "released" };
-    if (reason instanceof JobCancelledError) return { id: job.id, kind: "cancelled", error: errorInfo(reason) };
+    if (isA(reason, ShutdownSignal) || isA(reason, NotStartedSignal)) return { id: job.id, kind: "released" };
+    if (isA(reason, JobCancelledError)) return { id: job.id, kind: "cancelled", error: safeErrorInfo(reason) };
     return failure(job, task, reason, now);
   } finally {
     timer?.clear();
@@ -113,7 +167,7 @@ export async function executeJob(
 
 /** A failure is retried while the task's attempts last, else final. */
 export function failure(job: ClaimedJob, task: Task | undefined, error: unknown, now: () => number): Outcome {
-  const info = errorInfo(error);
+  const info = safeErrorInfo(error);
   const retry = task?.retry;
   if (retry && job.attempt < retry.attempts) {
     return { id: job.id, kind: "retry", error: info, retryAt: new Date(now() + backoffDelay(retry.backoff, job.attempt)) };

@@ -7,14 +7,23 @@
  *     error event (preventDefault) · close · no pong within watchdogTimeout ·
  *     a job ignoring its abort past the grace period (terminate)
  *
- * A gone isolate fails its in-flight jobs with ProcessExitError and is
+ * A gone isolate fails the jobs it started with ProcessExitError and is
  * replaced: at once the first time, then after 100 ms doubling to 30 s; the
  * count resets once an isolate has lived a minute; never after stop().
  * Deno cannot stop a worker stuck in a synchronous loop (terminate() returns
  * but the thread runs on): the pool replaces it all the same and carries on.
+ *
+ * Jobs posted to an isolate wait in its message queue while a handler holds
+ * its thread. Each isolate shares a gate with the main thread (one Int32 in a
+ * SharedArrayBuffer): the isolate raises it to a job's sequence number as it
+ * starts the job, and going gone swaps in -1, after which the isolate starts
+ * nothing — not even a Deno isolate that outlived terminate(). The value
+ * swapped out tells which posted jobs never started: those reject with
+ * NotStartedSignal and go back to ready.
  */
 import { ConfigError, type ErrorInfo, ProcessExitError } from "../errors.ts";
 import type { AbortKind, FromIsolate, ToIsolate } from "./protocol.ts";
+import { NotStartedSignal } from "./execute.ts";
 import { sleep } from "./sleep.ts";
 import { JobCancelledError, JobTimeoutError } from "../errors.ts";
 
@@ -28,6 +37,8 @@ export interface IsolatePoolOptions {
 }
 
 interface Pending {
+  /** The job's place in the order it was posted to its isolate (from 1). */
+  seq: number;
   resolve(value: unknown): void;
   reject(error: unknown): void;
 }
@@ -37,6 +48,9 @@ interface Isolate {
   slot: number;
   worker: Worker;
   pending: Map<string, Pending>;
+  /** The gate shared with the isolate (see the top of this file), and the last sequence number posted. */
+  gate: Int32Array;
+  posted: number;
   lastSeen: number;
   startedAt: number;
   gone: boolean;
@@ -84,7 +98,18 @@ export class IsolatePool {
   #spawn(slot: number, first: boolean): Promise<void> {
     const name = `${this.#options.name}/isolate-${slot + 1}`;
     const worker = new Worker(new URL("./isolate.ts", import.meta.url).href, { type: "module" });
-    const isolate: Isolate = { name, slot, worker, pending: new Map(), lastSeen: Date.now(), startedAt: Date.now(), gone: false };
+    const gate = new Int32Array(new SharedArrayBuffer(4));
+    const isolate: Isolate = {
+      name,
+      slot,
+      worker,
+      pending: new Map(),
+      gate,
+      posted: 0,
+      lastSeen: Date.now(),
+      startedAt: Date.now(),
+      gone: false,
+    };
     return new Promise<void>((resolve, reject) => {
       let settled = false;
       worker.addEventListener("message", (event: MessageEvent<FromIsolate>) => {
@@ -128,7 +153,7 @@ export class IsolatePool {
       worker.addEventListener("messageerror", onDeath("received a message it could not read"));
       // Bun only; Deno says nothing when a worker exits by itself (the watchdog notices).
       (worker as unknown as EventTarget).addEventListener("close", onDeath("exited") as (event: unknown) => void);
-      this.#post(isolate, { type: "init", tasksUrl: this.#options.tasksUrl });
+      this.#post(isolate, { type: "init", tasksUrl: this.#options.tasksUrl, gate: gate.buffer });
     });
   }
 
@@ -152,16 +177,21 @@ export class IsolatePool {
     }
   }
 
-  /** Marks an isolate gone: terminate it, fail its jobs, and replace it with backoff. */
+  /**
+   * Marks an isolate gone: close its gate, terminate it, fail the jobs it
+   * started, hand back those it never started, and replace it with backoff.
+   */
   #gone(isolate: Isolate, why: string): void {
     if (isolate.gone) return;
     isolate.gone = true;
+    const started = Atomics.exchange(isolate.gate, 0, -1);
     try {
       isolate.worker.terminate();
     } catch { /* already gone */ }
     if (this.#slots[isolate.slot] === isolate) this.#slots[isolate.slot] = null;
     const error = new ProcessExitError(`isolate ${isolate.name} ${why}`);
-    for (const pending of isolate.pending.values()) pending.reject(error);
+    const notStarted = new NotStartedSignal(`isolate ${isolate.name} went before it started the job (it ${why})`);
+    for (const pending of isolate.pending.values()) pending.reject(pending.seq > started ? notStarted : error);
     isolate.pending.clear();
     if (this.#stopped) return;
     this.#options.onExit(isolate.name, error);
@@ -186,7 +216,7 @@ export class IsolatePool {
 
   async #pick(): Promise<Isolate> {
     for (;;) {
-      if (this.#stopped) throw new ProcessExitError(`${this.#options.name} is stopping`);
+      if (this.#stopped) throw new NotStartedSignal(`${this.#options.name} is stopping`);
       let best: Isolate | null = null;
       for (const isolate of this.#slots) {
         if (isolate && !isolate.gone && (!best || isolate.pending.size < best.pending.size)) best = isolate;
@@ -208,24 +238,30 @@ export class IsolatePool {
         clearTimeout(grace);
         fn(value);
       };
-      isolate.pending.set(job.id, { resolve: settle(resolve), reject: settle(reject) });
+      const seq = ++isolate.posted;
+      isolate.pending.set(job.id, { seq, resolve: settle(resolve), reject: settle(reject) });
       const onAbort = () => {
         if (!isolate.pending.has(job.id)) return;
         const reason = signal.reason;
         this.#post(isolate, { type: "abort", id: job.id, kind: abortKind(reason), message: String(reason?.message ?? reason) });
         grace = setTimeout(() => {
-          if (isolate.pending.has(job.id)) {
-            this.#gone(isolate, `was terminated: job ${job.id} ignored its abort for ${this.#options.abortGraceMs} ms`);
-          }
+          if (!isolate.pending.has(job.id)) return;
+          const ms = this.#options.abortGraceMs;
+          // Not started yet: another handler has held the isolate's thread all this time.
+          const why = Atomics.load(isolate.gate, 0) >= seq
+            ? `job ${job.id} ignored its abort for ${ms} ms`
+            : `a handler held its thread: job ${job.id}, aborted, could not start for ${ms} ms`;
+          this.#gone(isolate, `was terminated: ${why}`);
         }, this.#options.abortGraceMs);
       };
-      this.#post(isolate, { type: "run", ...job });
+      this.#post(isolate, { type: "run", seq, ...job });
       signal.addEventListener("abort", onAbort, { once: true });
     });
   }
 
   /**
-   * Terminates every isolate; jobs still inside them are failed with ProcessExitError.
+   * Terminates every isolate; jobs still inside them are failed with ProcessExitError
+   * (those never started reject with NotStartedSignal).
    * With `graceMs`, jobs whose abort was sent first get that long to see it and settle.
    */
   async stop(graceMs = 0): Promise<void> {

@@ -3,8 +3,13 @@
  * by URL, then runs handlers on request. Every job is wrapped in try/catch and
  * answered with a structured result: an uncaught error would kill the isolate
  * (and, on Deno, the whole process unless the main thread prevents it).
+ *
+ * A job starts only through the gate shared with the main thread (see
+ * isolate-pool.ts): once the main thread has given up on this isolate, jobs
+ * still in its message queue are never started, even when terminate() could
+ * not stop the thread (Deno, a synchronous loop).
  */
-import { errorInfo, JobCancelledError, JobTimeoutError, ResultError } from "../errors.ts";
+import { JobCancelledError, JobTimeoutError, ResultError, safeErrorInfo } from "../errors.ts";
 import { jsonProblem } from "../json.ts";
 import { collectTasks, type Task } from "../task.ts";
 import type { FromIsolate, ToIsolate } from "./protocol.ts";
@@ -16,18 +21,20 @@ const scope = globalThis as unknown as {
 };
 
 let tasks = new Map<string, Task>();
+let gate = new Int32Array(new SharedArrayBuffer(4));
 const running = new Map<string, AbortController>();
 
 function post(message: FromIsolate): void {
   scope.postMessage(message);
 }
 
-async function init(tasksUrl: string): Promise<void> {
+async function init(tasksUrl: string, shared: SharedArrayBuffer): Promise<void> {
+  gate = new Int32Array(shared);
   try {
     tasks = collectTasks(await import(tasksUrl), `tasks module ${tasksUrl}`);
     post({ type: "ready", tasks: [...tasks.keys()] });
   } catch (error) {
-    post({ type: "init-failed", error: errorInfo(error) });
+    post({ type: "init-failed", error: safeErrorInfo(error) });
   }
 }
 
@@ -49,9 +56,18 @@ async function run(message: Extract<ToIsolate, { type: "run" }>): Promise<void> 
     if (problem) throw new ResultError(`${message.task}: ${problem}`);
     post({ type: "result", id: message.id, ok: true, json: JSON.stringify(result) });
   } catch (error) {
-    post({ type: "result", id: message.id, ok: false, error: errorInfo(error) });
+    post({ type: "result", id: message.id, ok: false, error: safeErrorInfo(error) });
   } finally {
     running.delete(message.id);
+  }
+}
+
+/** Raises the gate to `seq` unless the main thread closed it (-1): true when the job may start. */
+function pass(seq: number): boolean {
+  for (;;) {
+    const current = Atomics.load(gate, 0);
+    if (current === -1) return false;
+    if (Atomics.compareExchange(gate, 0, current, Math.max(current, seq)) === current) return true;
   }
 }
 
@@ -71,10 +87,12 @@ scope.addEventListener("message", (event) => {
   const message = event.data;
   switch (message.type) {
     case "init":
-      void init(message.tasksUrl);
+      void init(message.tasksUrl, message.gate);
       break;
     case "run":
-      void run(message);
+      if (pass(message.seq)) void run(message);
+      // Given up on: this isolate is terminated, or should be (see above).
+      else (globalThis as { close?: () => void }).close?.();
       break;
     case "abort":
       running.get(message.id)?.abort(abortReason(message));

@@ -8,8 +8,9 @@ import type { ErrorInfo } from "../errors.ts";
 export type AbortKind = "timeout" | "cancel" | "shutdown";
 
 export type ToIsolate =
-  | { type: "init"; tasksUrl: string }
-  | { type: "run"; id: string; task: string; queue: string; attempt: number; payload: string }
+  /** `gate`: one Int32 the isolate raises to a job's seq as it starts it; -1 once the main thread gave up on it. */
+  | { type: "init"; tasksUrl: string; gate: SharedArrayBuffer }
+  | { type: "run"; seq: number; id: string; task: string; queue: string; attempt: number; payload: string }
   | { type: "abort"; id: string; kind: AbortKind; message: string }
   | { type: "ping"; n: number };
 

@@ -8,19 +8,20 @@
  *   └── wait pollingInterval, or a wake-up (local enqueue, finished job)
  *
  * With `prefetch`, where the driver allows it (capabilities.overlappingClaims:
- * PostgreSQL), two claims of half the capacity each can be in flight at once:
- * a fast drain otherwise spends most of its time waiting for the next claim
- * with nothing left to run.
+ * PostgreSQL), two claims of half the capacity each can be in flight at once
+ * while the last answer was full: a fast drain otherwise spends most of its
+ * time waiting for the next claim with nothing left to run. A short answer
+ * (from whichever claim is the newest to answer) starts the polling wait.
  *
  * Outcomes go through a Completer that batches them. Cancellation requested by
  * another process is noticed by a periodic check of the running job ids.
  */
 import type { ResolvedWorker } from "../config.ts";
 import type { ClaimedJob } from "../driver.ts";
-import { errorInfo, JobCancelledError } from "../errors.ts";
+import { JobCancelledError, safeErrorInfo } from "../errors.ts";
 import { Completer } from "./completer.ts";
 import type { RuntimeContext } from "./context.ts";
-import { executeJob, JobAbort, ShutdownSignal } from "./execute.ts";
+import { executeJob, failure, JobAbort, ShutdownSignal } from "./execute.ts";
 import { IsolatePool } from "./isolate-pool.ts";
 import { Runner } from "./runner.ts";
 import { sleep, Waker, yieldToEventLoop } from "./sleep.ts";
@@ -39,8 +40,14 @@ export class Worker extends Runner {
   /** Claims in flight, and the slots they hold for the jobs they may bring. */
   readonly #claims = new Set<Promise<void>>();
   #reserved = 0;
-  /** The last claim came back short: wait a polling interval (or a wake-up) before the next. */
-  #short = false;
+  /**
+   * The newest claim answered came back short: no claim before this time
+   * unless a wake-up says jobs became claimable (an enqueue, a finished job).
+   * Other wake-ups (a claim's answer) only make the loop check it again.
+   */
+  #idleUntil = 0;
+  /** The newest claim answered came back full: a second claim may be pipelined (see #claimLimit). */
+  #draining = false;
   /**
    * Counts the signals that jobs became claimable (an enqueue's wake-up, a
    * requeue). A claim that comes back short proves the queue empty only as of
@@ -48,8 +55,13 @@ export class Worker extends Runner {
    * claims again at once instead of waiting a polling interval.
    */
   #work = 0;
-  /** Claims started so far: only the latest one's short answer means "nothing left". */
+  /**
+   * Claims started so far, and the newest of them that answered: with two
+   * claims pipelined, answers come back from the older one too, and an older
+   * answer never overrides what a newer one said about the queue.
+   */
   #started = 0;
+  #answered = 0;
   /** Claims failed in a row, and when the next may start (backing off a failing database). */
   #failures = 0;
   #retryAt = 0;
@@ -137,9 +149,9 @@ export class Worker extends Runner {
           await this.#waker.wait(Infinity);
           continue;
         }
-        if (this.#short) {
-          this.#short = false;
-          await this.#waker.wait(this.#options.pollingIntervalMs);
+        const idle = this.#idleUntil - Date.now();
+        if (idle > 0) {
+          await this.#waker.wait(idle);
           continue;
         }
         this.#startClaim(limit);
@@ -156,6 +168,7 @@ export class Worker extends Runner {
 
   #newWork(): void {
     this.#work++;
+    this.#idleUntil = 0;
     this.#waker.wake();
   }
 
@@ -168,7 +181,10 @@ export class Worker extends Runner {
     const pipelined = prefetch > 0 && this.ctx.driver.capabilities.overlappingClaims;
     const half = Math.ceil(capacity / 2);
     // Pipelined: a second claim of half the capacity while the first is in flight.
-    if (this.#claims.size > 0) return pipelined && this.#claims.size === 1 && room >= half ? half : 0;
+    // Only while draining: an idle worker's poll is one claim, not two.
+    if (this.#claims.size > 0) {
+      return pipelined && this.#draining && this.#claims.size === 1 && room >= half ? half : 0;
+    }
     // With a buffer still over half full, wait for jobs to finish: fewer, bigger claims.
     if (prefetch > 0 && this.#buffer.length > prefetch / 2) return 0;
     return pipelined ? Math.min(room, half) : room;
@@ -199,8 +215,13 @@ export class Worker extends Runner {
           for (const job of claimed) job.claim = { attempt: job.attempt, startedAt: now.getTime() };
           this.#buffer.push(...claimed);
           if (this.#delivered) for (const job of claimed) this.#delivered.add(job.id);
-          if (claimed.length === limit || this.#work !== work) this.#short = false;
-          else if (n === this.#started) this.#short = true;
+          if (n > this.#answered) {
+            this.#answered = n;
+            this.#draining = claimed.length === limit;
+            // Short proves the queue empty only as of this claim's snapshot: not when a wake-up came meanwhile.
+            const empty = !this.#draining && this.#work === work;
+            this.#idleUntil = empty ? Date.now() + this.#options.pollingIntervalMs : 0;
+          }
         } catch (error) {
           // Not a failed claim but a broken answer: the loop rethrows it, and the runner restarts it.
           this.#crash ??= error;
@@ -237,17 +258,23 @@ export class Worker extends Runner {
     const run = pool ? (_payload: unknown, ctx: { signal: AbortSignal }) => pool.run(job, ctx.signal) : undefined;
     const settled = () => {
       this.#inFlight.delete(job.id);
+      // A free slot ends an idle wait, as before the back-off: the worker claims for it at once.
+      this.#idleUntil = 0;
       this.ctx.running.delete(job.id);
       // The next buffered job starts here, not in the loop, which may be waiting on a claim.
       if (!this.stopSignal.aborted) this.#startBuffered();
       this.#waker.wake();
     };
-    const done = executeJob(job, this.ctx.tasks.get(job.task), abort, run).then(
+    const task = this.ctx.tasks.get(job.task);
+    const done = executeJob(job, task, abort, run).then(
       (outcome) => {
         this.#completer.add({ ...outcome, claim: job.claim });
         settled();
       },
       (error) => {
+        // executeJob always decides an outcome; should it ever fail to, the job still fails: a job with
+        // no outcome stays claimed, is released by #reconcile and runs again with no attempt counted.
+        this.#completer.add({ ...failure(job, task, error, Date.now), claim: job.claim });
         settled();
         this.ctx.reportError(error, { operation: "execute", processName: this.name, jobId: job.id });
       },
@@ -309,7 +336,7 @@ export class Worker extends Runner {
         const at = this.#buffer.findIndex((j) => j.id === id);
         if (at !== -1) {
           const [job] = this.#buffer.splice(at, 1);
-          const error = errorInfo(new JobCancelledError(id));
+          const error = safeErrorInfo(new JobCancelledError(id));
           this.#completer.add({ id, kind: "cancelled", error, claim: job.claim });
         }
       }
@@ -333,9 +360,11 @@ export class Worker extends Runner {
       timer.abort();
     }
     for (const { abort } of this.#inFlight.values()) abort.abort(new ShutdownSignal());
+    // Worker mode: each job's release waits until its isolate is done with it (see execute.ts). A graceful
+    // stop gives aborted handlers the abort grace to see their signal; an immediate one terminates at once.
+    const stopped = this.#pool?.stop(immediate ? 0 : this.ctx.config.isolateAbortGraceMs);
     await all();
-    // A graceful stop gives aborted handlers the abort grace to see their signal before their isolates go.
-    await this.#pool?.stop(immediate ? 0 : this.ctx.config.isolateAbortGraceMs);
+    await stopped;
     await this.#completer.flush(Date.now() + Math.max(5000, this.ctx.config.shutdownTimeoutMs));
   }
 }

@@ -8,7 +8,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, statSync } from "node:fs";
-import type { HookEvent, Stint, Supervisor } from "../../mod.ts";
+import type { HookEvent, JobResult, Stint, Supervisor } from "../../mod.ts";
 import { ProcessExitError } from "../../mod.ts";
 import { type RuntimeErrorRecord, sleep, withStintAt } from "../support/harness.ts";
 import { waitFor, waitForStatus } from "../support/wait.ts";
@@ -36,7 +36,8 @@ async function withWorkerMode(
         const exits: HookEvent[] = [];
         stint.on("worker.exit", (event) => void exits.push(event));
         const supervisor = await stint.start({ mode: "worker" });
-        assert.equal(supervisor.workers[0].isolatesAlive, 2);
+        const workers = overrides.workers as Array<{ isolates: number }> | undefined;
+        assert.equal(supervisor.workers[0].isolatesAlive, workers?.[0].isolates ?? 2);
         await fn({ stint, supervisor, exits, runtimeErrors, dir });
       },
     );
@@ -52,6 +53,25 @@ async function addsSucceed(stint: Stint, n: number): Promise<void> {
   );
   const done = await waitForAll(stint, handles.map((h) => h.id), ["succeeded", "failed"]);
   done.forEach((r, i) => assert.deepEqual([r.status, r.returnValue], ["succeeded", i + 1000], `job ${i}`));
+}
+
+/**
+ * Waits for the job to leave `running` (ended, or released to ready) and
+ * checks, at the first sight of it, that `done()` already holds: the outcome
+ * was written only after the handler ended or its isolate was terminated.
+ */
+async function endedAfter(stint: Stint, id: string, done: () => boolean, what: string): Promise<JobResult> {
+  let r: JobResult | null = null;
+  let claimed = false;
+  await waitFor(`job ${id} to leave running`, async () => {
+    r = await stint.getResult(id);
+    claimed ||= r.status === "running";
+    if (!claimed || r.status === "running") return false;
+    // Read after the status: had the outcome come first, this could still be false.
+    assert.ok(done(), `job ${id} became ${r.status} before ${what}`);
+    return true;
+  }, { timeout: 15_000 });
+  return r!;
 }
 
 function fileSize(path: string): number {
@@ -156,10 +176,10 @@ describe("worker mode: aborts reach the isolate", () => {
     () =>
       withWorkerMode({ isolateWatchdogTimeout: "10s" }, async ({ stint, supervisor, dir, exits }) => {
         const { id } = await stint.enqueue("ignores_abort", { ms: 8000, dir });
-        const r = await waitForStatus(stint, id, ["failed", "succeeded"], 10_000);
+        // The outcome is written only once the isolate is gone: never while the handler still runs.
+        const r = await endedAfter(stint, id, () => exits.length > 0, "the isolate's termination");
         assert.equal(r.status, "failed");
         assert.equal(r.error?.name, "JobTimeoutError");
-        await waitFor("the isolate to be terminated", () => exits.length > 0, { timeout: 10_000 });
         assert.match(String((exits[0].error as Error).message), new RegExp(`job ${id} ignored its abort for 300 ms`));
         // The handler ticks every 50 ms while it lives: once terminated, it ticks no more.
         const ticks = `${dir}/${id}.ticks`;
@@ -229,4 +249,66 @@ describe("worker mode: the main thread stays responsive", () => {
         assert.ok(quickDone >= 1, "a job enqueued during the CPU loop finished before it");
       },
     ));
+});
+
+describe("worker mode: a job's outcome waits for its isolate to be done with it", () => {
+  // The handler sees its abort but takes 600 ms to stop, within the abort grace.
+  const lingering = { isolateAbortGrace: "3s", isolateWatchdogTimeout: "10s" };
+
+  for (const how of ["timeout", "cancel", "stop"] as const) {
+    test(
+      `${how}: the outcome is written after the handler ended`,
+      T,
+      () =>
+        withWorkerMode(lingering, async ({ stint, supervisor, dir }) => {
+          const task = how === "timeout" ? "lingers_timeout" : "lingers";
+          const { id } = await stint.enqueue(task, { ms: 20_000, linger: 600, dir });
+          await waitFor("the job to start in its isolate", () => existsSync(`${dir}/${id}.started`), {
+            timeout: 10_000,
+          });
+          let stopping: Promise<void> | null = null;
+          if (how === "cancel") await stint.cancel(id);
+          if (how === "stop") stopping = supervisor.stop();
+          const r = await endedAfter(stint, id, () => existsSync(`${dir}/${id}.ended`), "its handler ended");
+          await stopping;
+          const expected = { timeout: "failed", cancel: "cancelled", stop: "ready" } as const;
+          assert.equal(r.status, expected[how]);
+        }),
+    );
+  }
+
+  test(
+    "jobs queued behind a handler that holds the thread go back to ready when the isolate is terminated, and never start there",
+    T,
+    () =>
+      withWorkerMode(
+        {
+          isolateWatchdogTimeout: "10s",
+          isolateAbortGrace: "2s",
+          workers: [{ isolates: 1, concurrency: 2, pollingInterval: "50ms" }],
+        },
+        async ({ stint, dir, exits }) => {
+          // A synchronous loop that ignores its abort: Deno's terminate() cannot stop it.
+          const spinMs = 4000;
+          const holder = await stint.enqueue("spins_past_abort", { ms: spinMs, dir });
+          await waitFor("the loop to start", () => existsSync(`${dir}/${holder.id}.ticks`), { timeout: 10_000 });
+          const loopEnds = Date.now() + spinMs;
+          const file = `${dir}/queued.log`;
+          const queued = await stint.enqueue("record", { file });
+          // Claimed and posted to the one isolate, behind the loop; 2.3 s into the loop (its timeout and the grace)
+          // the isolate is terminated.
+          await waitForStatus(stint, queued.id, "running", 10_000);
+          assert.equal(exits.length, 0, "the queued job was posted before the isolate was terminated");
+          const r = await waitForStatus(stint, queued.id, ["succeeded", "failed"], 15_000);
+          assert.equal(r.status, "succeeded", `the queued job: ${JSON.stringify(r.error)}`);
+          assert.equal(r.attempts, 1, "it never started, so it was released, not failed");
+          assert.deepEqual(r.errors, []);
+          assert.equal((await stint.getResult(holder.id)).error?.name, "JobTimeoutError");
+          assert.match(String((exits[0].error as Error).message), new RegExp(`job ${holder.id} ignored its abort`));
+          // On Deno the terminated isolate loops on until loopEnds: it must not start the queued job then.
+          await sleep(Math.max(0, loopEnds - Date.now()) + 500);
+          assert.equal(readFileSync(file, "utf8").trim().split("\n").length, 1, "the queued job ran once");
+        },
+      ),
+  );
 });

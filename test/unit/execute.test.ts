@@ -2,7 +2,9 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { defineTask, JobCancelledError, type TaskContext } from "../../mod.ts";
 import type { ClaimedJob } from "../../src/driver.ts";
-import { executeJob, JobAbort, ShutdownSignal } from "../../src/runtime/execute.ts";
+import { errorInfo, safeErrorInfo } from "../../src/errors.ts";
+import { executeJob, JobAbort, NotStartedSignal, ShutdownSignal } from "../../src/runtime/execute.ts";
+import { hostileValue } from "../fixtures/tasks.ts";
 
 function claimed(payload: unknown, attempt = 1): ClaimedJob {
   return {
@@ -105,5 +107,64 @@ describe("executeJob", () => {
     });
     const outcome = await executeJob(claimed(null), task, abort);
     assert.equal(outcome.kind, "cancelled");
+  });
+
+  test("a hostile thrown value (a Proxy, throwing getters or conversions) still fails the job, with a readable error", async () => {
+    for (const which of [1, 2, 3]) {
+      const task = defineTask("t", () => {
+        throw hostileValue(which);
+      }, { retry: { attempts: 2, backoff: "10ms" } });
+      for (const [attempt, kind] of [[1, "retry"], [2, "failed"]] as const) {
+        const outcome = await executeJob(claimed(null, attempt), task, new JobAbort());
+        assert.equal(outcome.kind, kind, `value ${which}, attempt ${attempt}`);
+        const error = (outcome as { error: { name: unknown; message: unknown; stack: unknown } }).error;
+        assert.equal(typeof error.name, "string");
+        assert.equal(typeof error.message, "string");
+        assert.ok(error.stack === null || typeof error.stack === "string");
+      }
+      // Rejected rather than thrown: the same.
+      const rejects = defineTask("t", () => Promise.reject(hostileValue(which)));
+      assert.equal((await executeJob(claimed(null), rejects, new JobAbort())).kind, "failed");
+    }
+  });
+
+  test("worker mode: the outcome waits for the isolate to be done with the job; one never started is released", async () => {
+    const task = defineTask("t", () => null, { timeout: "10ms" });
+    let finish!: (value: unknown) => void;
+    const ran = new Promise((resolve) => (finish = resolve));
+    let decided = false;
+    const pending = executeJob(claimed(null), task, new JobAbort(), () => ran).then((o) => (decided = true, o));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(decided, false, "timed out, but the isolate still runs the handler: no outcome yet");
+    finish("late");
+    const outcome = await pending;
+    assert.equal(outcome.kind === "failed" && outcome.error.name, "JobTimeoutError");
+
+    const never = Promise.reject(new NotStartedSignal("the isolate went first"));
+    assert.deepEqual(await executeJob(claimed(null), task, new JobAbort(), () => never), { id: claimed(0).id, kind: "released" });
+    let drop!: (error: unknown) => void;
+    const queuedRun = new Promise((_, reject) => (drop = reject));
+    const cancelled = new JobAbort();
+    const queued = executeJob(claimed(null), defineTask("t", () => null), cancelled, () => queuedRun);
+    cancelled.abort(new JobCancelledError("x"));
+    drop(new NotStartedSignal("the isolate went first"));
+    assert.equal((await queued).kind, "cancelled", "a cancelled job that never started stays cancelled");
+  });
+});
+
+describe("safeErrorInfo", () => {
+  test("never throws, and every field is a string", () => {
+    for (const value of [hostileValue(1), hostileValue(2), hostileValue(3), undefined, null, Symbol("s"), () => 1]) {
+      const info = safeErrorInfo(value);
+      assert.equal(typeof info.name, "string");
+      assert.equal(typeof info.message, "string");
+    }
+    assert.equal(safeErrorInfo(hostileValue(1)).name, "UnreadableError");
+    assert.deepEqual(safeErrorInfo(hostileValue(2)), { name: "Error", message: "", stack: null });
+    assert.equal(safeErrorInfo(hostileValue(3)).name, "UnreadableError");
+    const plain = new TypeError("plain");
+    assert.deepEqual(safeErrorInfo(plain), errorInfo(plain));
+    assert.deepEqual(safeErrorInfo({ a: 1 }), errorInfo({ a: 1 }));
+    assert.deepEqual(safeErrorInfo(undefined), errorInfo(undefined));
   });
 });
