@@ -14,6 +14,7 @@ import { libsql, mount, TOKEN } from "./support.ts";
 
 describe("hono app: bad input", { skip: libsql.skip }, () => {
   test("stintApp refuses unknown option keys, bad tokens and a non-boolean readOnly with a ConfigError naming the key", () =>
+    // deno-lint-ignore require-await
     withStint(libsql, {}, async (stint) => {
       const refused = (options: unknown, key: RegExp, secret?: string) =>
         assert.throws(
