@@ -10,70 +10,81 @@
  *
  * Every command takes --config FILE (else $STINT_CONFIG, else ./stint.yml when it exists),
  * --backend ALIAS and --url URL. Precedence: flags > env > YAML file.
+ *
+ * Exit codes: 0 done, 1 failed (or unhealthy), 2 bad command line or configuration. Every
+ * argument and the whole configuration are checked before a database is opened, and an error
+ * is one line on stderr with no stack and no password.
  */
 import { detectPlatform } from "./adapters/mod.ts";
 import { envFlag, envOverrides, parseConfigFile } from "./src/config-file.ts";
 import { createStint } from "./src/stint.ts";
-import type { StintOptions } from "./src/config.ts";
-import { StintError } from "./src/errors.ts";
-
-const VALUE_FLAGS = new Set([
-  "config", "backend", "url", "mode", "max-age", "finished-older-than", "failed-older-than", "recurring-older-than",
-  "task", "task-key", "batch-size",
-]);
-const BOOL_FLAGS = new Set(["only-work", "only-dispatch", "skip-recurring", "help"]);
-
-function parseArgs(argv: string[]): { command: string | undefined; flags: Map<string, string | true> } {
-  const flags = new Map<string, string | true>();
-  let command: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (!arg.startsWith("--")) {
-      if (command !== undefined) throw new StintError("CLI_USAGE", `unexpected argument ${JSON.stringify(arg)}`);
-      command = arg;
-      continue;
-    }
-    const [name, inline] = arg.slice(2).split(/=(.*)/s, 2);
-    if (BOOL_FLAGS.has(name)) flags.set(name, true);
-    else if (VALUE_FLAGS.has(name)) {
-      const value = inline ?? argv[++i];
-      if (value === undefined) throw new StintError("CLI_USAGE", `--${name} needs a value`);
-      flags.set(name, value);
-    } else throw new StintError("CLI_USAGE", `unknown flag --${name}`);
-  }
-  return { command, flags };
-}
+import { resolveConfig, type StintOptions } from "./src/config.ts";
+import { ConfigError } from "./src/errors.ts";
+import { errorLine, HELP, healthOptions, parseArgs, passwordsOf, pruneOptions, USAGE, UsageError } from "./src/cli-args.ts";
+import { pruneParams } from "./src/retention.ts";
 
 const platform = await detectPlatform();
-const usage = "usage: stint <start|migrate|health|prune|stats> [--config FILE] [--backend ALIAS] [--url URL] …";
+/** Every password the configuration names, masked in whatever this process prints about an error. */
+const secrets: string[] = [];
 
-async function main(): Promise<number> {
-  const { command, flags } = parseArgs(platform.args());
-  if (!command || flags.has("help")) {
-    console.log(usage);
-    return command ? 0 : 2;
+/** The YAML file's text; null when an implicit ./stint.yml is absent. Any other miss is a ConfigError naming the path. */
+async function readConfig(path: string, shown: string, explicit: boolean): Promise<string | null> {
+  let text: string | null;
+  try {
+    text = await platform.readTextFile(path);
+  } catch (error) {
+    const code = (error as { code?: string })?.code;
+    if (code === "EISDIR" || /is a directory/i.test(String((error as Error)?.message))) {
+      throw new ConfigError(`config file ${shown} is a directory`);
+    }
+    throw new ConfigError(`config file ${shown} cannot be read: ${(error as Error)?.message ?? error}`, { cause: error });
   }
+  if (text === null && explicit) throw new ConfigError(`config file ${shown} does not exist`);
+  return text;
+}
+
+/** The options the flags, the environment and the YAML file give, checked; nothing is opened. */
+async function loadOptions(flags: Map<string, string | true>): Promise<StintOptions> {
   const flag = (name: string) => flags.get(name) as string | undefined;
-  // On the command line a bare number is milliseconds, as it is in code and YAML.
-  const duration = (name: string) => {
-    const value = flag(name);
-    return value !== undefined && /^\d+$/.test(value) ? Number(value) : value;
-  };
-  const cwdUrl = new URL(`file://${platform.cwd().replace(/\/?$/, "/")}`);
-  const configPath = flag("config") ?? platform.env("STINT_CONFIG") ??
-    ((await platform.readTextFile("stint.yml")) !== null ? "stint.yml" : undefined);
+  for (const url of [flag("url"), platform.env("STINT_DATABASE_URL")]) secrets.push(...passwordsOf(url));
+  const cwd = platform.cwd().replace(/\/?$/, "/");
+  const explicit = flag("config") ?? (platform.env("STINT_CONFIG") || undefined);
+  const configPath = explicit ?? "stint.yml";
+  const path = configPath.startsWith("/") ? configPath : `${cwd}${configPath}`;
+  const text = await readConfig(path, configPath, explicit !== undefined);
   let options: StintOptions = {};
-  if (configPath) {
-    const fileUrl = new URL(configPath, cwdUrl).href;
-    const text = await platform.readTextFile(new URL(fileUrl).pathname);
-    if (text === null) throw new StintError("CONFIG_INVALID", `config file ${configPath} does not exist`);
-    options = parseConfigFile(text, fileUrl, flag("backend") ?? platform.env("STINT_BACKEND"));
+  if (text !== null) {
+    const fileUrl = new URL("file:///");
+    fileUrl.pathname = path; // the setter escapes "#", "?" and spaces that new URL(path) would misread
+    options = parseConfigFile(text, fileUrl.href, flag("backend") ?? (platform.env("STINT_BACKEND") || undefined));
+    if (typeof options.url === "string") secrets.push(...passwordsOf(options.url));
   }
   options = { ...options, ...envOverrides(platform) };
   if (flag("backend")) options.backend = flag("backend");
   if (flag("url")) options.url = flag("url");
   if (flag("mode")) options.mode = flag("mode") as "worker" | "async";
-  if (typeof options.tasks === "string" && !/^[a-z]+:/.test(options.tasks)) options.tasks = new URL(options.tasks, cwdUrl).href;
+  if (typeof options.tasks === "string" && !/^[a-z]+:/.test(options.tasks)) {
+    options.tasks = new URL(options.tasks, `file://${cwd}`).href;
+  }
+  return options;
+}
+
+async function main(): Promise<number> {
+  const { command, flags } = parseArgs(platform.args());
+  if (command === null) {
+    console.log(HELP);
+    return 0;
+  }
+  // Everything a command needs is checked here, before createStint opens (or creates) a database.
+  const health = command === "health" ? healthOptions(flags) : {};
+  const prune = command === "prune" ? pruneOptions(flags) : {};
+  const options = await loadOptions(flags);
+  const config = resolveConfig(options);
+  if (command === "prune") pruneParams(prune, config, Date.now());
+  if (command === "start" && options.tasks === undefined && !flags.has("only-dispatch")) {
+    throw new ConfigError("start: no tasks to run: set tasks: (a module path) in the config file, or use --only-dispatch");
+  }
+  const skipRecurring = command === "start" && (flags.has("skip-recurring") || envFlag(platform, "STINT_SKIP_RECURRING"));
 
   const stint = await createStint(options);
   try {
@@ -85,34 +96,26 @@ async function main(): Promise<number> {
       }
       case "start": {
         const only = flags.has("only-work") ? "work" : flags.has("only-dispatch") ? "dispatch" : undefined;
-        const skipRecurring = flags.has("skip-recurring") || envFlag(platform, "STINT_SKIP_RECURRING");
         const supervisor = await stint.start({ standalone: true, only, skipRecurring });
         console.log(`stint supervisor ${supervisor.name} (pid ${platform.pid}) started for backend ${stint.backend}`);
         await supervisor.stopped;
         return 0;
       }
       case "health": {
-        const report = await stint.health(flag("max-age") !== undefined ? { maxAge: duration("max-age") } : {});
-        console.log(report.healthy ? `healthy: ${report.supervisors} supervisor(s), ${report.runners} runner(s)` : `unhealthy: ${report.reason}`);
+        const report = await stint.health(health);
+        console.log(
+          report.healthy ? `healthy: ${report.supervisors} supervisor(s), ${report.runners} runner(s)` : `unhealthy: ${report.reason}`,
+        );
         return report.healthy ? 0 : 1;
       }
       case "stats":
         console.log(JSON.stringify(await stint.stats(), null, 2));
         return 0;
-      case "prune": {
-        const batchSize = flag("batch-size");
-        const options = {
-          finishedOlderThan: duration("finished-older-than"),
-          failedOlderThan: duration("failed-older-than"),
-          recurringOlderThan: duration("recurring-older-than"),
-          task: flag("task"),
-          taskKey: flag("task-key"),
-          batchSize: batchSize === undefined ? undefined : Number(batchSize),
-        };
+      default: { // prune
         // One bounded batch per call; keep going while a batch came back full.
         const total = { finished: 0, failed: 0, recurring: 0, batches: 0 };
         for (;;) {
-          const result = await stint.prune(options);
+          const result = await stint.prune(prune);
           total.finished += result.finished;
           total.failed += result.failed;
           total.recurring += result.recurring;
@@ -122,18 +125,21 @@ async function main(): Promise<number> {
         console.log(JSON.stringify(total));
         return 0;
       }
-      default:
-        console.error(`unknown command ${JSON.stringify(command)}\n${usage}`);
-        return 2;
     }
   } finally {
     await stint.close();
   }
 }
 
+let code: number;
 try {
-  platform.exit(await main());
+  code = await main();
 } catch (error) {
-  console.error(error instanceof StintError ? `${error.name}: ${error.message}` : error);
-  platform.exit(error instanceof StintError && error.code === "CLI_USAGE" ? 2 : 1);
+  const usage = error instanceof UsageError;
+  const config = error instanceof ConfigError;
+  const name = error instanceof Error ? error.name : "Error";
+  const message = error instanceof Error ? error.message : String(error);
+  console.error(`stint: ${errorLine(usage ? message : `${name}: ${message}`, secrets)}${usage ? ` — ${USAGE}` : ""}`);
+  code = usage || config ? 2 : 1;
 }
+platform.exit(code);

@@ -13,28 +13,44 @@ export interface EnvSource {
   env(name: string): string | undefined;
 }
 
+const isMapping = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === "object" && !Array.isArray(value);
+
 /** Parses YAML text into options for one backend (`backend`, or the only/“default” one). */
 export function parseConfigFile(text: string, fileUrl: string, backend?: string): StintOptions {
   let doc: unknown;
   try {
     doc = parse(text);
   } catch (error) {
-    throw new ConfigError(`${fileUrl}: not valid YAML: ${(error as Error).message}`, { cause: error });
+    // The parser's message goes on with a code frame over several lines; its first line names the problem.
+    const first = String((error as Error)?.message ?? error).split("\n")[0].trim().replace(/:$/, "");
+    throw new ConfigError(`${fileUrl}: not valid YAML: ${first}`, { cause: error });
   }
   if (doc === null || doc === undefined) doc = {};
-  if (typeof doc !== "object" || Array.isArray(doc)) throw new ConfigError(`${fileUrl}: the top level must be a mapping`);
-  let options = doc as Record<string, unknown>;
+  if (!isMapping(doc)) throw new ConfigError(`${fileUrl}: the top level must be a mapping`);
+  let options = doc;
   if ("backends" in options) {
-    const backends = options.backends as Record<string, unknown>;
-    if (!backends || typeof backends !== "object" || Array.isArray(backends)) {
-      throw new ConfigError(`${fileUrl}: backends must be a mapping of alias to options`);
+    // Keys beside `backends:` would apply to no backend at all: a url there would be silently ignored.
+    const stray = Object.keys(options).filter((k) => k !== "backends");
+    if (stray.length > 0) {
+      throw new ConfigError(
+        `${fileUrl}: ${stray.join(", ")} beside backends: (a file is either flat options for one backend or backends: { alias: { … } })`,
+      );
     }
+    const backends = options.backends;
+    if (!isMapping(backends)) throw new ConfigError(`${fileUrl}: backends must be a mapping of alias to options`);
     const names = Object.keys(backends);
+    if (names.length === 0) throw new ConfigError(`${fileUrl}: backends: is empty (give at least one alias with its url)`);
     const chosen = backend ?? (names.length === 1 ? names[0] : "default");
-    if (!(chosen in backends)) {
-      throw new ConfigError(`${fileUrl}: no backend ${JSON.stringify(chosen)} (has: ${names.join(", ") || "none"})`);
+    if (!Object.hasOwn(backends, chosen)) {
+      throw new ConfigError(`${fileUrl}: no backend ${JSON.stringify(chosen)} (has: ${names.join(", ")})`);
     }
-    options = { ...(backends[chosen] as Record<string, unknown>), backend: chosen };
+    const chosenOptions = backends[chosen];
+    // `a:` with nothing under it would run on the default file:stint.db instead of the database meant.
+    if (!isMapping(chosenOptions) || Object.keys(chosenOptions).length === 0) {
+      throw new ConfigError(`${fileUrl}: backend ${JSON.stringify(chosen)} is empty (expected a mapping of options with its url)`);
+    }
+    options = { ...chosenOptions, backend: chosen };
   } else if (backend !== undefined) {
     options = { ...options, backend };
   }

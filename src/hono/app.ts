@@ -10,7 +10,8 @@
  */
 import { type Context, Hono } from "hono";
 import type { JobStatus } from "../driver.ts";
-import { StintError } from "../errors.ts";
+import { ConfigError, StintError } from "../errors.ts";
+import { describe } from "../duration.ts";
 import { isJobId } from "../ids.ts";
 import type { Stint } from "../stint.ts";
 import { bearer, cookieValue, randomToken, tokensEqual } from "./auth.ts";
@@ -23,11 +24,74 @@ export interface StintAppOptions {
   readOnly?: boolean;
 }
 
+const OPTION_KEYS = ["token", "readOnly"];
+/** Shorter than this, a token is guessed in a few thousand requests; a random one is 32+ characters. */
+const MIN_TOKEN_LENGTH = 8;
 const STATUSES = new Set<JobStatus>(["scheduled", "ready", "blocked", "running", "succeeded", "failed", "discarded", "cancelled"]);
 const COOKIE = "stint_token";
 
+/** Marks a request the app refuses as malformed: answered 400 with the message by onError. */
+class BadRequest extends StintError {
+  constructor(message: string) {
+    super("BAD_REQUEST", message);
+  }
+}
+
+// A NUL reaches no database intact (libSQL cuts the string there, PostgreSQL refuses it) and a
+// lone surrogate has no UTF-8 form: either would name another queue or fail as a driver error.
+const UNSTORABLE = /\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** A queue name, task key or filter from the request, refused (400) when no stored name can equal it. */
+function nameFrom(value: string, what: string): string {
+  if (value.length === 0 || value.length > 200 || UNSTORABLE.test(value)) {
+    throw new BadRequest(`${what} ${JSON.stringify(value.slice(0, 60))} is not a valid name`);
+  }
+  return value;
+}
+
 // Hono has already decoded the parameter once; decoding again would turn a literal "a%2Fb" into "a/b".
-const param = (c: Context, name: string): string => c.req.param(name) ?? "";
+const rawParam = (c: Context, name: string): string => c.req.param(name) ?? "";
+const param = (c: Context, name: string, what: string): string => nameFrom(rawParam(c, name), what);
+
+/** The form body; a body that claims to be a form and is not one is a 400, not a 500. */
+async function formBody(c: Context): Promise<Record<string, unknown>> {
+  try {
+    return await c.req.parseBody();
+  } catch {
+    throw new BadRequest("the request body is not a valid form");
+  }
+}
+
+/** Refuses what would silently serve an open or misconfigured dashboard (`tokn: "…"`, `token: ""`). */
+function checkOptions(stint: Stint, options: unknown): StintAppOptions {
+  if (stint === null || typeof stint !== "object" || typeof (stint as Stint).stats !== "function") {
+    throw new ConfigError("stintApp: the first argument must be a Stint instance (from createStint)");
+  }
+  if (options === null || typeof options !== "object" || Array.isArray(options)) {
+    throw new ConfigError(`stintApp: options must be an object like { token, readOnly }, got ${describe(options)}`);
+  }
+  const o = options as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (!OPTION_KEYS.includes(key)) {
+      throw new ConfigError(`stintApp: unknown option ${JSON.stringify(key)} (known: ${OPTION_KEYS.join(", ")})`);
+    }
+  }
+  const token = o.token;
+  if (token !== undefined) {
+    if (typeof token !== "string") throw new ConfigError(`stintApp: token must be a string, got ${typeof token}`);
+    if (token.trim() !== token || token.length < MIN_TOKEN_LENGTH) {
+      // Never echo the token itself: the message may end up in a log.
+      throw new ConfigError(
+        `stintApp: token must be at least ${MIN_TOKEN_LENGTH} characters without surrounding spaces ` +
+          `(got ${token.length} characters${token.length > 0 && token.trim() !== token ? " with surrounding spaces" : ""})`,
+      );
+    }
+  }
+  if (o.readOnly !== undefined && typeof o.readOnly !== "boolean") {
+    throw new ConfigError(`stintApp: readOnly must be true or false, got ${describe(o.readOnly)}`);
+  }
+  return o as StintAppOptions;
+}
 
 /** The host of an Origin or Referer header, or null when it is not a URL ("null", garbage). */
 function hostOf(value: string): string | null {
@@ -46,11 +110,7 @@ function baseOf(c: Context, pattern: string): string {
 }
 
 export function stintApp(stint: Stint, options: StintAppOptions = {}): Hono {
-  if (options.token !== undefined && (typeof options.token !== "string" || options.token.length === 0)) {
-    throw new StintError("CONFIG_INVALID", "stintApp: token must be a non-empty string");
-  }
-  const token = options.token;
-  const readOnly = options.readOnly ?? false;
+  const { token, readOnly = false } = checkOptions(stint, options);
   const csrf = randomToken();
   const app = new Hono();
   const page = (c: Context, pattern: string): PageContext => ({ base: baseOf(c, pattern), csrf, readOnly, backend: stint.backend });
@@ -63,7 +123,7 @@ export function stintApp(stint: Stint, options: StintAppOptions = {}): Hono {
 
   app.get("/login", (c) => c.html(loginPage(page(c, "/login"))));
   app.post("/login", async (c) => {
-    const body = await c.req.parseBody();
+    const body = await formBody(c);
     const given = typeof body.token === "string" ? body.token : "";
     const base = baseOf(c, "/login");
     if (token === undefined || !(await tokensEqual(given, token))) {
@@ -86,7 +146,7 @@ export function stintApp(stint: Stint, options: StintAppOptions = {}): Hono {
       const origin = c.req.header("origin");
       const host = c.req.header("host") ?? new URL(c.req.url).host;
       if (origin !== undefined && hostOf(origin) !== host) return c.text("cross-origin request refused\n", 403);
-      const body = await c.req.parseBody();
+      const body = await formBody(c);
       const given = typeof body.csrf === "string" ? body.csrf : c.req.header("x-stint-csrf") ?? "";
       if (!(await tokensEqual(given, csrf))) return c.text("missing or wrong CSRF token\n", 403);
     }
@@ -101,8 +161,9 @@ export function stintApp(stint: Stint, options: StintAppOptions = {}): Hono {
 
   app.get("/jobs", async (c) => {
     const status = (c.req.query("status") ?? "failed") as JobStatus;
-    if (!STATUSES.has(status)) return c.text(`unknown status ${status}\n`, 400);
-    const queue = c.req.query("queue") || undefined;
+    if (!STATUSES.has(status)) return c.text(`unknown status ${JSON.stringify(status)}\n`, 400);
+    const queueFilter = c.req.query("queue");
+    const queue = queueFilter ? nameFrom(queueFilter, "queue") : undefined;
     const before = c.req.query("before") || undefined;
     if (before !== undefined && !isJobId(before)) return c.text("before must be a job id\n", 400);
     const jobs = await stint.listJobs(status, { queue, before, limit: 50 });
@@ -121,13 +182,20 @@ export function stintApp(stint: Stint, options: StintAppOptions = {}): Hono {
     app.post(pattern, async (c) => {
       let message: string;
       let ok = true;
+      let status: 200 | 400 | 404 | 409 = 200;
       try {
         message = await run(c);
       } catch (error) {
         ok = false;
         message = error instanceof StintError ? error.message : `failed: ${(error as Error).message}`;
+        // A value the call refused (a bad name) is the request's fault; an id that names no job is a 404.
+        status = error instanceof ConfigError || error instanceof BadRequest
+          ? 400
+          : error instanceof StintError && error.code === "JOB_NOT_FOUND"
+          ? 404
+          : 409;
       }
-      if ((c.req.header("accept") ?? "").includes("application/json")) return c.json({ ok, message }, ok ? 200 : 409);
+      if ((c.req.header("accept") ?? "").includes("application/json")) return c.json({ ok, message }, status);
       const back = c.req.header("referer");
       const base = baseOf(c, pattern);
       const host = c.req.header("host") ?? new URL(c.req.url).host;
@@ -136,19 +204,25 @@ export function stintApp(stint: Stint, options: StintAppOptions = {}): Hono {
       return c.redirect(`${target.pathname}${target.search}`, 303);
     });
 
-  act("/queues/:name/pause", async (c) => (await stint.queue(param(c, "name")).pause(), `paused ${param(c, "name")}`));
-  act("/queues/:name/resume", async (c) => (await stint.queue(param(c, "name")).resume(), `resumed ${param(c, "name")}`));
-  act("/queues/:name/clear", async (c) => `cleared ${await stint.queue(param(c, "name")).clear()} ready jobs`);
-  act("/jobs/:id/retry", async (c) => (await stint.retryJob(param(c, "id")), "job retried"));
-  act("/jobs/:id/discard", async (c) => (await stint.discardJob(param(c, "id")), "job discarded"));
-  act("/jobs/:id/cancel", async (c) => `cancel: job is ${(await stint.cancel(param(c, "id"))).status}`);
-  act("/jobs/:id/enqueue-again", async (c) => `enqueued again as ${(await stint.enqueueAgain(param(c, "id"))).id}`);
+  const queueName = (c: Context) => param(c, "name", "queue name");
+  act("/queues/:name/pause", async (c) => (await stint.queue(queueName(c)).pause(), `paused ${queueName(c)}`));
+  act("/queues/:name/resume", async (c) => (await stint.queue(queueName(c)).resume(), `resumed ${queueName(c)}`));
+  act("/queues/:name/clear", async (c) => `cleared ${await stint.queue(queueName(c)).clear()} ready jobs`);
+  act("/jobs/:id/retry", async (c) => (await stint.retryJob(rawParam(c, "id")), "job retried"));
+  act("/jobs/:id/discard", async (c) => (await stint.discardJob(rawParam(c, "id")), "job discarded"));
+  act("/jobs/:id/cancel", async (c) => `cancel: job is ${(await stint.cancel(rawParam(c, "id"))).status}`);
+  act("/jobs/:id/enqueue-again", async (c) => `enqueued again as ${(await stint.enqueueAgain(rawParam(c, "id"))).id}`);
   act("/failed/retry", async () => `retried ${await stint.retryAll()} failed jobs`);
   act("/failed/discard", async () => `discarded ${await stint.discardAll()} failed jobs`);
   act("/recurring/:key/unschedule", async (c) => {
     const s = stint as unknown as { unschedule?: (key: string) => Promise<number> };
     if (!s.unschedule) throw new StintError("NOT_SUPPORTED", "recurring tasks are not available in this build");
-    return `removed ${await s.unschedule(param(c, "key"))} recurring task(s)`;
+    return `removed ${await s.unschedule(param(c, "key", "recurring task key"))} recurring task(s)`;
+  });
+  // Malformed input is answered here; anything else goes on to the host app's own error handler.
+  app.onError((error, c) => {
+    if (error instanceof BadRequest) return c.text(`${error.message}\n`, 400);
+    throw error;
   });
   return app;
 }

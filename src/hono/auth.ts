@@ -18,7 +18,12 @@ export function bearer(header: string | undefined): string | null {
 export function cookieValue(header: string | undefined, name: string): string | null {
   for (const part of (header ?? "").split(";")) {
     const [k, ...v] = part.trim().split("=");
-    if (k === name) return decodeURIComponent(v.join("="));
+    if (k !== name) continue;
+    try {
+      return decodeURIComponent(v.join("="));
+    } catch {
+      return null; // a malformed escape ("%", "%E0%A4%A") is no token: 401, not a 500
+    }
   }
   return null;
 }

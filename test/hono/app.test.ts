@@ -320,7 +320,7 @@ describe("hono app", { skip: libsql.skip }, () => {
         });
       }));
 
-    test("refused actions answer 409 with ok: false and change nothing", () =>
+    test("refused actions answer 409 (404 for no such job) with ok: false and change nothing", () =>
       withStint(libsql, {}, async (stint) => {
         const { id: running } = await stint.enqueue("t", null, { queue: "r" });
         assert.equal((await claim(stint, await registerProcess(stint), ["r"], 1)).length, 1);
@@ -336,7 +336,7 @@ describe("hono app", { skip: libsql.skip }, () => {
         assert.match(retry.body.message, /only failed jobs can be retried/);
         assert.equal((await stint.getResult(ready)).status, "ready");
         const unknown = await postJson(m, `/jobs/${crypto.randomUUID()}/retry`);
-        assert.deepEqual([unknown.status, unknown.body.ok], [409, false]);
+        assert.deepEqual([unknown.status, unknown.body.ok], [404, false], "an id that names no job is a 404");
         const html = await m.post(`/jobs/${running}/discard`);
         assert.equal(html.status, 303, "a form post is redirected with the refusal as its flash");
         assert.match(new URL(html.headers.get("location")!, "http://x").searchParams.get("flash")!, /running/);
