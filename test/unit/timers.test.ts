@@ -64,7 +64,9 @@ describe("long durations", () => {
       });
     }
     // Exactly the limit is fine, and ages (not timers) may be longer.
-    assert.equal(resolveConfig({ processHeartbeatInterval: MAX_TIMER_MS }).processHeartbeatIntervalMs, MAX_TIMER_MS);
+    // (processAliveThreshold must exceed shutdownTimeout plus the interval, src/config.ts checkDrainFits.)
+    const atLimit = { processHeartbeatInterval: MAX_TIMER_MS, processAliveThreshold: "30d" };
+    assert.equal(resolveConfig(atLimit).processHeartbeatIntervalMs, MAX_TIMER_MS);
     assert.equal(resolveConfig({ clearFinishedJobsAfter: "3650d" }).clearFinishedJobsAfterMs, 3650 * 86_400_000);
   });
 
