@@ -10,6 +10,8 @@
  * A row deleted under a live runner (pruned by another supervisor after an
  * outage longer than processAliveThreshold) is registered again, under the
  * same id: the runner is running, and a runner without a row claims nothing.
+ * Its claims went with the row (the pruner fails or retries those jobs), so a
+ * worker first aborts the jobs it runs and drops those it had not started.
  *
  * Registry statements carry a deadline (the heartbeat interval, within 1-5 s):
  * while the database is unreachable a query can wait out the pool's reconnect
@@ -62,6 +64,13 @@ export abstract class Runner {
 
   /** Called after run() returns, before the row goes: drain, release, flush. */
   protected async windDown(_immediate: boolean): Promise<void> {}
+
+  /**
+   * Called when a heartbeat finds this runner's row gone, before it registers
+   * again: whoever deleted it also took every claim the row held (and fails
+   * or retries those jobs), so work done under them must stop here.
+   */
+  protected rowLost(): void {}
 
   /** How long a registry statement may take before the runtime moves on. */
   get #deadlineMs(): number {
@@ -123,6 +132,7 @@ export abstract class Runner {
       const beat = driver.processHeartbeat({ backend: config.backend, id: this.id, now: new Date() });
       if (await withDeadline(beat, this.#deadlineMs, "heartbeat")) return;
       this.ctx.logger.warn(`${this.name}: its process row was deleted while it runs (pruned?); registering again`);
+      this.rowLost();
       await withDeadline(this.#register(), this.#deadlineMs, "registration");
     } catch (error) {
       this.ctx.reportError(error, { operation: "heartbeat", processName: this.name });

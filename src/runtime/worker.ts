@@ -17,7 +17,7 @@
  */
 import type { ResolvedWorker } from "../config.ts";
 import type { ClaimedJob } from "../driver.ts";
-import { errorInfo, JobCancelledError } from "../errors.ts";
+import { errorInfo, JobCancelledError, ProcessPrunedError } from "../errors.ts";
 import { Completer } from "./completer.ts";
 import type { RuntimeContext } from "./context.ts";
 import { executeJob, JobAbort, ShutdownSignal } from "./execute.ts";
@@ -316,6 +316,19 @@ export class Worker extends Runner {
     } catch (error) {
       this.ctx.reportError(error, { operation: "cancel check", processName: this.name });
     }
+  }
+
+  /**
+   * The row was pruned, and its claims with it: the jobs buffered here may
+   * already be running elsewhere (retried), so none of them starts, and those
+   * running are aborted. Their outcomes are written as usual and ignored where
+   * the recovery got there first.
+   */
+  protected override rowLost(): void {
+    for (const job of this.#buffer.splice(0)) {
+      this.#completer.add({ id: job.id, kind: "released", claim: job.claim });
+    }
+    for (const { abort } of this.#inFlight.values()) abort.abort(new ProcessPrunedError());
   }
 
   /** Waits for running jobs up to shutdownTimeout, then releases the rest back to ready. */
