@@ -41,6 +41,8 @@ export abstract class Runner {
   readonly #supervisorId: string | null;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #beating: Promise<void> | null = null;
+  /** A re-registration still in flight (its deadline may have passed, not the statement). */
+  #registering: Promise<void> | null = null;
   #loop: Promise<void> | null = null;
   #stopping: Promise<void> | null = null;
 
@@ -133,7 +135,12 @@ export abstract class Runner {
       if (await withDeadline(beat, this.#deadlineMs, "heartbeat")) return;
       this.ctx.logger.warn(`${this.name}: its process row was deleted while it runs (pruned?); registering again`);
       this.rowLost();
-      await withDeadline(this.#register(), this.#deadlineMs, "registration");
+      const registering = this.#register();
+      this.#registering = registering;
+      void registering.finally(() => {
+        if (this.#registering === registering) this.#registering = null;
+      }).catch(() => {});
+      await withDeadline(registering, this.#deadlineMs, "registration");
     } catch (error) {
       this.ctx.reportError(error, { operation: "heartbeat", processName: this.name });
     }
@@ -154,12 +161,16 @@ export abstract class Runner {
       // Heartbeats ran through the drain: a long drain is not pruned while its jobs still run.
       clearInterval(this.#heartbeat);
       await this.#beating; // a registration in flight must not land after the deregistration
+      const deregister = () => this.ctx.driver.processDeregister({ backend: this.ctx.config.backend, id: this.id });
       try {
-        const gone = this.ctx.driver.processDeregister({ backend: this.ctx.config.backend, id: this.id });
-        await withDeadline(gone, this.#deadlineMs, "deregistration");
+        await withDeadline(deregister(), this.#deadlineMs, "deregistration");
       } catch (error) {
         this.ctx.reportError(error, { operation: "deregister", processName: this.name });
       }
+      // A registration that outlived its deadline may still land after the row went: remove it again then.
+      void this.#registering?.then(deregister, () => {}).catch((error) => {
+        this.ctx.reportError(error, { operation: "deregister", processName: this.name });
+      });
       await this.ctx.hooks.emit({ name: `${this.kind}.stop`, kind: this.kind, processName: this.name, processId: this.id });
     }
   }

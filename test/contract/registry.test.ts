@@ -149,6 +149,30 @@ for (const target of targets) {
         });
       });
 
+      test("a registration again that outlives its deadline and lands after the stop's deregistration is removed", () =>
+        withStint(target, { tasks: [add], ...shortLived, allowRuntimeErrors: true }, async (stint) => {
+          const { driver } = stint;
+          const register = driver.processRegister.bind(driver);
+          let land = () => {};
+          const landed = new Promise<void>((resolve) => (land = resolve));
+          let held = 0;
+          const supervisor = await stint.start({ mode: "async" });
+          const worker = supervisor.workers[0];
+          // The worker's registration again is slow (past its deadline): it reaches the database only when let go.
+          driver.processRegister = async (p) => {
+            if (p.id !== worker.id) return await register(p);
+            held++;
+            await landed;
+            return await register(p);
+          };
+          await driver.processDeregister({ backend: stint.backend, id: worker.id });
+          await waitFor("the worker's registration again to be under way", () => held > 0, { timeout: 10_000 });
+          await supervisor.stop();
+          land();
+          await waitFor("no row left once the late registration landed", async () =>
+            (await driver.processesList({ backend: stint.backend })).length === 0, { timeout: 10_000, interval: 25 });
+        }));
+
       test("health is bad while a live supervisor has no row for one of its runners", () =>
         withStint(
           target,
