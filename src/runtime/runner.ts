@@ -13,6 +13,9 @@
  * Its claims went with the row (the pruner fails or retries those jobs), so a
  * worker first aborts the jobs it runs and drops those it had not started.
  *
+ * A supervisor's runners keep their rows (and heartbeats) until the whole
+ * supervisor has stopped: its row goes first, then theirs (release()).
+ *
  * Registry statements carry a deadline (the heartbeat interval, within 1-5 s):
  * while the database is unreachable a query can wait out the pool's reconnect
  * back-off, and a stop must not wait for it. One heartbeat at a time, so
@@ -45,6 +48,7 @@ export abstract class Runner {
   #registering: Promise<void> | null = null;
   #loop: Promise<void> | null = null;
   #stopping: Promise<void> | null = null;
+  #releasing: Promise<void> | null = null;
 
   constructor(ctx: RuntimeContext, kind: HookKind, name: string, supervisorId: string | null) {
     this.ctx = ctx;
@@ -158,20 +162,41 @@ export abstract class Runner {
       await this.#loop;
       await this.windDown(immediate);
     } finally {
-      // Heartbeats ran through the drain: a long drain is not pruned while its jobs still run.
-      clearInterval(this.#heartbeat);
-      await this.#beating; // a registration in flight must not land after the deregistration
-      const deregister = () => this.ctx.driver.processDeregister({ backend: this.ctx.config.backend, id: this.id });
-      try {
-        await withDeadline(deregister(), this.#deadlineMs, "deregistration");
-      } catch (error) {
-        this.ctx.reportError(error, { operation: "deregister", processName: this.name });
-      }
-      // A registration that outlived its deadline may still land after the row went: remove it again then.
-      void this.#registering?.then(deregister, () => {}).catch((error) => {
-        this.ctx.reportError(error, { operation: "deregister", processName: this.name });
-      });
+      // A supervisor's runner keeps its row until the supervisor lets go of them all (afterRelease): a
+      // dispatcher done early must not look missing to health() while a worker still drains.
+      if (this.#supervisorId === null) await this.release();
+    }
+  }
+
+  /**
+   * Ends the heartbeats and deletes the row, then fires the stop hook. Heartbeats
+   * ran through the drain: a long drain is not pruned while its jobs still run.
+   */
+  release(): Promise<void> {
+    this.#releasing ??= this.#release();
+    return this.#releasing;
+  }
+
+  async #release(): Promise<void> {
+    clearInterval(this.#heartbeat);
+    await this.#beating; // a registration in flight must not land after the deregistration
+    const deregister = () => this.ctx.driver.processDeregister({ backend: this.ctx.config.backend, id: this.id });
+    try {
+      await withDeadline(deregister(), this.#deadlineMs, "deregistration");
+    } catch (error) {
+      this.ctx.reportError(error, { operation: "deregister", processName: this.name });
+    }
+    // A registration that outlived its deadline may still land after the row went: remove it again then.
+    void this.#registering?.then(deregister, () => {}).catch((error) => {
+      this.ctx.reportError(error, { operation: "deregister", processName: this.name });
+    });
+    try {
+      await this.afterRelease();
+    } finally {
       await this.ctx.hooks.emit({ name: `${this.kind}.stop`, kind: this.kind, processName: this.name, processId: this.id });
     }
   }
+
+  /** After this runner's row went, before its stop hook (a supervisor releases its runners here). */
+  protected async afterRelease(): Promise<void> {}
 }

@@ -227,6 +227,32 @@ for (const target of targets) {
           assert.deepEqual(await driver.processesList({ backend: stint.backend }), [], "deregistered after the drain");
         }));
 
+      test("health stays good while a supervisor drains (its runners that stopped first keep their rows)", () => {
+        let open = () => {};
+        const gate = new Promise<void>((resolve) => (open = resolve));
+        const slow = defineTask("registry_slow", async () => await gate);
+        return withStint(
+          target,
+          { tasks: [slow], ...shortLived, shutdownTimeout: "1s", processHeartbeatInterval: "1h", processAliveThreshold: "2h" },
+          async (stint) => {
+            const supervisor = await stint.start({ mode: "async" });
+            const { id } = await stint.enqueue(slow, null);
+            await waitForStatus(stint, id, "running", 10_000);
+            const stopping = supervisor.stop();
+            try {
+              // The dispatcher has stopped; the worker still drains its job.
+              await supervisor.dispatchers[0].stop();
+              const report = await stint.health({ maxAge: "1h" });
+              assert.equal(report.healthy, true, report.reason ?? "");
+            } finally {
+              open();
+              await stopping;
+            }
+            assert.deepEqual(await stint.driver.processesList({ backend: stint.backend }), [], "every row gone after the stop");
+          },
+        );
+      });
+
       test("a shutdownTimeout that does not fit in processAliveThreshold is a ConfigError", () =>
         withDatabase(target, async (url) => {
           const refused = [
