@@ -109,13 +109,15 @@ export function userTx(tx: unknown): TxSql {
 
 /**
  * The server (its port and start time: not its address, which differs between
- * localhost and 127.0.0.1) and database. Inside a transaction block the
+ * localhost and 127.0.0.1) and database. The port is the server's setting:
+ * inet_server_port() is null over the Unix socket, and a client there reaches
+ * the same database as one over TCP. Inside a transaction block the
  * statement started after the transaction did; a postgres.js `tx` used after
  * its sql.begin() ended runs each statement as its own transaction.
  */
 async function pgIdentity(runner: SqlRunner): Promise<TxIdentity> {
   const [row] = await runner.query(
-    `SELECT current_database() AS db, inet_server_port() AS port, pg_postmaster_start_time()::text AS started,
+    `SELECT current_database() AS db, current_setting('port') AS port, pg_postmaster_start_time()::text AS started,
       transaction_timestamp() < statement_timestamp() AS in_block`,
   );
   return { database: `${String(row?.db)} (port ${String(row?.port)}, up since ${String(row?.started)})`, inTransaction: row?.in_block === true };

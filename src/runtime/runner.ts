@@ -10,6 +10,11 @@
  * A row deleted under a live runner (pruned by another supervisor after an
  * outage longer than processAliveThreshold) is registered again, under the
  * same id: the runner is running, and a runner without a row claims nothing.
+ * Its claims went with the row (the pruner fails or retries those jobs), so a
+ * worker first aborts the jobs it runs and drops those it had not started.
+ *
+ * A supervisor's runners keep their rows (and heartbeats) until the whole
+ * supervisor has stopped: its row goes first, then theirs (release()).
  *
  * Registry statements carry a deadline (the heartbeat interval, within 1-5 s):
  * while the database is unreachable a query can wait out the pool's reconnect
@@ -39,8 +44,11 @@ export abstract class Runner {
   readonly #supervisorId: string | null;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #beating: Promise<void> | null = null;
+  /** A re-registration still in flight (its deadline may have passed, not the statement). */
+  #registering: Promise<void> | null = null;
   #loop: Promise<void> | null = null;
   #stopping: Promise<void> | null = null;
+  #releasing: Promise<void> | null = null;
 
   constructor(ctx: RuntimeContext, kind: HookKind, name: string, supervisorId: string | null) {
     this.ctx = ctx;
@@ -62,6 +70,13 @@ export abstract class Runner {
 
   /** Called after run() returns, before the row goes: drain, release, flush. */
   protected async windDown(_immediate: boolean): Promise<void> {}
+
+  /**
+   * Called when a heartbeat finds this runner's row gone, before it registers
+   * again: whoever deleted it also took every claim the row held (and fails
+   * or retries those jobs), so work done under them must stop here.
+   */
+  protected rowLost(): void {}
 
   /** How long a registry statement may take before the runtime moves on. */
   get #deadlineMs(): number {
@@ -123,7 +138,13 @@ export abstract class Runner {
       const beat = driver.processHeartbeat({ backend: config.backend, id: this.id, now: new Date() });
       if (await withDeadline(beat, this.#deadlineMs, "heartbeat")) return;
       this.ctx.logger.warn(`${this.name}: its process row was deleted while it runs (pruned?); registering again`);
-      await withDeadline(this.#register(), this.#deadlineMs, "registration");
+      this.rowLost();
+      const registering = this.#register();
+      this.#registering = registering;
+      void registering.finally(() => {
+        if (this.#registering === registering) this.#registering = null;
+      }).catch(() => {});
+      await withDeadline(registering, this.#deadlineMs, "registration");
     } catch (error) {
       this.ctx.reportError(error, { operation: "heartbeat", processName: this.name });
     }
@@ -141,16 +162,41 @@ export abstract class Runner {
       await this.#loop;
       await this.windDown(immediate);
     } finally {
-      // Heartbeats ran through the drain: a long drain is not pruned while its jobs still run.
-      clearInterval(this.#heartbeat);
-      await this.#beating; // a registration in flight must not land after the deregistration
-      try {
-        const gone = this.ctx.driver.processDeregister({ backend: this.ctx.config.backend, id: this.id });
-        await withDeadline(gone, this.#deadlineMs, "deregistration");
-      } catch (error) {
-        this.ctx.reportError(error, { operation: "deregister", processName: this.name });
-      }
+      // A supervisor's runner keeps its row until the supervisor lets go of them all (afterRelease): a
+      // dispatcher done early must not look missing to health() while a worker still drains.
+      if (this.#supervisorId === null) await this.release();
+    }
+  }
+
+  /**
+   * Ends the heartbeats and deletes the row, then fires the stop hook. Heartbeats
+   * ran through the drain: a long drain is not pruned while its jobs still run.
+   */
+  release(): Promise<void> {
+    this.#releasing ??= this.#release();
+    return this.#releasing;
+  }
+
+  async #release(): Promise<void> {
+    clearInterval(this.#heartbeat);
+    await this.#beating; // a registration in flight must not land after the deregistration
+    const deregister = () => this.ctx.driver.processDeregister({ backend: this.ctx.config.backend, id: this.id });
+    try {
+      await withDeadline(deregister(), this.#deadlineMs, "deregistration");
+    } catch (error) {
+      this.ctx.reportError(error, { operation: "deregister", processName: this.name });
+    }
+    // A registration that outlived its deadline may still land after the row went: remove it again then.
+    void this.#registering?.then(deregister, () => {}).catch((error) => {
+      this.ctx.reportError(error, { operation: "deregister", processName: this.name });
+    });
+    try {
+      await this.afterRelease();
+    } finally {
       await this.ctx.hooks.emit({ name: `${this.kind}.stop`, kind: this.kind, processName: this.name, processId: this.id });
     }
   }
+
+  /** After this runner's row went, before its stop hook (a supervisor releases its runners here). */
+  protected async afterRelease(): Promise<void> {}
 }

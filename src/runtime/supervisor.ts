@@ -170,6 +170,14 @@ export class Supervisor extends Runner {
     }
   }
 
+  /**
+   * Its runners' rows go after its own: until then they heartbeat, and once its
+   * row is gone health() no longer counts them under a live supervisor.
+   */
+  protected override async afterRelease(): Promise<void> {
+    await Promise.all(this.#children.map((c) => c.release()));
+  }
+
   override async stop(immediate = false): Promise<void> {
     await super.stop(immediate);
     this.#resolveStopped();

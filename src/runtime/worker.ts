@@ -18,7 +18,7 @@
  */
 import type { ResolvedWorker } from "../config.ts";
 import type { ClaimedJob } from "../driver.ts";
-import { JobCancelledError, safeErrorInfo } from "../errors.ts";
+import { JobCancelledError, ProcessPrunedError, safeErrorInfo } from "../errors.ts";
 import { Completer } from "./completer.ts";
 import type { RuntimeContext } from "./context.ts";
 import { executeJob, failure, JobAbort, ShutdownSignal } from "./execute.ts";
@@ -343,6 +343,19 @@ export class Worker extends Runner {
     } catch (error) {
       this.ctx.reportError(error, { operation: "cancel check", processName: this.name });
     }
+  }
+
+  /**
+   * The row was pruned, and its claims with it: the jobs buffered here may
+   * already be running elsewhere (retried), so none of them starts, and those
+   * running are aborted. Their outcomes are written as usual and ignored where
+   * the recovery got there first.
+   */
+  protected override rowLost(): void {
+    for (const job of this.#buffer.splice(0)) {
+      this.#completer.add({ id: job.id, kind: "released", claim: job.claim });
+    }
+    for (const { abort } of this.#inFlight.values()) abort.abort(new ProcessPrunedError());
   }
 
   /** Waits for running jobs up to shutdownTimeout, then releases the rest back to ready. */

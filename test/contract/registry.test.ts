@@ -8,7 +8,7 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { ConfigError, createStint, defineTask } from "../../mod.ts";
+import { ConfigError, createStint, defineTask, ProcessPrunedError, type TaskContext } from "../../mod.ts";
 import { targets } from "../support/targets.ts";
 import { uniqueBackend, withDatabase, withStint } from "../support/harness.ts";
 import { claim, registerProcess } from "../support/driver.ts";
@@ -102,6 +102,77 @@ for (const target of targets) {
           assert.deepEqual(await ids(), [], "every runner deregistered at stop");
         }));
 
+      test("a worker whose row was pruned aborts the job it runs and starts none of those it had claimed ahead", () => {
+        const started: string[] = [];
+        const reasons: unknown[] = [];
+        let open = () => {};
+        const gate = new Promise<void>((resolve) => (open = resolve));
+        const held = defineTask("registry_held", async (_: null, ctx: TaskContext) => {
+          started.push(ctx.jobId);
+          ctx.signal.addEventListener("abort", () => reasons.push(ctx.signal.reason));
+          await gate;
+          return "done";
+        });
+        const options = {
+          tasks: [held],
+          ...shortLived,
+          workers: [{ pollingInterval: "20ms", concurrency: 1, prefetch: 2 }],
+          allowRuntimeErrors: true,
+        };
+        return withStint(target, options, async (stint) => {
+          const jobs = (await stint.enqueueAll([1, 2, 3].map(() => ({ task: held, payload: null })))).map((h) => h.id);
+          const supervisor = await stint.start({ mode: "async" });
+          const worker = supervisor.workers[0];
+          const statuses = async () => await Promise.all(jobs.map(async (id) => (await stint.getResult(id)).status));
+          await waitFor("one job running and two more claimed ahead", async () =>
+            started.length === 1 && (await statuses()).every((s) => s === "running"), { timeout: 10_000, interval: 25 });
+          try {
+            // Another supervisor's recovery: the row goes, its claims lose their process and fail.
+            await stint.driver.processDeregister({ backend: stint.backend, id: worker.id });
+            await waitFor("the three claims to be failed by recovery", async () =>
+              (await statuses()).every((s) => s === "failed"), { timeout: 10_000, interval: 25 });
+            await waitFor("the worker to register again", async () =>
+              (await stint.driver.processesList({ backend: stint.backend })).some((p) => p.id === worker.id), {
+              timeout: 10_000,
+              interval: 25,
+            });
+            await waitFor("the running job to be aborted", () => reasons.length > 0, { timeout: 10_000 });
+            assert.ok(reasons[0] instanceof ProcessPrunedError, String(reasons[0]));
+          } finally {
+            open();
+          }
+          // The worker takes new work only once what it had claimed ahead has started (or been dropped).
+          const { id: next } = await stint.enqueue(held, null);
+          await waitForStatus(stint, next, "succeeded", 10_000);
+          assert.deepEqual(started, [started[0], next], "none of the jobs claimed ahead started after their claims were gone");
+          assert.ok(jobs.includes(started[0]));
+        });
+      });
+
+      test("a registration again that outlives its deadline and lands after the stop's deregistration is removed", () =>
+        withStint(target, { tasks: [add], ...shortLived, allowRuntimeErrors: true }, async (stint) => {
+          const { driver } = stint;
+          const register = driver.processRegister.bind(driver);
+          let land = () => {};
+          const landed = new Promise<void>((resolve) => (land = resolve));
+          let held = 0;
+          const supervisor = await stint.start({ mode: "async" });
+          const worker = supervisor.workers[0];
+          // The worker's registration again is slow (past its deadline): it reaches the database only when let go.
+          driver.processRegister = async (p) => {
+            if (p.id !== worker.id) return await register(p);
+            held++;
+            await landed;
+            return await register(p);
+          };
+          await driver.processDeregister({ backend: stint.backend, id: worker.id });
+          await waitFor("the worker's registration again to be under way", () => held > 0, { timeout: 10_000 });
+          await supervisor.stop();
+          land();
+          await waitFor("no row left once the late registration landed", async () =>
+            (await driver.processesList({ backend: stint.backend })).length === 0, { timeout: 10_000, interval: 25 });
+        }));
+
       test("health is bad while a live supervisor has no row for one of its runners", () =>
         withStint(
           target,
@@ -155,6 +226,32 @@ for (const target of targets) {
           assert.equal((await stint.getResult(id)).status, "succeeded");
           assert.deepEqual(await driver.processesList({ backend: stint.backend }), [], "deregistered after the drain");
         }));
+
+      test("health stays good while a supervisor drains (its runners that stopped first keep their rows)", () => {
+        let open = () => {};
+        const gate = new Promise<void>((resolve) => (open = resolve));
+        const slow = defineTask("registry_slow", async () => await gate);
+        return withStint(
+          target,
+          { tasks: [slow], ...shortLived, shutdownTimeout: "1s", processHeartbeatInterval: "1h", processAliveThreshold: "2h" },
+          async (stint) => {
+            const supervisor = await stint.start({ mode: "async" });
+            const { id } = await stint.enqueue(slow, null);
+            await waitForStatus(stint, id, "running", 10_000);
+            const stopping = supervisor.stop();
+            try {
+              // The dispatcher has stopped; the worker still drains its job.
+              await supervisor.dispatchers[0].stop();
+              const report = await stint.health({ maxAge: "1h" });
+              assert.equal(report.healthy, true, report.reason ?? "");
+            } finally {
+              open();
+              await stopping;
+            }
+            assert.deepEqual(await stint.driver.processesList({ backend: stint.backend }), [], "every row gone after the stop");
+          },
+        );
+      });
 
       test("a shutdownTimeout that does not fit in processAliveThreshold is a ConfigError", () =>
         withDatabase(target, async (url) => {
