@@ -11,6 +11,7 @@ import { applyMigrations } from "../sql/migrate.ts";
 import { DriverError } from "../../src/errors.ts";
 import type { Migration, Param, Row, SqlAccess, SqlRunner } from "../sql/access.ts";
 import { migrations } from "./schema.ts";
+import { endPool } from "./open.ts";
 
 export type Sql = postgres.Sql<any>;
 /** What postgres.js hands to `sql.begin(async (tx) => …)`: anything with `unsafe`. */
@@ -143,6 +144,6 @@ export function createAccess(sql: Sql): SqlAccess {
         new Array(rows).fill(`(${columns.map(() => "?").join(", ")})`).join(", ")
       } ON CONFLICT DO NOTHING`,
     lockSuffix: "FOR UPDATE SKIP LOCKED",
-    close: () => sql.end({ timeout: 5 }),
+    close: () => endPool(sql, 5),
   };
 }

@@ -20,7 +20,7 @@ import { createAccess, runnerOver } from "./access.ts";
 import { finishClaimedJobs } from "./finish.ts";
 import { claimReadyJobs, insertPlainJobs, promoteDueJobs } from "./jobs.ts";
 import { createListener } from "./notify.ts";
-import { openPool } from "./open.ts";
+import { endPool, openPool } from "./open.ts";
 
 export async function createPostgresDriver(options: DriverOptions): Promise<Driver> {
   const { sql, hot: hotSql, options: pgOptions } = await openPool(options);
@@ -45,7 +45,7 @@ export async function createPostgresDriver(options: DriverOptions): Promise<Driv
     listen: (p) => listener.listen(p),
     async close() {
       await listener.close();
-      await Promise.all([access.close(), hotSql.end({ timeout: 5 })]);
+      await Promise.all([access.close(), endPool(hotSql, 5)]);
     },
   };
 }

@@ -81,6 +81,21 @@ function hostsOf(url: string): { where: string; query: URLSearchParams } {
   return { where, query: parsed.searchParams };
 }
 
+/**
+ * Ends a pool for good. postgres.js opens a connection again after a delay
+ * (its backoff reaches 20 s after failed connects, as during an outage), and
+ * `end()` does not cancel that timer: it fired after close and opened a
+ * connection nobody would end, idle on the server and holding the process open
+ * forever. Refusing new sockets first makes any such late attempt fail before it
+ * opens anything; connections already open end as usual.
+ */
+export async function endPool(sql: Pick<Sql, "end" | "options">, timeoutS: number): Promise<void> {
+  (sql.options as { socket?: unknown }).socket = () => {
+    throw new DriverError("the PostgreSQL driver is closed");
+  };
+  await sql.end({ timeout: timeoutS });
+}
+
 function reason(error: unknown): string {
   const e = error as { code?: string; message?: string };
   switch (e?.code) {
@@ -130,7 +145,7 @@ export async function openPool(options: DriverOptions): Promise<Opened> {
   try {
     await sql.unsafe("SELECT 1");
   } catch (error) {
-    await sql.end({ timeout: 0 }).catch(() => {});
+    await endPool(sql, 0).catch(() => {});
     throw new DriverError(`cannot connect to PostgreSQL at ${where}: ${reason(error)}`, { cause: error });
   }
   // Connections open on first use, so an instance that never claims opens none here.

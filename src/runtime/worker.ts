@@ -336,6 +336,6 @@ export class Worker extends Runner {
     await all();
     // A graceful stop gives aborted handlers the abort grace to see their signal before their isolates go.
     await this.#pool?.stop(immediate ? 0 : this.ctx.config.isolateAbortGraceMs);
-    await this.#completer.flush(Date.now() + Math.max(5000, this.ctx.config.shutdownTimeoutMs));
+    await this.#completer.close(Date.now() + Math.max(5000, this.ctx.config.shutdownTimeoutMs));
   }
 }
