@@ -25,6 +25,7 @@ export {
   JobCancelledError,
   JobNotFoundError,
   JobTimeoutError,
+  NotMigratedError,
   ProcessExitError,
   ProcessMissingError,
   ProcessPrunedError,

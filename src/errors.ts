@@ -117,3 +117,14 @@ export function errorInfo(error: unknown): ErrorInfo {
   }
   return { name: "NonError", message, stack: null };
 }
+
+/** The database has no Stint tables yet (or not all of them): run `stint.migrate()` (`stint migrate`) first. */
+export class NotMigratedError extends StintError {
+  constructor(options?: { cause?: unknown }) {
+    super(
+      "STINT_NOT_MIGRATED",
+      "the database has no stint tables yet: run stint.migrate() (on the command line: stint migrate) first",
+      options,
+    );
+  }
+}

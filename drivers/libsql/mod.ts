@@ -15,13 +15,18 @@ import { DriverError } from "../../src/errors.ts";
 import type { Migration, Param, Row, SqlAccess, SqlRunner } from "../sql/access.ts";
 import { createSqlDriver } from "../sql/engine.ts";
 import { applyMigrations } from "../sql/migrate.ts";
+import { inCauseChain, withNotMigratedError } from "../sql/not-migrated.ts";
 import { migrations } from "./schema.ts";
 
 const SYNC_BUSY_MS = 20;
 
 export function createLibsqlDriver(options: DriverOptions): Promise<Driver> {
-  return openLibsql(options).then((access) => createSqlDriver(access));
+  return openLibsql(options).then((access) => withNotMigratedError(createSqlDriver(access), isMissingTable));
 }
+
+/** SQLite's "no such table: stint_…" (the client gives it no code of its own). */
+const isMissingTable = (error: unknown) =>
+  inCauseChain(error, (e) => /no such table: stint_/i.test(String(e.message ?? "")));
 
 export default createLibsqlDriver;
 
@@ -50,9 +55,11 @@ async function openLibsql(options: DriverOptions): Promise<SqlAccess> {
   const isFile = url.startsWith("file:");
   let client: Client;
   try {
-    client = createClient({ url, timeout: SYNC_BUSY_MS, concurrency: 1, intMode: "number" } as Parameters<
-      typeof createClient
-    >[0]);
+    client = createClient(
+      { url, timeout: SYNC_BUSY_MS, concurrency: 1, intMode: "number" } as Parameters<
+        typeof createClient
+      >[0],
+    );
   } catch (error) {
     throw new DriverError(`cannot open libSQL database ${url}: ${(error as Error).message}`, { cause: error });
   }
