@@ -12,6 +12,7 @@
 import { type Client, createClient, type InStatement, type Transaction } from "@libsql/client";
 import type { Driver, DriverOptions } from "../../src/driver.ts";
 import { DriverError } from "../../src/errors.ts";
+import { redactUrl } from "../../src/redact.ts";
 import type { Migration, Param, Row, SqlAccess, SqlRunner } from "../sql/access.ts";
 import { createSqlDriver } from "../sql/engine.ts";
 import { applyMigrations } from "../sql/migrate.ts";
@@ -19,6 +20,30 @@ import { inCauseChain, withNotMigratedError } from "../sql/not-migrated.ts";
 import { migrations } from "./schema.ts";
 
 const SYNC_BUSY_MS = 20;
+
+/** host[:port] of a remote URL, for messages. */
+function hostOf(url: string): string {
+  return /^[a-z]+:\/\/(?:[^@/?#]*@)?([^/?#]*)/i.exec(url)?.[1] ?? redactUrl(url);
+}
+
+/** `text` with the URL's password and auth token (wherever they appear in it) replaced. */
+function redactIn(text: string, url: string): string {
+  let out = text.split(url).join(redactUrl(url));
+  const secrets = [/^[a-z]+:\/\/[^:@/]*:([^@/]*)@/i.exec(url)?.[1], /[?&]authToken=([^&#]*)/i.exec(url)?.[1]];
+  for (const secret of secrets) {
+    if (!secret) continue;
+    for (const form of new Set([secret, safeDecode(secret)])) if (form.length >= 3) out = out.split(form).join("***");
+  }
+  return out;
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
 
 export function createLibsqlDriver(options: DriverOptions): Promise<Driver> {
   return openLibsql(options).then((access) => withNotMigratedError(createSqlDriver(access), isMissingTable));
@@ -61,7 +86,9 @@ async function openLibsql(options: DriverOptions): Promise<SqlAccess> {
       >[0],
     );
   } catch (error) {
-    throw new DriverError(`cannot open libSQL database ${url}: ${(error as Error).message}`, { cause: error });
+    // The client's message may repeat the URL, credentials included: only a redacted copy is passed on.
+    const message = redactIn(String((error as Error)?.message ?? error), url);
+    throw new DriverError(`cannot open libSQL database ${redactUrl(url)}: ${message}`);
   }
   let tail: Promise<unknown> = Promise.resolve();
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -101,6 +128,22 @@ async function openLibsql(options: DriverOptions): Promise<SqlAccess> {
         }
       })
     );
+  }
+
+  if (!isFile) {
+    // A remote client connects on its first statement: probe now, so that an unreachable server fails here
+    // (naming it) instead of as a raw "fetch failed" at the first enqueue.
+    try {
+      await client.execute("SELECT 1");
+    } catch (error) {
+      client.close();
+      const message = redactIn(String((error as Error)?.message ?? error), url);
+      const cause = (error as { cause?: { code?: string; message?: string } })?.cause;
+      const detail = cause?.code ?? (cause?.message ? redactIn(cause.message, url) : "");
+      throw new DriverError(
+        `cannot connect to the libSQL server ${hostOf(url)}: ${message}${detail ? ` (${detail})` : ""}`,
+      );
+    }
   }
 
   if (isFile) {

@@ -11,6 +11,7 @@ import postgres from "postgres";
 import type { DriverOptions } from "../../src/driver.ts";
 import { DriverError } from "../../src/errors.ts";
 import type { Sql } from "./access.ts";
+import { redactUrl } from "../../src/redact.ts";
 
 const CONNECT_TIMEOUT_S = 10;
 
@@ -42,13 +43,7 @@ export interface Opened {
 }
 
 /** The URL without its password, for messages. */
-export function redact(url: string): string {
-  const end = url.search(/[?#]/);
-  const head = end === -1 ? url : url.slice(0, end);
-  const at = head.lastIndexOf("@");
-  const m = /^[a-z]+:\/\/[^:@/]*:/i.exec(head);
-  return m && at > m[0].length ? `${m[0]}***${url.slice(at)}` : url;
-}
+export const redact = redactUrl;
 
 /** host:port of the URL as postgres.js reads it (several hosts are comma-separated). */
 function hostsOf(url: string): { where: string; query: URLSearchParams } {
@@ -106,6 +101,8 @@ function reason(error: unknown): string {
       return "unknown host";
     case "CONNECT_TIMEOUT":
       return "no answer before the connect timeout";
+    case "NO_POSTGRES_ANSWER":
+      return "no PostgreSQL answer before the connect timeout (does a PostgreSQL server listen there?)";
     case "28P01":
     case "28000":
       return `authentication failed: ${e.message}`;
@@ -142,11 +139,26 @@ export async function openPool(options: DriverOptions): Promise<Opened> {
       `invalid PostgreSQL URL ${JSON.stringify(redact(options.url))}: ${redact((error as Error).message)}`,
     );
   }
+  // postgres.js connects again at once, without end, when a connection closes before the server's first
+  // answer: a port speaking another protocol took it through 10,000 connections in 30 s while createStint
+  // hung. The probe gets the connect timeout (and a little) of its own; ending the pool stops the attempts.
+  const timeoutS = Number(query.get("connect_timeout") ?? CONNECT_TIMEOUT_S) || CONNECT_TIMEOUT_S;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(Object.assign(new Error("no PostgreSQL answer"), { code: "NO_POSTGRES_ANSWER" })),
+      timeoutS * 1000 + 500,
+    );
+  });
+  const probe = sql.unsafe("SELECT 1");
+  probe.catch(() => {}); // after the deadline, ending the pool rejects it: nobody listens then
   try {
-    await sql.unsafe("SELECT 1");
+    await Promise.race([probe, deadline]);
   } catch (error) {
     await endPool(sql, 0).catch(() => {});
     throw new DriverError(`cannot connect to PostgreSQL at ${where}: ${reason(error)}`, { cause: error });
+  } finally {
+    clearTimeout(timer);
   }
   // Connections open on first use, so an instance that never claims opens none here.
   const hot = postgres(options.url, {
