@@ -7,7 +7,9 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { createServer, type Server, type Socket } from "node:net";
+import process from "node:process";
 import { ConfigError, createStint, DriverError, StintError } from "../../mod.ts";
 
 const PASSWORD = "s3cretPw9";
@@ -89,6 +91,21 @@ describe("bad urls keep their passwords", () => {
   test("malformed MySQL urls", async () => {
     await refused(`mysql://app:${PASSWORD}@db.example:port/app`, DriverError, /db\.example/);
     await refused(`mysql://app:${PASSWORD}%ZZ@db.example/app`, DriverError, /db\.example/);
+  });
+
+  test("the CLI's one line for a bad url holds no password", () => {
+    const cli = new URL("../../cli.ts", import.meta.url).pathname;
+    for (const url of [`ftp://app:${PASSWORD}@files.example/db`, `mysql://app:${PASSWORD}@db.example:port/app`]) {
+      const args = ["stats", "--url", url];
+      const run = spawnSync(process.execPath, "Deno" in globalThis ? ["run", "-A", cli, ...args] : [cli, ...args], {
+        env: { ...process.env, NO_COLOR: "1", STINT_CONFIG: "" },
+        encoding: "utf8",
+        timeout: 60_000,
+      });
+      assert.notEqual(run.status, 0, run.stderr);
+      assert.equal(run.stderr.trim().split("\n").length, 1, run.stderr);
+      assert.ok(!`${run.stdout}${run.stderr}`.includes(PASSWORD), run.stderr);
+    }
   });
 
   test("a malformed PostgreSQL url", () =>
