@@ -26,6 +26,7 @@ export {
   JobCancelledError,
   JobNotFoundError,
   JobTimeoutError,
+  NotMigratedError,
   ProcessExitError,
   ProcessMissingError,
   ProcessPrunedError,

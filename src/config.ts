@@ -3,6 +3,7 @@
  * ConfigError that names the key and the bad value. Resolved options carry
  * milliseconds and defaults (dj_queue's).
  */
+import { redactUrl } from "./redact.ts";
 import { type RecurringOptions, resolveRecurring } from "./recurring.ts";
 import type { RecurringDefinition } from "./driver.ts";
 import type { Driver } from "./driver.ts";
@@ -171,7 +172,7 @@ export function resolveConfig(input: StintOptions): ResolvedConfig {
   const o = objectKeys(input === undefined ? {} : input, "createStint options", [...KEYS]);
   const url = o.url === undefined ? DEFAULT_URL : o.url;
   if (typeof url !== "string" || !URL_SCHEME.test(url)) {
-    bad("url", url, "a database URL starting with file:, libsql:, http(s):, postgres(ql):, mysql: or mariadb:");
+    bad("url", typeof url === "string" ? redactUrl(url) : url, "a database URL starting with file:, libsql:, http(s):, postgres(ql):, mysql: or mariadb:");
   }
   const backend = o.backend === undefined ? "default" : checkName(o.backend, "backend", ConfigError);
   if (o.mode !== undefined && o.mode !== "worker" && o.mode !== "async") bad("mode", o.mode, '"worker" or "async"');

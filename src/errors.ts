@@ -185,3 +185,14 @@ function text(value: unknown): string | undefined {
   if (value === undefined || value === null) return undefined;
   return tryRead(() => String(value));
 }
+
+/** The database has no Stint tables yet (or not all of them): run `stint.migrate()` (`stint migrate`) first. */
+export class NotMigratedError extends StintError {
+  constructor(options?: { cause?: unknown }) {
+    super(
+      "STINT_NOT_MIGRATED",
+      "the database has no stint tables yet: run stint.migrate() (on the command line: stint migrate) first",
+      options,
+    );
+  }
+}

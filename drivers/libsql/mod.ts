@@ -12,17 +12,47 @@
 import { type Client, createClient, type InStatement, type Transaction } from "@libsql/client";
 import type { Driver, DriverOptions } from "../../src/driver.ts";
 import { DriverError } from "../../src/errors.ts";
+import { redactUrl } from "../../src/redact.ts";
 import type { Migration, Param, Row, SqlAccess, SqlRunner } from "../sql/access.ts";
 import { createSqlDriver } from "../sql/engine.ts";
 import { applyMigrations } from "../sql/migrate.ts";
 import { guardUserTx, type TxIdentity } from "../sql/user-tx.ts";
+import { inCauseChain, withNotMigratedError } from "../sql/not-migrated.ts";
 import { migrations } from "./schema.ts";
 
 const SYNC_BUSY_MS = 20;
 
-export function createLibsqlDriver(options: DriverOptions): Promise<Driver> {
-  return openLibsql(options).then((access) => createSqlDriver(access));
+/** host[:port] of a remote URL, for messages. */
+function hostOf(url: string): string {
+  return /^[a-z]+:\/\/(?:[^@/?#]*@)?([^/?#]*)/i.exec(url)?.[1] ?? redactUrl(url);
 }
+
+/** `text` with the URL's password and auth token (wherever they appear in it) replaced. */
+function redactIn(text: string, url: string): string {
+  let out = text.split(url).join(redactUrl(url));
+  const secrets = [/^[a-z]+:\/\/[^:@/]*:([^@/]*)@/i.exec(url)?.[1], /[?&]authToken=([^&#]*)/i.exec(url)?.[1]];
+  for (const secret of secrets) {
+    if (!secret) continue;
+    for (const form of new Set([secret, safeDecode(secret)])) if (form.length >= 3) out = out.split(form).join("***");
+  }
+  return out;
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+export function createLibsqlDriver(options: DriverOptions): Promise<Driver> {
+  return openLibsql(options).then((access) => withNotMigratedError(createSqlDriver(access), isMissingTable));
+}
+
+/** SQLite's "no such table: stint_…" (the client gives it no code of its own). */
+const isMissingTable = (error: unknown) =>
+  inCauseChain(error, (e) => /no such table: stint_/i.test(String(e.message ?? "")));
 
 export default createLibsqlDriver;
 
@@ -58,11 +88,15 @@ async function openLibsql(options: DriverOptions): Promise<SqlAccess> {
   const isFile = url.startsWith("file:");
   let client: Client;
   try {
-    client = createClient({ url, timeout: SYNC_BUSY_MS, concurrency: 1, intMode: "number" } as Parameters<
-      typeof createClient
-    >[0]);
+    client = createClient(
+      { url, timeout: SYNC_BUSY_MS, concurrency: 1, intMode: "number" } as Parameters<
+        typeof createClient
+      >[0],
+    );
   } catch (error) {
-    throw new DriverError(`cannot open libSQL database ${url}: ${(error as Error).message}`, { cause: error });
+    // The client's message may repeat the URL, credentials included: only a redacted copy is passed on.
+    const message = redactIn(String((error as Error)?.message ?? error), url);
+    throw new DriverError(`cannot open libSQL database ${redactUrl(url)}: ${message}`);
   }
   let tail: Promise<unknown> = Promise.resolve();
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -102,6 +136,22 @@ async function openLibsql(options: DriverOptions): Promise<SqlAccess> {
         }
       })
     );
+  }
+
+  if (!isFile) {
+    // A remote client connects on its first statement: probe now, so that an unreachable server fails here
+    // (naming it) instead of as a raw "fetch failed" at the first enqueue.
+    try {
+      await client.execute("SELECT 1");
+    } catch (error) {
+      client.close();
+      const message = redactIn(String((error as Error)?.message ?? error), url);
+      const cause = (error as { cause?: { code?: string; message?: string } })?.cause;
+      const detail = cause?.code ?? (cause?.message ? redactIn(cause.message, url) : "");
+      throw new DriverError(
+        `cannot connect to the libSQL server ${hostOf(url)}: ${message}${detail ? ` (${detail})` : ""}`,
+      );
+    }
   }
 
   if (isFile) {

@@ -21,6 +21,7 @@ import type { Driver, DriverOptions, InsertedJob } from "../../src/driver.ts";
 import { DriverError } from "../../src/errors.ts";
 import type { Migration, Param, Row, SqlAccess, SqlRunner } from "../sql/access.ts";
 import { createSqlDriver } from "../sql/engine.ts";
+import { inCauseChain, namesStintTable, withNotMigratedError } from "../sql/not-migrated.ts";
 import { cancelJob, discardJobs, retryJobs } from "../sql/admin.ts";
 import { finishJobs, insertJobs } from "../sql/jobs.ts";
 import { claimBySelector } from "../sql/claim.ts";
@@ -42,7 +43,7 @@ export async function createMysqlDriver(options: DriverOptions): Promise<Driver>
   // discard would report an existing job as missing.
   const waiting: SqlAccess = { ...access, lockSuffix: "FOR UPDATE" };
   const budget = textBudget(server.maxAllowedPacket);
-  return {
+  return withNotMigratedError({
     ...driver,
     async jobsInsert(p) {
       checkPayloads(p.jobs, budget, server.maxAllowedPacket);
@@ -68,8 +69,11 @@ export async function createMysqlDriver(options: DriverOptions): Promise<Driver>
     jobCancel: (p) => cancelJob(waiting, p),
     jobsDiscard: (p) => discardJobs(waiting, p),
     jobsRetry: (p) => retryJobs(waiting, p),
-  };
+  }, isMissingTable);
 }
+
+/** ER_NO_SUCH_TABLE (1146) on one of the queue's tables (the client's error is the DriverError's cause). */
+const isMissingTable = (error: unknown) => inCauseChain(error, (e) => e.errno === 1146 && namesStintTable(e));
 
 export default createMysqlDriver;
 

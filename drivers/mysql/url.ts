@@ -20,13 +20,13 @@ export function parseMysqlUrl(url: string): MysqlTarget {
   let parsed: URL;
   try {
     parsed = new URL(url);
-  } catch (error) {
-    // Name the host part if there is one, never the credentials before it.
+  } catch {
+    // Name the host part if there is one, never the credentials before it. The parser's own
+    // error repeats the whole URL, password included, so it is not kept as the cause.
     const host = /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/?#]*@)?([^/?#]*)/i.exec(url)?.[1];
     throw new DriverError(
       `mysql: cannot parse the database url${host ? ` for ${host}` : ""} ` +
         "(expected mysql://user:password@host:port/database)",
-      { cause: error },
     );
   }
   const scheme = parsed.protocol.replace(/:$/, "").toLowerCase();
@@ -75,8 +75,9 @@ export function parseMysqlUrl(url: string): MysqlTarget {
 function decode(value: string, label: string): string {
   try {
     return decodeURIComponent(value);
-  } catch (error) {
-    throw new DriverError(`mysql: the url for ${label} has a malformed %-escape`, { cause: error });
+  } catch {
+    // The decoder's error quotes the text (the password, if that is what is malformed): not kept as the cause.
+    throw new DriverError(`mysql: the url for ${label} has a malformed %-escape`);
   }
 }
 

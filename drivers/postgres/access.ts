@@ -12,6 +12,7 @@ import { DriverError } from "../../src/errors.ts";
 import type { Migration, Param, Row, SqlAccess, SqlRunner } from "../sql/access.ts";
 import { migrations } from "./schema.ts";
 import { guardUserTx, type TxIdentity } from "../sql/user-tx.ts";
+import { endPool } from "./open.ts";
 
 export type Sql = postgres.Sql<any>;
 /** What postgres.js hands to `sql.begin(async (tx) => …)`: anything with `unsafe`. */
@@ -160,6 +161,6 @@ export function createAccess(sql: Sql): SqlAccess {
         new Array(rows).fill(`(${columns.map(() => "?").join(", ")})`).join(", ")
       } ON CONFLICT DO NOTHING`,
     lockSuffix: "FOR UPDATE SKIP LOCKED",
-    close: () => sql.end({ timeout: 5 }),
+    close: () => endPool(sql, 5),
   };
 }

@@ -16,11 +16,12 @@
  */
 import type { Driver, DriverOptions } from "../../src/driver.ts";
 import { createSqlDriver } from "../sql/engine.ts";
+import { inCauseChain, namesStintTable, withNotMigratedError } from "../sql/not-migrated.ts";
 import { createAccess, runnerOver } from "./access.ts";
 import { finishClaimedJobs } from "./finish.ts";
 import { claimReadyJobs, insertPlainJobs, promoteDueJobs } from "./jobs.ts";
 import { createListener } from "./notify.ts";
-import { openPool } from "./open.ts";
+import { endPool, openPool } from "./open.ts";
 
 export async function createPostgresDriver(options: DriverOptions): Promise<Driver> {
   const { sql, hot: hotSql, options: pgOptions } = await openPool(options);
@@ -29,7 +30,7 @@ export async function createPostgresDriver(options: DriverOptions): Promise<Driv
   const listener = createListener(options.url, pgOptions);
   const base = createSqlDriver(access);
   const notify = options.notify ?? true;
-  return {
+  return withNotMigratedError({
     ...base,
     jobsInsert: (p) =>
       insertPlainJobs(access, hot, {
@@ -45,9 +46,12 @@ export async function createPostgresDriver(options: DriverOptions): Promise<Driv
     listen: (p) => listener.listen(p),
     async close() {
       await listener.close();
-      await Promise.all([access.close(), hotSql.end({ timeout: 5 })]);
+      await Promise.all([access.close(), endPool(hotSql, 5)]);
     },
-  };
+  }, isMissingTable);
 }
+
+/** undefined_table (42P01) on one of the queue's tables. */
+const isMissingTable = (error: unknown) => inCauseChain(error, (e) => e.code === "42P01" && namesStintTable(e));
 
 export default createPostgresDriver;

@@ -14,6 +14,7 @@
 import postgres from "postgres";
 import type { SqlRunner } from "../sql/access.ts";
 import { pgArray } from "./arrays.ts";
+import { endPool } from "./open.ts";
 
 export const CHANNEL = "stint_wake";
 
@@ -100,7 +101,7 @@ export function createListener(url: string, options: postgres.Options<any>): Lis
     sql = null;
     listening = null;
     clearTimeout(retry);
-    await old.end({ timeout: 1 });
+    await endPool(old, 1);
   }
 
   return {
@@ -129,7 +130,7 @@ export function createListener(url: string, options: postgres.Options<any>): Lis
       clearTimeout(retry);
       const old = sql;
       sql = null;
-      if (old) await old.end({ timeout: 1 });
+      if (old) await endPool(old, 1);
     },
   };
 }

@@ -11,6 +11,7 @@ import postgres from "postgres";
 import type { DriverOptions } from "../../src/driver.ts";
 import { DriverError } from "../../src/errors.ts";
 import type { Sql } from "./access.ts";
+import { redactUrl } from "../../src/redact.ts";
 
 const CONNECT_TIMEOUT_S = 10;
 
@@ -42,13 +43,7 @@ export interface Opened {
 }
 
 /** The URL without its password, for messages. */
-export function redact(url: string): string {
-  const end = url.search(/[?#]/);
-  const head = end === -1 ? url : url.slice(0, end);
-  const at = head.lastIndexOf("@");
-  const m = /^[a-z]+:\/\/[^:@/]*:/i.exec(head);
-  return m && at > m[0].length ? `${m[0]}***${url.slice(at)}` : url;
-}
+export const redact = redactUrl;
 
 /** host:port of the URL as postgres.js reads it (several hosts are comma-separated). */
 function hostsOf(url: string): { where: string; query: URLSearchParams } {
@@ -81,6 +76,21 @@ function hostsOf(url: string): { where: string; query: URLSearchParams } {
   return { where, query: parsed.searchParams };
 }
 
+/**
+ * Ends a pool for good. postgres.js opens a connection again after a delay
+ * (its backoff reaches 20 s after failed connects, as during an outage), and
+ * `end()` does not cancel that timer: it fired after close and opened a
+ * connection nobody would end, idle on the server and holding the process open
+ * forever. Refusing new sockets first makes any such late attempt fail before it
+ * opens anything; connections already open end as usual.
+ */
+export async function endPool(sql: Pick<Sql, "end" | "options">, timeoutS: number): Promise<void> {
+  (sql.options as { socket?: unknown }).socket = () => {
+    throw new DriverError("the PostgreSQL driver is closed");
+  };
+  await sql.end({ timeout: timeoutS });
+}
+
 function reason(error: unknown): string {
   const e = error as { code?: string; message?: string };
   switch (e?.code) {
@@ -91,6 +101,8 @@ function reason(error: unknown): string {
       return "unknown host";
     case "CONNECT_TIMEOUT":
       return "no answer before the connect timeout";
+    case "NO_POSTGRES_ANSWER":
+      return "no PostgreSQL answer before the connect timeout (does a PostgreSQL server listen there?)";
     case "28P01":
     case "28000":
       return `authentication failed: ${e.message}`;
@@ -132,11 +144,26 @@ export async function openPool(options: DriverOptions): Promise<Opened> {
       `invalid PostgreSQL URL ${JSON.stringify(redact(options.url))}: ${redact((error as Error).message)}`,
     );
   }
+  // postgres.js connects again at once, without end, when a connection closes before the server's first
+  // answer: a port speaking another protocol took it through 10,000 connections in 30 s while createStint
+  // hung. The probe gets the connect timeout (and a little) of its own; ending the pool stops the attempts.
+  const timeoutS = Number(query.get("connect_timeout") ?? CONNECT_TIMEOUT_S) || CONNECT_TIMEOUT_S;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(Object.assign(new Error("no PostgreSQL answer"), { code: "NO_POSTGRES_ANSWER" })),
+      timeoutS * 1000 + 500,
+    );
+  });
+  const probe = sql.unsafe("SELECT 1");
+  probe.catch(() => {}); // after the deadline, ending the pool rejects it: nobody listens then
   try {
-    await sql.unsafe("SELECT 1");
+    await Promise.race([probe, deadline]);
   } catch (error) {
-    await sql.end({ timeout: 0 }).catch(() => {});
+    await endPool(sql, 0).catch(() => {});
     throw new DriverError(`cannot connect to PostgreSQL at ${where}: ${reason(error)}`, { cause: error });
+  } finally {
+    clearTimeout(timer);
   }
   // Connections open on first use, so an instance that never claims opens none here.
   const hot = postgres(options.url, {

@@ -3,6 +3,13 @@
  * write is in flight go together in the next one. A failed write is retried
  * with backoff; outcomes are never dropped while the runner lives (if the
  * process dies, its claims are recovered from the process registry instead).
+ *
+ * A stop ends it with close(deadline): it keeps writing until the deadline and
+ * then gives up for good, logging the ids of the jobs whose outcome it drops.
+ * Retrying past the stop kept a process whose database was unreachable alive
+ * forever (its backoff timer never ended). A dropped outcome leaves the job's
+ * claim in the database; recovery fails or retries it once the process row is
+ * gone or pruned, as if the process had died.
  */
 import type { Outcome } from "../driver.ts";
 import type { RuntimeContext } from "./context.ts";
@@ -17,6 +24,9 @@ export class Completer {
   readonly #processId: string;
   readonly #processName: string;
   readonly #onRequeued: () => void;
+  #closed = false;
+  /** Cuts the backoff between retries short when close() gives up. */
+  readonly #closing = new AbortController();
 
   constructor(ctx: RuntimeContext, processId: string, processName: string, onRequeued: () => void) {
     this.#ctx = ctx;
@@ -35,6 +45,10 @@ export class Completer {
   }
 
   add(outcome: Outcome): void {
+    if (this.#closed) {
+      this.#dropped([outcome.id]);
+      return;
+    }
     this.#pending.push(outcome);
     if (!this.#running) {
       this.#running = this.#drain().catch((error) =>
@@ -53,12 +67,34 @@ export class Completer {
     }
   }
 
+  /**
+   * Writes what it can until `deadline`, then stops retrying: outcomes still
+   * unwritten are dropped and logged (a write still in flight may yet land).
+   * Outcomes added later are dropped and logged at once.
+   */
+  async close(deadline: number): Promise<void> {
+    await this.flush(deadline);
+    this.#closed = true;
+    this.#closing.abort();
+    const ids = [...this.unwrittenIds()];
+    this.#pending = [];
+    if (ids.length > 0) this.#dropped(ids);
+  }
+
+  #dropped(ids: string[]): void {
+    this.#ctx.logger.error(
+      `${this.#processName}: stopped with ${ids.length} job outcome(s) not written (the database did not take them ` +
+        `before the stop deadline); recovery will fail or retry those jobs`,
+      { jobIds: ids },
+    );
+  }
+
   async #drain(): Promise<void> {
     try {
       // Let every job settling in this turn of the event loop join the batch.
       await new Promise((r) => setTimeout(r, 0));
       let failures = 0;
-      while (this.#pending.length > 0) {
+      while (this.#pending.length > 0 && !this.#closed) {
         const batch = this.#pending.splice(0);
         this.#writing = batch;
         try {
@@ -77,9 +113,11 @@ export class Completer {
         } catch (error) {
           failures++;
           this.#writing = [];
+          // Closed meanwhile: close() has logged this batch as dropped.
+          if (this.#closed) return;
           this.#pending.unshift(...batch);
           this.#ctx.reportError(error, { operation: "finish", processName: this.#processName });
-          await sleep(Math.min(2000, 50 * 2 ** Math.min(failures, 7)));
+          await sleep(Math.min(2000, 50 * 2 ** Math.min(failures, 7)), this.#closing.signal);
         }
       }
     } finally {

@@ -378,6 +378,6 @@ export class Worker extends Runner {
     const stopped = this.#pool?.stop(immediate ? 0 : this.ctx.config.isolateAbortGraceMs);
     await all();
     await stopped;
-    await this.#completer.flush(Date.now() + Math.max(5000, this.ctx.config.shutdownTimeoutMs));
+    await this.#completer.close(Date.now() + Math.max(5000, this.ctx.config.shutdownTimeoutMs));
   }
 }
