@@ -41,8 +41,6 @@ export function claimBySelector(
 ): Promise<ClaimedJob[]> {
   const t = p.now.getTime();
   return access.transaction(async (q) => {
-    const live = await q.query(`SELECT 1 AS live FROM stint_processes WHERE id = ? AND backend = ?`, [p.processId, p.backend]);
-    if (live.length === 0) return [];
     const picked: Row[] = [];
     for (const arm of selectorArms(p.selectors, prefixMatch)) {
       const want = p.limit - picked.length;
@@ -52,6 +50,9 @@ export function claimBySelector(
       picked.push(...rows);
     }
     if (picked.length === 0) return [];
+    // Checked only when there is something to claim, so an idle poll costs no extra statement.
+    const live = await q.query(`SELECT 1 AS live FROM stint_processes WHERE id = ? AND backend = ?`, [p.processId, p.backend]);
+    if (live.length === 0) return [];
     const claimed = picked.map(claimedFromPick);
     await markClaimed(q, p.backend, p.processId, claimed, t);
     return sortClaimed(claimed, p.selectors);
