@@ -86,7 +86,13 @@ export class IsolatePool {
 
   /** Spawns every isolate and waits until each has imported the tasks module. */
   async start(): Promise<void> {
-    await Promise.all(this.#slots.map((_, slot) => this.#spawn(slot, true)));
+    try {
+      await Promise.all(this.#slots.map((_, slot) => this.#spawn(slot, true)));
+    } catch (error) {
+      // One isolate failed: those already up (or still starting) must not keep the process alive.
+      await this.stop();
+      throw error;
+    }
     const every = Math.max(50, Math.min(1000, Math.floor(this.#options.watchdogTimeoutMs / 3)));
     this.#watchdog = setInterval(() => this.#checkWatchdog(), every);
   }
