@@ -76,6 +76,8 @@ export class IsolatePool {
   readonly #waiters: Array<() => void> = [];
   #watchdog: ReturnType<typeof setInterval> | undefined;
   #stopped = false;
+  /** Aborted at stop: a respawn waiting out its back-off (up to 30 s) must not keep the process alive. */
+  readonly #stopSignal = new AbortController();
   #pings = 0;
 
   constructor(options: IsolatePoolOptions) {
@@ -209,7 +211,7 @@ export class IsolatePool {
   }
 
   async #respawn(slot: number, delay: number): Promise<void> {
-    await sleep(delay);
+    await sleep(delay, this.#stopSignal.signal);
     if (this.#stopped) return;
     try {
       await this.#spawn(slot, false);
@@ -272,6 +274,7 @@ export class IsolatePool {
    */
   async stop(graceMs = 0): Promise<void> {
     this.#stopped = true;
+    this.#stopSignal.abort();
     const deadline = Date.now() + graceMs;
     while (Date.now() < deadline && this.#slots.some((i) => i && !i.gone && i.pending.size > 0)) await sleep(10);
     clearInterval(this.#watchdog);
