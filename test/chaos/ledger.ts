@@ -11,6 +11,10 @@
  * that died with its process (or its isolate) or could not reach the database.
  */
 
+import { appendFileSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import process from "node:process";
+
 export interface LedgerRow {
   execId: string;
   jobId: string;
@@ -30,7 +34,8 @@ export interface Ledger {
   close(): Promise<void>;
 }
 
-export function dialectOf(url: string): "postgres" | "libsql" | "mysql" {
+export function dialectOf(url: string): "postgres" | "libsql" | "mysql" | "files" {
+  if (url.startsWith("ledger-dir:")) return "files";
   if (/^postgres(ql)?:/.test(url)) return "postgres";
   if (/^(mysql|mariadb):/.test(url)) return "mysql";
   return "libsql";
@@ -41,6 +46,7 @@ export async function openLedger(url: string, pool = 2): Promise<Ledger> {
   const dialect = dialectOf(url);
   if (dialect === "postgres") return await openPostgres(url, pool);
   if (dialect === "mysql") return await openMysql(url, pool);
+  if (dialect === "files") return openFiles(url.slice("ledger-dir:".length));
   return await openLibsql(url);
 }
 
@@ -122,12 +128,64 @@ async function openMysql(url: string, pool: number): Promise<Ledger> {
   };
 }
 
+/**
+ * `ledger-dir:<dir>`: the same rows as lines appended to one file per process
+ * (`S <exec> <job> <attempt> <pid> <start>`, `E <exec> <end> <outcome>`). Used on libSQL,
+ * where a second libSQL client writing the queue's file from inside a worker isolate stalled
+ * every writer of the file for tens of seconds (see test/README.md), which would measure the
+ * ledger rather than Stint. A synchronous append survives kill -9 of its process.
+ */
+function openFiles(dir: string): Ledger {
+  const file = () => join(dir, `ledger-${process.pid}.log`);
+  return {
+    setup() {
+      mkdirSync(dir, { recursive: true });
+      return Promise.resolve();
+    },
+    start(r) {
+      appendFileSync(file(), `S ${r.execId} ${r.jobId} ${r.attempt} ${r.pid} ${r.startedAt}\n`);
+      return Promise.resolve();
+    },
+    end(execId, endedAt, outcome) {
+      appendFileSync(file(), `E ${execId} ${endedAt} ${outcome}\n`);
+      return Promise.resolve();
+    },
+    rows() {
+      const rows = new Map<string, LedgerRow>();
+      const ends: string[][] = [];
+      for (const name of readdirSync(dir).filter((n) => n.startsWith("ledger-"))) {
+        for (const line of readFileSync(join(dir, name), "utf8").split("\n")) {
+          const f = line.split(" ");
+          if (f[0] === "S" && f.length === 6) {
+            rows.set(f[1], {
+              execId: f[1],
+              jobId: f[2],
+              attempt: Number(f[3]),
+              pid: Number(f[4]),
+              startedAt: Number(f[5]),
+              endedAt: null,
+              outcome: null,
+            });
+          } else if (f[0] === "E" && f.length === 4) ends.push(f);
+        }
+      }
+      for (const [, execId, endedAt, outcome] of ends) {
+        const row = rows.get(execId);
+        if (row) Object.assign(row, { endedAt: Number(endedAt), outcome });
+      }
+      return Promise.resolve([...rows.values()]);
+    },
+    close: () => Promise.resolve(),
+  };
+}
+
 async function openLibsql(url: string): Promise<Ledger> {
   const { createClient } = await import("@libsql/client");
   const client = createClient({ url });
-  // The file is shared with Stint's own writers in several processes: wait for the write
-  // lock (this blocks only the isolate that writes, never a queue's event loop).
-  await client.execute("PRAGMA busy_timeout = 10000");
+  // The file is shared with Stint's writers in several processes. A long native busy wait
+  // here would win the write lock over Stint's short waits and asynchronous retries every
+  // time (starving its heartbeats); like Stint, wait briefly and retry (persist() in tasks.ts).
+  await client.execute("PRAGMA busy_timeout = 20");
   return {
     async setup() {
       await client.execute(

@@ -93,13 +93,15 @@ async function pass(db: string, runtime: Runtime, seed: number): Promise<string>
     onRuntimeError: () => runtimeErrors++,
   });
   await stint.migrate();
-  const ledger = await openLedger(url, 2);
+  // PostgreSQL: the ledger is a table in the run's database. libSQL: files (see ledger.ts).
+  const ledgerUrl = db === "postgres" ? url : `ledger-dir:${join(work, `ledger-${runtime}`)}`;
+  const ledger = await openLedger(ledgerUrl, 2);
   await ledger.setup();
   const random = rng(seed);
   const fleet = new Fleet({
     runtime,
     root: ROOT,
-    env: { CHAOS_URL: url, CHAOS_LEDGER_URL: url },
+    env: { CHAOS_URL: url, CHAOS_LEDGER_URL: ledgerUrl },
     logDir: work,
     options: supervisorOptions,
   });
@@ -139,7 +141,7 @@ async function pass(db: string, runtime: Runtime, seed: number): Promise<string>
   })();
   while (Date.now() < end) {
     await sleep(settings.faultMinMs + random() * (settings.faultMaxMs - settings.faultMinMs));
-    if (Date.now() >= end) break;
+    if (Date.now() >= end || !settings.faults) continue;
     const kind = faults.draw();
     try {
       await faults.inject(kind);

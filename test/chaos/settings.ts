@@ -13,6 +13,7 @@
  *   --stop-deadline 15s       how long a SIGTERMed supervisor may take to exit
  *   --ci                      the bounded pass (the defaults)
  *   --full                    60 s per pass, 3,000 steady jobs, a burst of 20,000
+ *   --no-faults               the same load with no fault (a baseline)
  *   --keep                    keep the child logs and libSQL files even when every pass holds
  */
 import process from "node:process";
@@ -32,6 +33,7 @@ export interface Settings {
   faultMinMs: number;
   faultMaxMs: number;
   keep: boolean;
+  faults: boolean;
 }
 
 const DBS = ["postgres", "libsql"];
@@ -77,6 +79,7 @@ export function parseArgs(argv: string[]): Settings {
     faultMinMs: 1000,
     faultMaxMs: 2500,
     keep: false,
+    faults: true,
   };
   const full = () => Object.assign(s, { durationMs: 60_000, jobs: 3000, burst: 20_000, drainMs: 120_000, faultMinMs: 1500, faultMaxMs: 4000 });
   const args = [...argv];
@@ -88,6 +91,9 @@ export function parseArgs(argv: string[]): Settings {
     switch (flag) {
       case "--ci":
       case "--full":
+        break;
+      case "--no-faults":
+        s.faults = false;
         break;
       case "--keep":
         s.keep = true;
