@@ -84,7 +84,8 @@ export class Faults {
         return log(`pg_ctl restart -m immediate took ${Date.now() - t} ms`);
       }
       case "pg_terminate": {
-        const rows = await (await this.#sql())`SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+        const sql = await this.#sql();
+        const rows = await sql`SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
           WHERE application_name = 'stint' AND datname = current_database() AND pid <> pg_backend_pid()`;
         return log(`pg_terminate_backend: ${rows[0].n} queue connections`);
       }

@@ -143,6 +143,7 @@ async function pass(db: string, runtime: Runtime, seed: number): Promise<string>
     await sleep(settings.faultMinMs + random() * (settings.faultMaxMs - settings.faultMinMs));
     if (Date.now() >= end || !settings.faults) continue;
     const kind = faults.draw();
+    if (process.env.CHAOS_DEBUG) log(`injecting ${kind}`);
     try {
       await faults.inject(kind);
     } catch (error) {
