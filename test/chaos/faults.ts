@@ -1,0 +1,143 @@
+/**
+ * The chaos suite's faults, drawn from a seeded generator: kill -9 and SIGTERM of a
+ * supervisor (replaced at once by a new one), and on PostgreSQL `pg_ctl restart -m
+ * immediate`, pg_terminate_backend of the queue's connections and an idle-in-transaction
+ * session holding the xmin horizon; and everywhere a burst of enqueues.
+ */
+import type { Fleet } from "./fleet.ts";
+import type { Load } from "./load.ts";
+import type { PrivatePostgres } from "./postgres.ts";
+
+export type FaultKind = "kill9" | "sigterm" | "pg_restart" | "pg_terminate" | "xmin_hold" | "burst";
+
+export interface FaultContext {
+  fleet: Fleet;
+  size: number;
+  load: Load;
+  burst: number;
+  random: () => number;
+  /** Present on PostgreSQL: the private server and the run's database URL. */
+  pg?: { server: PrivatePostgres; url: string };
+  log(line: string): void;
+}
+
+const WEIGHTS: Array<[FaultKind, number, boolean]> = [
+  // kind, weight, PostgreSQL only
+  ["kill9", 4, false],
+  ["sigterm", 4, false],
+  ["pg_restart", 2, true],
+  ["pg_terminate", 2, true],
+  ["xmin_hold", 1, true],
+  ["burst", 1, false],
+];
+
+export class Faults {
+  readonly counts: Partial<Record<FaultKind, number>> = {};
+  #admin: any = null;
+  #holds = new Set<Promise<void>>();
+  #bursts = 0;
+
+  constructor(private readonly c: FaultContext) {}
+
+  get total(): number {
+    return Object.values(this.counts).reduce((a, b) => a + (b ?? 0), 0);
+  }
+
+  summary(): string {
+    return Object.entries(this.counts).map(([k, v]) => `${k}:${v}`).join(",") || "none";
+  }
+
+  /**
+   * The next fault: first every kind once in a seeded order (so a short run still meets
+   * each), then weighted draws. A run has one burst: more would dominate its length.
+   */
+  draw(): FaultKind {
+    const options = WEIGHTS.filter(([kind, , pgOnly]) => (!pgOnly || this.c.pg) && (kind !== "burst" || this.#bursts < 1));
+    const unseen = options.filter(([kind]) => !this.counts[kind]);
+    if (unseen.length) return unseen[Math.floor(this.c.random() * unseen.length)][0];
+    const sum = options.reduce((a, [, w]) => a + w, 0);
+    let r = this.c.random() * sum;
+    for (const [kind, w] of options) if ((r -= w) < 0) return kind;
+    return options[options.length - 1][0];
+  }
+
+  async inject(kind: FaultKind): Promise<void> {
+    this.counts[kind] = (this.counts[kind] ?? 0) + 1;
+    const { fleet, random, log } = this.c;
+    const victim = () => {
+      const live = fleet.live();
+      return live.length ? live[Math.floor(random() * live.length)] : null;
+    };
+    switch (kind) {
+      case "kill9":
+      case "sigterm": {
+        const m = victim();
+        if (!m) return log(`${kind}: no live supervisor`);
+        if (kind === "kill9") fleet.kill9(m);
+        else fleet.term(m);
+        fleet.fill(this.c.size);
+        return log(`${kind} pid ${m.pid} (slot ${m.slot}), replaced`);
+      }
+      case "pg_restart": {
+        const t = Date.now();
+        await this.c.pg!.server.restartImmediate();
+        return log(`pg_ctl restart -m immediate took ${Date.now() - t} ms`);
+      }
+      case "pg_terminate": {
+        const sql = await this.#sql();
+        const rows = await sql`SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+          WHERE application_name = 'stint' AND datname = current_database() AND pid <> pg_backend_pid()`;
+        return log(`pg_terminate_backend: ${rows[0].n} queue connections`);
+      }
+      case "xmin_hold": {
+        const ms = 2000 + Math.floor(random() * 4000);
+        const sql = await this.#sql();
+        const session = await sql.reserve();
+        await session.unsafe("BEGIN ISOLATION LEVEL REPEATABLE READ");
+        const [{ xid }] = await session.unsafe("SELECT txid_current()::text AS xid");
+        log(`xmin_hold: transaction ${xid} idle for ${ms} ms`);
+        const hold = (async () => {
+          await new Promise((resolve) => setTimeout(resolve, ms));
+          await session.unsafe("ROLLBACK").catch(() => {}); // a restart may have cut it already
+          session.release();
+        })();
+        this.#holds.add(hold);
+        hold.finally(() => this.#holds.delete(hold));
+        return;
+      }
+      case "burst": {
+        this.#bursts++;
+        log(`burst of ${this.c.burst} enqueues`);
+        this.c.load.enqueue(this.c.burst, { batch: 1000, quick: true });
+        return;
+      }
+    }
+  }
+
+  async #sql(): Promise<any> {
+    if (!this.#admin) {
+      const { default: postgres } = await import("postgres");
+      this.#admin = postgres(this.c.pg!.url, {
+        max: 3,
+        idle_timeout: 2,
+        connect_timeout: 10,
+        fetch_types: false,
+        onnotice: () => {},
+        connection: { application_name: "chaos-admin" },
+      });
+    }
+    return this.#admin;
+  }
+
+  async #closeAdmin(): Promise<void> {
+    await Promise.all([...this.#holds]).catch(() => {});
+    const admin = this.#admin;
+    this.#admin = null;
+    if (admin) await admin.end({ timeout: 1 }).catch(() => {});
+  }
+
+  /** Ends held transactions and the admin connection. */
+  async close(): Promise<void> {
+    await this.#closeAdmin();
+  }
+}

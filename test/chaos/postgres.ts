@@ -1,0 +1,119 @@
+/**
+ * The chaos suite's private PostgreSQL: its own data directory under a temp dir,
+ * bound to 127.0.0.1 on a free port, run as the postgres user when we are root
+ * (as test/postgres/server.ts and test/support/servers.sh do). Everything is
+ * asynchronous, so a restart never stalls the suite's own event loop (which
+ * times the children's exits).
+ */
+import { execFile, execFileSync } from "node:child_process";
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+
+export interface PrivatePostgres {
+  /** Base URL without a database name: append one. */
+  base: string;
+  dir: string;
+  createDatabase(name: string): Promise<string>;
+  /** `pg_ctl restart -m immediate`: a crash and a restart, connections cut. */
+  restartImmediate(): Promise<void>;
+  /** Stops the server (immediate) and removes its files; safe to call twice. */
+  destroy(): void;
+}
+
+function binDir(): string | null {
+  const configured = process.env.PG_BIN;
+  if (configured) return existsSync(join(configured, "pg_ctl")) ? configured : null;
+  const root = "/usr/lib/postgresql";
+  if (!existsSync(root)) return null;
+  const versions = readdirSync(root).filter((v) => existsSync(join(root, v, "bin", "pg_ctl")))
+    .sort((a, b) => Number(b) - Number(a));
+  return versions.length ? join(root, versions[0], "bin") : null;
+}
+
+function uidOf(user: string): number | null {
+  try {
+    return Number(execFileSync("id", ["-u", user], { stdio: ["ignore", "pipe", "ignore"] }).toString().trim());
+  } catch {
+    return null;
+  }
+}
+
+const isRoot = () => typeof process.getuid === "function" && process.getuid() === 0;
+
+/** Why a private server cannot be started here, or undefined when it can. */
+export function postgresSkip(): string | undefined {
+  if (!binDir()) return "no PostgreSQL binaries (set PG_BIN to the directory holding pg_ctl)";
+  if (isRoot() && uidOf("postgres") === null) return "running as root, and there is no postgres user to run the server as";
+  return undefined;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startPostgres(): Promise<PrivatePostgres> {
+  const bin = binDir()!;
+  const root = isRoot();
+  const dir = mkdtempSync(join(tmpdir(), "stint-chaos-pg-"));
+  chmodSync(dir, 0o755);
+  if (root) chownSync(dir, uidOf("postgres")!, -1);
+  const data = join(dir, "data");
+  const port = await freePort();
+  const argv = (tool: string, args: string[]): [string, string[]] =>
+    root ? ["runuser", ["-u", "postgres", "--", join(bin, tool), ...args]] : [join(bin, tool), args];
+  const run = (tool: string, ...args: string[]) =>
+    new Promise<void>((resolve, reject) => {
+      const [cmd, list] = argv(tool, args);
+      // No pipe of ours reaches the server (pg_ctl -l), or the call would wait for the server to exit.
+      execFile(cmd, list, { timeout: 90_000 }, (error, _out, err) => {
+        if (error) reject(new Error(`${tool} ${args.join(" ")}: ${err || error.message}`));
+        else resolve();
+      });
+    });
+  const options = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c synchronous_commit=off ` +
+    `-c full_page_writes=off -c max_connections=300`;
+  const ctl = (...args: string[]) => run("pg_ctl", "-D", data, "-l", join(dir, "server.log"), "-w", "-t", "60", ...args);
+  let running = false;
+  const destroy = () => {
+    if (running) {
+      try {
+        const [cmd, list] = argv("pg_ctl", ["-D", data, "-m", "immediate", "-w", "-t", "30", "stop"]);
+        execFileSync(cmd, list, { stdio: "ignore" });
+      } catch { /* already gone */ }
+      running = false;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await run("initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync");
+    await ctl("-o", options, "start");
+    running = true;
+  } catch (error) {
+    destroy();
+    throw error;
+  }
+  const base = `postgres://postgres@127.0.0.1:${port}`;
+  return {
+    base,
+    dir,
+    async createDatabase(name) {
+      await run("psql", "-h", dir, "-p", String(port), "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1",
+        "-qc", `CREATE DATABASE ${name}`);
+      return `${base}/${name}`;
+    },
+    async restartImmediate() {
+      await ctl("-m", "immediate", "-o", options, "restart");
+    },
+    destroy,
+  };
+}

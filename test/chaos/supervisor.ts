@@ -1,0 +1,32 @@
+/**
+ * One standalone worker-mode supervisor of the chaos suite, run as a child process
+ * (`deno run -A test/chaos/supervisor.ts` or `bun test/chaos/supervisor.ts`), like
+ * examples/worker.ts. Environment:
+ *
+ *   CHAOS_URL          the queue's database (the suite migrated it)
+ *   CHAOS_LEDGER_URL   where tasks write their ledger rows (the same database)
+ *   CHAOS_OPTIONS      JSON merged into the createStint options
+ *
+ * Prints `ready <pid>` once it runs and `stopped` after stint.close(); it never calls
+ * process.exit(), so a handle left open after close keeps it alive and the suite sees it.
+ */
+import process from "node:process";
+import { createStint } from "../../mod.ts";
+
+const url = process.env.CHAOS_URL;
+if (!url) throw new Error("CHAOS_URL is not set");
+
+const stint = await createStint({
+  url,
+  tasks: new URL("./tasks.ts", import.meta.url),
+  onRuntimeError(error, context) {
+    const e = error as Error;
+    console.error(`runtime-error ${context.operation}${context.jobId ? ` ${context.jobId}` : ""}: ${e?.name}: ${e?.message ?? e}`);
+  },
+  ...JSON.parse(process.env.CHAOS_OPTIONS || "{}"),
+});
+const supervisor = await stint.start({ standalone: true, mode: "worker" });
+console.log(`ready ${process.pid}`);
+await supervisor.stopped;
+await stint.close();
+console.log("stopped");
