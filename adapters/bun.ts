@@ -1,5 +1,6 @@
 /** Bun's side of the Platform interface (Bun implements Node's process, os and fs). */
 import type { Platform } from "../src/platform.ts";
+import { pidNamespace } from "./pid-namespace.ts";
 import { hostname } from "node:os";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import process from "node:process";
@@ -15,6 +16,7 @@ export const bunPlatform: Platform = {
     process.on(signal, handler);
     return () => process.off(signal, handler);
   },
+  pidNamespace,
   processExists(pid) {
     try {
       process.kill(pid, 0);

@@ -1,5 +1,6 @@
 /** Deno's side of the Platform interface. */
 import type { Platform } from "../src/platform.ts";
+import { pidNamespace } from "./pid-namespace.ts";
 import process from "node:process";
 
 // deno-lint-ignore no-explicit-any
@@ -22,6 +23,7 @@ export const denoPlatform: Platform = {
     D.addSignalListener(signal, handler);
     return () => D.removeSignalListener(signal, handler);
   },
+  pidNamespace,
   processExists(pid) {
     try {
       process.kill(pid, 0); // Deno.kill has no signal 0; its node:process does

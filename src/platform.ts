@@ -11,6 +11,8 @@ export interface Platform {
   onSignal(signal: "SIGTERM" | "SIGINT" | "SIGQUIT", handler: () => void): () => void;
   /** Whether a process with this pid exists (one we may not signal counts as existing). */
   processExists(pid: number): boolean;
+  /** The pid namespace this process is in (pids are comparable only within one), or null when unknown. */
+  pidNamespace?(): string | null;
   /** Reads a text file; null when it does not exist. */
   readTextFile(path: string): Promise<string | null>;
   writeTextFile(path: string, text: string): Promise<void>;

@@ -27,15 +27,23 @@ async function failClaims(ctx: RuntimeContext, claims: OrphanClaim[], error: () 
 /**
  * Processes of this host whose pid no longer exists: a supervisor restarted on
  * the same host need not wait processAliveThreshold for its predecessor's rows.
- * Hostname equality stands for "this host" (containers sharing a hostname must
- * not share it here); our own pid is alive, so our rows never qualify.
+ * Hostname equality stands for "this host", and a row that recorded its pid
+ * namespace must share ours: containers with host networking share the
+ * hostname, but their pids name different processes. Our own pid is alive, so
+ * our rows never qualify.
  */
 export async function deadOnThisHost(ctx: RuntimeContext): Promise<string[]> {
   const { platform, driver, config } = ctx;
   if (!platform) return [];
   const host = platform.hostname();
+  const namespace = platform.pidNamespace?.() ?? null;
   const rows = await driver.processesList({ backend: config.backend });
+  const sameNamespace = (metadata: Record<string, unknown>) => {
+    const theirs = metadata.pidNamespace;
+    return typeof theirs !== "string" || theirs === namespace; // rows of older versions recorded none
+  };
   return rows.filter((p) => p.hostname === host && p.pid !== null && p.pid > 0 && p.pid !== platform.pid)
+    .filter((p) => sameNamespace(p.metadata))
     .filter((p) => !platform.processExists(p.pid!))
     .map((p) => p.id);
 }

@@ -93,7 +93,8 @@ export abstract class Runner {
         name: this.name,
         pid: platform?.pid ?? null,
         hostname: platform?.hostname() ?? null,
-        metadata: this.metadata(),
+        // pidNamespace: whether this row's pid can be probed from another process of the host (recovery.ts)
+        metadata: { ...this.metadata(), pidNamespace: platform?.pidNamespace?.() ?? null },
         supervisorId: this.#supervisorId,
       },
       now: new Date(),
