@@ -12,7 +12,7 @@
 import { type Client, createClient, type InStatement, type Transaction } from "@libsql/client";
 import type { Driver, DriverOptions } from "../../src/driver.ts";
 import { DriverError } from "../../src/errors.ts";
-import { redactUrl } from "../../src/redact.ts";
+import { redactUrl, urlHost, urlPassword } from "../../src/redact.ts";
 import type { Migration, Param, Row, SqlAccess, SqlRunner } from "../sql/access.ts";
 import { createSqlDriver } from "../sql/engine.ts";
 import { applyMigrations } from "../sql/migrate.ts";
@@ -24,13 +24,13 @@ const SYNC_BUSY_MS = 20;
 
 /** host[:port] of a remote URL, for messages. */
 function hostOf(url: string): string {
-  return /^[a-z]+:\/\/(?:[^@/?#]*@)?([^/?#]*)/i.exec(url)?.[1] ?? redactUrl(url);
+  return urlHost(url) ?? redactUrl(url);
 }
 
 /** `text` with the URL's password and auth token (wherever they appear in it) replaced. */
 function redactIn(text: string, url: string): string {
   let out = text.split(url).join(redactUrl(url));
-  const secrets = [/^[a-z]+:\/\/[^:@/]*:([^@/]*)@/i.exec(url)?.[1], /[?&]authToken=([^&#]*)/i.exec(url)?.[1]];
+  const secrets = [urlPassword(url), /[?&]authToken=([^&#]*)/i.exec(url)?.[1]];
   for (const secret of secrets) {
     if (!secret) continue;
     for (const form of new Set([secret, safeDecode(secret)])) if (form.length >= 3) out = out.split(form).join("***");

@@ -11,7 +11,7 @@ import postgres from "postgres";
 import type { DriverOptions } from "../../src/driver.ts";
 import { DriverError } from "../../src/errors.ts";
 import type { Sql } from "./access.ts";
-import { redactUrl } from "../../src/redact.ts";
+import { hasUnencodedPassword, redactUrl } from "../../src/redact.ts";
 
 const CONNECT_TIMEOUT_S = 10;
 
@@ -48,6 +48,12 @@ export const redact = redactUrl;
 /** host:port of the URL as postgres.js reads it (several hosts are comma-separated). */
 function hostsOf(url: string): { where: string; query: URLSearchParams } {
   const m = /^postgres(?:ql)?:\/\/(?:[^@/?#]*@)?([^/?#]*)/i.exec(url);
+  if (hasUnencodedPassword(url)) {
+    // The host part read below would be the password's start: say what is wrong instead.
+    throw new DriverError(
+      `invalid PostgreSQL URL ${JSON.stringify(redact(url))}: the password holds a "/", "?" or "#"; percent-encode it`,
+    );
+  }
   if (!m) {
     throw new DriverError(
       `invalid PostgreSQL URL ${JSON.stringify(redact(url))}: expected postgres://user:password@host:port/database`,

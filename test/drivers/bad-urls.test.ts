@@ -11,6 +11,10 @@ import { spawnSync } from "node:child_process";
 import { createServer, type Server, type Socket } from "node:net";
 import process from "node:process";
 import { ConfigError, createStint, DriverError, StintError } from "../../mod.ts";
+import { redactUrl } from "../../src/redact.ts";
+import { createPostgresDriver } from "../../drivers/postgres/mod.ts";
+import { createMysqlDriver } from "../../drivers/mysql/mod.ts";
+import { createLibsqlDriver } from "../../drivers/libsql/mod.ts";
 
 const PASSWORD = "s3cretPw9";
 
@@ -105,6 +109,33 @@ describe("bad urls keep their passwords", () => {
       assert.notEqual(run.status, 0, run.stderr);
       assert.equal(run.stderr.trim().split("\n").length, 1, run.stderr);
       assert.ok(!`${run.stdout}${run.stderr}`.includes(PASSWORD), run.stderr);
+    }
+  });
+
+  test("a password with a raw /, ? or # (the parsers read it as the host) is named nowhere", async () => {
+    for (const scheme of ["postgres", "mysql", "libsql", "ftp"]) {
+      for (const c of ["/", "?", "#"]) {
+        const url = `${scheme}://app:${PASSWORD}${c}x@db.example:5432/app`;
+        await refused(url, ConfigError, /db\.example/);
+        assert.match(redactUrl(url), /^\w+:\/\/app:\*\*\*@db\.example:5432\/app$/);
+      }
+    }
+    // The drivers themselves (a Driver built without createStint's checks) name no password either.
+    const drivers = [createPostgresDriver, createMysqlDriver, createLibsqlDriver];
+    for (const [i, scheme] of ["postgres", "mysql", "libsql"].entries()) {
+      for (const c of ["/", "?", "#"]) {
+        await assert.rejects(drivers[i]({ url: `${scheme}://app:${PASSWORD}${c}x@db.example/app` }), (error) => {
+          assert.ok(error instanceof StintError, String(error));
+          assertNoPassword(error);
+          return true;
+        });
+      }
+    }
+  });
+
+  test("hosts, ports and query @s are not taken for a password", () => {
+    for (const url of ["postgres://[::1]:5432/db?application_name=a@b", "postgres://h1:5432,h2/db?x=a@b"]) {
+      assert.equal(redactUrl(url), url);
     }
   });
 
