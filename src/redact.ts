@@ -62,7 +62,14 @@ function urlParts(url: string): UrlParts | undefined {
     }
   }
   if (at === -1) {
-    return { scheme, user: null, password: null, host: authority, rest: afterScheme.slice(authority.length), unencoded };
+    return {
+      scheme,
+      user: null,
+      password: null,
+      host: authority,
+      rest: afterScheme.slice(authority.length),
+      unencoded,
+    };
   }
   const userinfo = afterScheme.slice(0, at);
   const tail = afterScheme.slice(at + 1);
