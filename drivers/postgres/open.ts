@@ -84,7 +84,7 @@ function hostsOf(url: string): { where: string; query: URLSearchParams } {
 
 /**
  * Ends a pool for good. postgres.js opens a connection again after a delay
- * (its backoff reaches 20 s after failed connects, as during an outage), and
+ * (its backoff: up to 1 s here, or what the URL's `backoff=` says), and
  * `end()` does not cancel that timer: it fired after close and opened a
  * connection nobody would end, idle on the server and holding the process open
  * forever. Refusing new sockets first makes any such late attempt fail before it
@@ -139,7 +139,8 @@ export async function openPool(options: DriverOptions): Promise<Opened> {
     // queries queued on that connection wait it out: while the server was down a heartbeat or a
     // stop's last statements hung for tens of seconds instead of failing. At most 1 s keeps a
     // down server's "connection refused" fast, at a few attempts a second per pool.
-    backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 1),
+    // A `backoff` in the URL wins, like every option there (postgres.js prefers the options given here).
+    backoff: query.has("backoff") ? undefined : (retries: number) => Math.min(0.05 * 2 ** retries, 1),
   } as unknown as postgres.Options<any>;
   for (const [k, v] of Object.entries(pgOptions)) if (v === undefined) delete (pgOptions as Record<string, unknown>)[k];
   let sql: Sql;
