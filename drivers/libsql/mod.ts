@@ -140,9 +140,16 @@ async function openLibsql(options: DriverOptions): Promise<SqlAccess> {
 
   if (!isFile) {
     // A remote client connects on its first statement: probe now, so that an unreachable server fails here
-    // (naming it) instead of as a raw "fetch failed" at the first enqueue.
+    // (naming it) instead of as a raw "fetch failed" at the first enqueue. A server that accepts and never
+    // answers would hold fetch for minutes: the probe gets the statement budget.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${budgetMs} ms`)), budgetMs);
+    });
+    const probe = client.execute("SELECT 1");
+    probe.catch(() => {}); // after the deadline nobody listens
     try {
-      await client.execute("SELECT 1");
+      await Promise.race([probe, deadline]);
     } catch (error) {
       client.close();
       const message = redactIn(String((error as Error)?.message ?? error), url);
@@ -151,6 +158,8 @@ async function openLibsql(options: DriverOptions): Promise<SqlAccess> {
       throw new DriverError(
         `cannot connect to the libSQL server ${hostOf(url)}: ${message}${detail ? ` (${detail})` : ""}`,
       );
+    } finally {
+      clearTimeout(timer);
     }
   }
 

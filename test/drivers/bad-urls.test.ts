@@ -50,7 +50,7 @@ async function refused(
   });
 }
 
-type Behaviour = "garbage" | "hangup" | "http";
+type Behaviour = "garbage" | "hangup" | "http" | "silent";
 
 /** Connections the listeners accepted and the clients left open (ended in after()). */
 const sockets = new Set<Socket>();
@@ -63,6 +63,7 @@ function listen(behaviour: Behaviour): Promise<{ server: Server; port: number; c
     socket.on("close", () => sockets.delete(socket));
     socket.on("error", () => {});
     if (behaviour === "hangup") socket.destroy();
+    else if (behaviour === "silent") return; // accepts and never answers
     else if (behaviour === "garbage") socket.write("\x00\xffthis is not a database protocol\r\n".repeat(20));
     else {
       socket.once(
@@ -78,7 +79,8 @@ function listen(behaviour: Behaviour): Promise<{ server: Server; port: number; c
   });
 }
 
-const what = (b: Behaviour) => b === "http" ? "speaks HTTP" : b === "garbage" ? "writes garbage" : "hangs up";
+const what = (b: Behaviour) =>
+  b === "http" ? "speaks HTTP" : b === "garbage" ? "writes garbage" : b === "silent" ? "never answers" : "hangs up";
 
 /** A port nothing listens on: one a listener just gave back. */
 async function closedPort(): Promise<number> {
@@ -146,7 +148,7 @@ describe("bad urls keep their passwords", () => {
 describe("servers that are not what the url says", () => {
   const servers: Record<Behaviour, { server: Server; port: number; connections: () => number }> = {} as never;
   before(async () => {
-    for (const b of ["garbage", "hangup", "http"] as const) servers[b] = await listen(b);
+    for (const b of ["garbage", "hangup", "http", "silent"] as const) servers[b] = await listen(b);
   });
   after(async () => {
     for (const socket of sockets) socket.destroy();
@@ -186,6 +188,17 @@ describe("servers that are not what the url says", () => {
     await refused(`mysql://app:${PASSWORD}@127.0.0.1:${port}/app`, DriverError, host);
     await refused(`http://app:${PASSWORD}@127.0.0.1:${port}`, DriverError, host);
     await refused(`libsql://127.0.0.1:${port}?tls=0&authToken=${PASSWORD}`, DriverError, host);
+  });
+
+  test("an http:// libSQL url to a server that never answers fails at createStint", { timeout: 60_000 }, async () => {
+    const { port } = servers.silent;
+    const url = `http://app:${PASSWORD}@127.0.0.1:${port}`;
+    await assert.rejects(createStint({ url, statementTimeout: "1s" }), (error: unknown) => {
+      assert.ok(error instanceof DriverError, String(error));
+      assert.match((error as Error).message, new RegExp(`127\\.0\\.0\\.1:${port}\\b`));
+      assertNoPassword(error);
+      return true;
+    });
   });
 
   test("an http:// libSQL url to a server that is not libSQL fails at createStint, naming the host", async () => {
