@@ -47,7 +47,8 @@ export const redact = redactUrl;
 
 /** host:port of the URL as postgres.js reads it (several hosts are comma-separated). */
 function hostsOf(url: string): { where: string; query: URLSearchParams } {
-  const m = /^postgres(?:ql)?:\/\/(?:[^@/?#]*@)?([^/?#]*)/i.exec(url);
+  // Up to the last `@` of the authority, as URL parsers read it: a password may hold a raw `@`.
+  const m = /^postgres(?:ql)?:\/\/(?:[^/?#]*@)?([^/?#]*)/i.exec(url);
   if (hasUnencodedPassword(url)) {
     // The host part read below would be the password's start: say what is wrong instead.
     throw new DriverError(

@@ -188,6 +188,10 @@ describe("servers that are not what the url says", () => {
     await refused(`mysql://app:${PASSWORD}@127.0.0.1:${port}/app`, DriverError, host);
     await refused(`http://app:${PASSWORD}@127.0.0.1:${port}`, DriverError, host);
     await refused(`libsql://127.0.0.1:${port}?tls=0&authToken=${PASSWORD}`, DriverError, host);
+    // A raw `@` in the password: the host is what follows the last one.
+    for (const scheme of ["postgres", "mysql", "http"]) {
+      await refused(`${scheme}://app:x@${PASSWORD}@127.0.0.1:${port}/app`, DriverError, host);
+    }
   });
 
   test("an http:// libSQL url to a server that never answers fails at createStint", { timeout: 60_000 }, async () => {
