@@ -3,7 +3,7 @@
  * ConfigError that names the key and the bad value. Resolved options carry
  * milliseconds and defaults (dj_queue's).
  */
-import { redactUrl } from "./redact.ts";
+import { hasUnencodedPassword, redactUrl } from "./redact.ts";
 import { type RecurringOptions, resolveRecurring } from "./recurring.ts";
 import type { RecurringDefinition } from "./driver.ts";
 import type { Driver } from "./driver.ts";
@@ -173,6 +173,13 @@ export function resolveConfig(input: StintOptions): ResolvedConfig {
   const url = o.url === undefined ? DEFAULT_URL : o.url;
   if (typeof url !== "string" || !URL_SCHEME.test(url)) {
     bad("url", typeof url === "string" ? redactUrl(url) : url, "a database URL starting with file:, libsql:, http(s):, postgres(ql):, mysql: or mariadb:");
+  }
+  if (hasUnencodedPassword(url as string)) {
+    // Every driver's URL parser would read the password as the host or port and quote it in its error.
+    throw new ConfigError(
+      `url: ${JSON.stringify(redactUrl(url as string))}: the password holds a "/", "?" or "#"; percent-encode it ` +
+        `(%2F, %3F, %23)`,
+    );
   }
   const backend = o.backend === undefined ? "default" : checkName(o.backend, "backend", ConfigError);
   if (o.mode !== undefined && o.mode !== "worker" && o.mode !== "async") bad("mode", o.mode, '"worker" or "async"');

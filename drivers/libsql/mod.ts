@@ -12,7 +12,7 @@
 import { type Client, createClient, type InStatement, type Transaction } from "@libsql/client";
 import type { Driver, DriverOptions } from "../../src/driver.ts";
 import { DriverError } from "../../src/errors.ts";
-import { redactUrl } from "../../src/redact.ts";
+import { redactUrl, urlHost, urlPassword } from "../../src/redact.ts";
 import type { Migration, Param, Row, SqlAccess, SqlRunner } from "../sql/access.ts";
 import { createSqlDriver } from "../sql/engine.ts";
 import { applyMigrations } from "../sql/migrate.ts";
@@ -24,13 +24,13 @@ const SYNC_BUSY_MS = 20;
 
 /** host[:port] of a remote URL, for messages. */
 function hostOf(url: string): string {
-  return /^[a-z]+:\/\/(?:[^@/?#]*@)?([^/?#]*)/i.exec(url)?.[1] ?? redactUrl(url);
+  return urlHost(url) ?? redactUrl(url);
 }
 
 /** `text` with the URL's password and auth token (wherever they appear in it) replaced. */
 function redactIn(text: string, url: string): string {
   let out = text.split(url).join(redactUrl(url));
-  const secrets = [/^[a-z]+:\/\/[^:@/]*:([^@/]*)@/i.exec(url)?.[1], /[?&]authToken=([^&#]*)/i.exec(url)?.[1]];
+  const secrets = [urlPassword(url), /[?&]authToken=([^&#]*)/i.exec(url)?.[1]];
   for (const secret of secrets) {
     if (!secret) continue;
     for (const form of new Set([secret, safeDecode(secret)])) if (form.length >= 3) out = out.split(form).join("***");
@@ -140,9 +140,16 @@ async function openLibsql(options: DriverOptions): Promise<SqlAccess> {
 
   if (!isFile) {
     // A remote client connects on its first statement: probe now, so that an unreachable server fails here
-    // (naming it) instead of as a raw "fetch failed" at the first enqueue.
+    // (naming it) instead of as a raw "fetch failed" at the first enqueue. A server that accepts and never
+    // answers would hold fetch for minutes: the probe gets the statement budget.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${budgetMs} ms`)), budgetMs);
+    });
+    const probe = client.execute("SELECT 1");
+    probe.catch(() => {}); // after the deadline nobody listens
     try {
-      await client.execute("SELECT 1");
+      await Promise.race([probe, deadline]);
     } catch (error) {
       client.close();
       const message = redactIn(String((error as Error)?.message ?? error), url);
@@ -151,6 +158,8 @@ async function openLibsql(options: DriverOptions): Promise<SqlAccess> {
       throw new DriverError(
         `cannot connect to the libSQL server ${hostOf(url)}: ${message}${detail ? ` (${detail})` : ""}`,
       );
+    } finally {
+      clearTimeout(timer);
     }
   }
 

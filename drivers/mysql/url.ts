@@ -6,6 +6,7 @@
  */
 import type { PoolOptions } from "mysql2/promise";
 import { DriverError } from "../../src/errors.ts";
+import { urlHost } from "../../src/redact.ts";
 
 export interface MysqlTarget {
   /** `host:port` (or the socket path), for error messages. */
@@ -23,7 +24,7 @@ export function parseMysqlUrl(url: string): MysqlTarget {
   } catch {
     // Name the host part if there is one, never the credentials before it. The parser's own
     // error repeats the whole URL, password included, so it is not kept as the cause.
-    const host = /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/?#]*@)?([^/?#]*)/i.exec(url)?.[1];
+    const host = urlHost(url);
     throw new DriverError(
       `mysql: cannot parse the database url${host ? ` for ${host}` : ""} ` +
         "(expected mysql://user:password@host:port/database)",

@@ -11,7 +11,7 @@ import postgres from "postgres";
 import type { DriverOptions } from "../../src/driver.ts";
 import { DriverError } from "../../src/errors.ts";
 import type { Sql } from "./access.ts";
-import { redactUrl } from "../../src/redact.ts";
+import { hasUnencodedPassword, redactUrl } from "../../src/redact.ts";
 
 const CONNECT_TIMEOUT_S = 10;
 
@@ -47,7 +47,14 @@ export const redact = redactUrl;
 
 /** host:port of the URL as postgres.js reads it (several hosts are comma-separated). */
 function hostsOf(url: string): { where: string; query: URLSearchParams } {
-  const m = /^postgres(?:ql)?:\/\/(?:[^@/?#]*@)?([^/?#]*)/i.exec(url);
+  // Up to the last `@` of the authority, as URL parsers read it: a password may hold a raw `@`.
+  const m = /^postgres(?:ql)?:\/\/(?:[^/?#]*@)?([^/?#]*)/i.exec(url);
+  if (hasUnencodedPassword(url)) {
+    // The host part read below would be the password's start: say what is wrong instead.
+    throw new DriverError(
+      `invalid PostgreSQL URL ${JSON.stringify(redact(url))}: the password holds a "/", "?" or "#"; percent-encode it`,
+    );
+  }
   if (!m) {
     throw new DriverError(
       `invalid PostgreSQL URL ${JSON.stringify(redact(url))}: expected postgres://user:password@host:port/database`,
@@ -78,7 +85,7 @@ function hostsOf(url: string): { where: string; query: URLSearchParams } {
 
 /**
  * Ends a pool for good. postgres.js opens a connection again after a delay
- * (its backoff reaches 20 s after failed connects, as during an outage), and
+ * (its backoff: up to 1 s here, or what the URL's `backoff=` says), and
  * `end()` does not cancel that timer: it fired after close and opened a
  * connection nobody would end, idle on the server and holding the process open
  * forever. Refusing new sockets first makes any such late attempt fail before it
@@ -133,7 +140,8 @@ export async function openPool(options: DriverOptions): Promise<Opened> {
     // queries queued on that connection wait it out: while the server was down a heartbeat or a
     // stop's last statements hung for tens of seconds instead of failing. At most 1 s keeps a
     // down server's "connection refused" fast, at a few attempts a second per pool.
-    backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 1),
+    // A `backoff` in the URL wins, like every option there (postgres.js prefers the options given here).
+    backoff: query.has("backoff") ? undefined : (retries: number) => Math.min(0.05 * 2 ** retries, 1),
   } as unknown as postgres.Options<any>;
   for (const [k, v] of Object.entries(pgOptions)) if (v === undefined) delete (pgOptions as Record<string, unknown>)[k];
   let sql: Sql;

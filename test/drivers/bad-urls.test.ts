@@ -11,6 +11,10 @@ import { spawnSync } from "node:child_process";
 import { createServer, type Server, type Socket } from "node:net";
 import process from "node:process";
 import { ConfigError, createStint, DriverError, StintError } from "../../mod.ts";
+import { redactUrl } from "../../src/redact.ts";
+import { createPostgresDriver } from "../../drivers/postgres/mod.ts";
+import { createMysqlDriver } from "../../drivers/mysql/mod.ts";
+import { createLibsqlDriver } from "../../drivers/libsql/mod.ts";
 
 const PASSWORD = "s3cretPw9";
 
@@ -46,7 +50,7 @@ async function refused(
   });
 }
 
-type Behaviour = "garbage" | "hangup" | "http";
+type Behaviour = "garbage" | "hangup" | "http" | "silent";
 
 /** Connections the listeners accepted and the clients left open (ended in after()). */
 const sockets = new Set<Socket>();
@@ -59,6 +63,7 @@ function listen(behaviour: Behaviour): Promise<{ server: Server; port: number; c
     socket.on("close", () => sockets.delete(socket));
     socket.on("error", () => {});
     if (behaviour === "hangup") socket.destroy();
+    else if (behaviour === "silent") return; // accepts and never answers
     else if (behaviour === "garbage") socket.write("\x00\xffthis is not a database protocol\r\n".repeat(20));
     else {
       socket.once(
@@ -74,7 +79,8 @@ function listen(behaviour: Behaviour): Promise<{ server: Server; port: number; c
   });
 }
 
-const what = (b: Behaviour) => b === "http" ? "speaks HTTP" : b === "garbage" ? "writes garbage" : "hangs up";
+const what = (b: Behaviour) =>
+  b === "http" ? "speaks HTTP" : b === "garbage" ? "writes garbage" : b === "silent" ? "never answers" : "hangs up";
 
 /** A port nothing listens on: one a listener just gave back. */
 async function closedPort(): Promise<number> {
@@ -108,6 +114,33 @@ describe("bad urls keep their passwords", () => {
     }
   });
 
+  test("a password with a raw /, ? or # (the parsers read it as the host) is named nowhere", async () => {
+    for (const scheme of ["postgres", "mysql", "libsql", "ftp"]) {
+      for (const c of ["/", "?", "#"]) {
+        const url = `${scheme}://app:${PASSWORD}${c}x@db.example:5432/app`;
+        await refused(url, ConfigError, /db\.example/);
+        assert.match(redactUrl(url), /^\w+:\/\/app:\*\*\*@db\.example:5432\/app$/);
+      }
+    }
+    // The drivers themselves (a Driver built without createStint's checks) name no password either.
+    const drivers = [createPostgresDriver, createMysqlDriver, createLibsqlDriver];
+    for (const [i, scheme] of ["postgres", "mysql", "libsql"].entries()) {
+      for (const c of ["/", "?", "#"]) {
+        await assert.rejects(drivers[i]({ url: `${scheme}://app:${PASSWORD}${c}x@db.example/app` }), (error) => {
+          assert.ok(error instanceof StintError, String(error));
+          assertNoPassword(error);
+          return true;
+        });
+      }
+    }
+  });
+
+  test("hosts, ports and query @s are not taken for a password", () => {
+    for (const url of ["postgres://[::1]:5432/db?application_name=a@b", "postgres://h1:5432,h2/db?x=a@b"]) {
+      assert.equal(redactUrl(url), url);
+    }
+  });
+
   test("a malformed PostgreSQL url", () =>
     refused(`postgres://app:${PASSWORD}@db.example:port/app`, DriverError, /db\.example/));
 });
@@ -115,7 +148,7 @@ describe("bad urls keep their passwords", () => {
 describe("servers that are not what the url says", () => {
   const servers: Record<Behaviour, { server: Server; port: number; connections: () => number }> = {} as never;
   before(async () => {
-    for (const b of ["garbage", "hangup", "http"] as const) servers[b] = await listen(b);
+    for (const b of ["garbage", "hangup", "http", "silent"] as const) servers[b] = await listen(b);
   });
   after(async () => {
     for (const socket of sockets) socket.destroy();
@@ -155,6 +188,21 @@ describe("servers that are not what the url says", () => {
     await refused(`mysql://app:${PASSWORD}@127.0.0.1:${port}/app`, DriverError, host);
     await refused(`http://app:${PASSWORD}@127.0.0.1:${port}`, DriverError, host);
     await refused(`libsql://127.0.0.1:${port}?tls=0&authToken=${PASSWORD}`, DriverError, host);
+    // A raw `@` in the password: the host is what follows the last one.
+    for (const scheme of ["postgres", "mysql", "http"]) {
+      await refused(`${scheme}://app:x@${PASSWORD}@127.0.0.1:${port}/app`, DriverError, host);
+    }
+  });
+
+  test("an http:// libSQL url to a server that never answers fails at createStint", { timeout: 60_000 }, async () => {
+    const { port } = servers.silent;
+    const url = `http://app:${PASSWORD}@127.0.0.1:${port}`;
+    await assert.rejects(createStint({ url, statementTimeout: "1s" }), (error: unknown) => {
+      assert.ok(error instanceof DriverError, String(error));
+      assert.match((error as Error).message, new RegExp(`127\\.0\\.0\\.1:${port}\\b`));
+      assertNoPassword(error);
+      return true;
+    });
   });
 
   test("an http:// libSQL url to a server that is not libSQL fails at createStint, naming the host", async () => {

@@ -164,8 +164,8 @@ describe("closing on PostgreSQL through an outage", { skip: skip ?? throwawaySki
     () =>
       withQueue(async (stint, backend) => {
         const { url: named, name } = tagged(server.url);
-        // postgres.js waits `backoff` seconds before it connects again after a connection closed (by default it
-        // grows to 20 s as connects fail): fixed here, so that its timers are still pending when the close ends.
+        // postgres.js waits `backoff` seconds before it connects again after a connection closed (Stint's default
+        // is at most 1 s): long here, so that its timers are still pending when the close ends.
         const url = `${named}&backoff=8`;
         const child = await startChild(childEnv(url, backend, supervisorOptions, { STINT_TEST_MODE: "async" }));
         const { id } = await stint.enqueue("add", { a: 1, b: 2 });
