@@ -12,6 +12,7 @@ import type { DriverOptions } from "../../src/driver.ts";
 import { DriverError } from "../../src/errors.ts";
 import type { Sql } from "./access.ts";
 import { hasUnencodedPassword, redactUrl } from "../../src/redact.ts";
+import { handshake } from "./handshake.ts";
 
 const CONNECT_TIMEOUT_S = 10;
 
@@ -156,6 +157,19 @@ export async function openPool(options: DriverOptions): Promise<Opened> {
   // answer: a port speaking another protocol took it through 10,000 connections in 30 s while createStint
   // hung. The probe gets the connect timeout (and a little) of its own; ending the pool stops the attempts.
   const timeoutS = Number(query.get("connect_timeout") ?? CONNECT_TIMEOUT_S) || CONNECT_TIMEOUT_S;
+  const single = /^(\[[^\]]+\]|[^,:]+):(\d+)$/.exec(where);
+  if (single && !query.has("host")) {
+    const spoken = await handshake(single[1].replace(/^\[|\]$/g, ""), Number(single[2]), timeoutS * 1000);
+    if (spoken === "other" || spoken === "closed" || spoken === "timeout") {
+      await endPool(sql, 0).catch(() => {});
+      const what = spoken === "other"
+        ? "answers, but not in the PostgreSQL protocol"
+        : spoken === "closed"
+        ? "closes the connection at once"
+        : "accepts the connection but gives no answer before the connect timeout";
+      throw new DriverError(`cannot connect to PostgreSQL at ${where}: the server there ${what} (is it a PostgreSQL port?)`);
+    }
+  }
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(

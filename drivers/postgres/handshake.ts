@@ -1,0 +1,45 @@
+/**
+ * One TCP connection that asks the server whether it speaks PostgreSQL before
+ * the pool opens any: an SSLRequest, to which every PostgreSQL server (and
+ * PgBouncer, and the managed poolers) answers with one byte, "S" or "N".
+ *
+ * Why: postgres.js connects again at once, without back-off, when a connection
+ * closes before the server's first answer while a query waits. Pointed at a
+ * port that speaks another protocol, the pool's first query opened about 400
+ * connections a second until the connect timeout. This check makes that one.
+ *
+ * Only for a single TCP host (sockets and host lists go straight to the pool),
+ * and only where node:net exists (loaded lazily, so a runtime without it skips
+ * the check and keeps the pool's own timeout).
+ */
+const SSL_REQUEST = new Uint8Array([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
+
+export type Handshake = "postgres" | "other" | "closed" | "timeout" | "skipped";
+
+export async function handshake(host: string, port: number, timeoutMs: number): Promise<Handshake> {
+  let net: typeof import("node:net");
+  try {
+    net = await import("node:net");
+  } catch {
+    return "skipped";
+  }
+  return new Promise((resolve) => {
+    let answered = false;
+    const socket = net.connect({ host, port });
+    const done = (result: Handshake) => {
+      if (answered) return;
+      answered = true;
+      clearTimeout(timer);
+      socket.removeAllListeners();
+      socket.on("error", () => {});
+      socket.destroy();
+      resolve(result);
+    };
+    const timer = setTimeout(() => done("timeout"), timeoutMs);
+    // A refused or unreachable host is the pool's to report (it names the reason).
+    socket.once("error", () => done("skipped"));
+    socket.once("connect", () => socket.write(SSL_REQUEST));
+    socket.once("data", (data: Uint8Array) => done(data.length === 1 && (data[0] === 0x53 || data[0] === 0x4e) ? "postgres" : "other"));
+    socket.once("close", () => done("closed"));
+  });
+}
