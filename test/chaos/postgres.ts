@@ -75,12 +75,16 @@ export async function startPostgres(): Promise<PrivatePostgres> {
     new Promise<void>((resolve, reject) => {
       const [cmd, list] = argv(tool, args);
       // No pipe of ours reaches the server (pg_ctl -l), or the call would wait for the server to exit.
-      execFile(cmd, list, { timeout: 90_000 }, (error, _out, err) => {
+      execFile(cmd, list, { timeout: 75_000, killSignal: "SIGKILL" }, (error, _out, err) => {
         if (error) reject(new Error(`${tool} ${args.join(" ")}: ${err || error.message}`));
         else resolve();
       });
     });
-  const options = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c synchronous_commit=off ` +
+  // fsync=off is safe here (the OS does not crash, only PostgreSQL does), but not
+  // synchronous_commit=off: an immediate restart loses the WAL still in shared memory, i.e.
+  // commits already acknowledged (a job's success, a ledger row), which would be PostgreSQL
+  // forgetting, not Stint.
+  const options = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off ` +
     `-c full_page_writes=off -c max_connections=300`;
   const ctl = (...args: string[]) => run("pg_ctl", "-D", data, "-l", join(dir, "server.log"), "-w", "-t", "60", ...args);
   let running = false;

@@ -15,7 +15,7 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { createStint, type Stint } from "../../mod.ts";
 import { account } from "./account.ts";
-import { Faults } from "./faults.ts";
+import { deadline, Faults } from "./faults.ts";
 import { Fleet, type Runtime } from "./fleet.ts";
 import { openLedger } from "./ledger.ts";
 import { Load, rng } from "./load.ts";
@@ -89,7 +89,10 @@ async function pass(db: string, runtime: Runtime, seed: number): Promise<string>
   const stint: Stint = await createStint({
     url,
     tasks: new URL("./tasks.ts", import.meta.url),
+    // The same timing as the supervisors (a drain must fit the alive threshold).
+    processHeartbeatInterval: "1s",
     processAliveThreshold: "6s",
+    shutdownTimeout: "2s",
     onRuntimeError: () => runtimeErrors++,
   });
   await stint.migrate();
@@ -145,7 +148,9 @@ async function pass(db: string, runtime: Runtime, seed: number): Promise<string>
     const kind = faults.draw();
     if (process.env.CHAOS_DEBUG) log(`injecting ${kind}`);
     try {
-      await faults.inject(kind);
+      // pg_ctl restart may take its own 60 s at worst; nothing else comes close.
+      const done = await deadline(75_000, faults.inject(kind).then(() => true));
+      if (!done) log(`${kind} did not finish within 75 s; going on`);
     } catch (error) {
       log(`${kind} failed: ${(error as Error)?.message ?? error}`);
     }
