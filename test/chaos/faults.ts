@@ -12,7 +12,7 @@ import type { PrivatePostgres } from "./postgres.ts";
 export async function deadline<T>(ms: number, p: Promise<T>): Promise<T | undefined> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    return await Promise.race([p, new Promise<undefined>((resolve) => (timer = setTimeout(resolve, ms)))]);
+    return await Promise.race([p, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)))]);
   } finally {
     clearTimeout(timer);
   }
@@ -86,16 +86,16 @@ export class Faults {
         if (kind === "kill9") fleet.kill9(m);
         else fleet.term(m);
         fleet.fill(this.c.size);
-        return log(`${kind} pid ${m.pid} (slot ${m.slot}), replaced`);
+        return log(`${kind} pid ${m.pid} (slot ${m.slot}) at ${Date.now()}, replaced`);
       }
       case "pg_restart": {
         const t = Date.now();
         await this.c.pg!.server.restartImmediate();
-        return log(`pg_ctl restart -m immediate took ${Date.now() - t} ms`);
+        return log(`pg_ctl restart -m immediate ${t}..${Date.now()}`);
       }
       case "pg_terminate": {
         const sql = await this.#sql();
-        const rows = await deadline(10_000, sql`SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+        const rows: any = await deadline(10_000, sql`SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
           WHERE application_name = 'stint' AND datname = current_database() AND pid <> pg_backend_pid()`);
         if (!rows) {
           await this.#closeAdmin(); // a fresh admin client next time

@@ -24,7 +24,7 @@ export interface PrivatePostgres {
 }
 
 function binDir(): string | null {
-  const configured = process.env.PG_BIN;
+  const configured = process.env.PG_BIN ?? process.env.PGBIN; // PGBIN: test/support/servers.sh's name
   if (configured) return existsSync(join(configured, "pg_ctl")) ? configured : null;
   const root = "/usr/lib/postgresql";
   if (!existsSync(root)) return null;
@@ -41,12 +41,21 @@ function uidOf(user: string): number | null {
   }
 }
 
+// Not always on the PATH of a non-login root shell.
+const RUNUSER = ["/usr/sbin/runuser", "/sbin/runuser"].find((p) => existsSync(p)) ?? "runuser";
 const isRoot = () => typeof process.getuid === "function" && process.getuid() === 0;
 
 /** Why a private server cannot be started here, or undefined when it can. */
 export function postgresSkip(): string | undefined {
   if (!binDir()) return "no PostgreSQL binaries (set PG_BIN to the directory holding pg_ctl)";
-  if (isRoot() && uidOf("postgres") === null) return "running as root, and there is no postgres user to run the server as";
+  if (isRoot() && uidOf("postgres") === null) {
+    // As test/support/servers.sh does on a fresh machine: PostgreSQL refuses to run as root.
+    try {
+      execFileSync("useradd", ["--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
+        "--shell", "/usr/sbin/nologin", "postgres"], { stdio: "ignore", env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` } });
+    } catch { /* reported below */ }
+    if (uidOf("postgres") === null) return "running as root, and no postgres user to run the server as (useradd failed)";
+  }
   return undefined;
 }
 
@@ -70,7 +79,7 @@ export async function startPostgres(): Promise<PrivatePostgres> {
   const data = join(dir, "data");
   const port = await freePort();
   const argv = (tool: string, args: string[]): [string, string[]] =>
-    root ? ["runuser", ["-u", "postgres", "--", join(bin, tool), ...args]] : [join(bin, tool), args];
+    root ? [RUNUSER, ["-u", "postgres", "--", join(bin, tool), ...args]] : [join(bin, tool), args];
   const run = (tool: string, ...args: string[]) =>
     new Promise<void>((resolve, reject) => {
       const [cmd, list] = argv(tool, args);
