@@ -8,7 +8,7 @@
  *
  * Exits non-zero when a line has stuck, lost, overlapping or unexited above zero (or a pass crashed).
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import process from "node:process";
@@ -100,11 +100,20 @@ async function pass(db: string, runtime: Runtime, seed: number): Promise<string>
   const ledgerUrl = db === "postgres" ? url : `ledger-dir:${join(work, `ledger-${runtime}`)}`;
   const ledger = await openLedger(ledgerUrl, 2);
   await ledger.setup();
+  const aliveDir = join(work, `alive-${db}-${runtime}`);
+  mkdirSync(aliveDir, { recursive: true });
+  const aliveOf = (pid: number, isolate: string) => {
+    try {
+      return Number(readFileSync(join(aliveDir, `alive-${pid}-${isolate}`), "utf8")) || null;
+    } catch {
+      return null;
+    }
+  };
   const random = rng(seed);
   const fleet = new Fleet({
     runtime,
     root: ROOT,
-    env: { CHAOS_URL: url, CHAOS_LEDGER_URL: ledgerUrl },
+    env: { CHAOS_URL: url, CHAOS_LEDGER_URL: ledgerUrl, CHAOS_ALIVE_DIR: aliveDir },
     logDir: work,
     options: supervisorOptions,
   });
@@ -186,7 +195,7 @@ async function pass(db: string, runtime: Runtime, seed: number): Promise<string>
   if (crashed.length) log(`${crashed.length} supervisor(s) exited without a signal: ${crashed.map((m) => `${m.pid} ${m.exit}`).join(", ")}`);
 
   const rows = await ledger.rows();
-  const a = await account(stint, load.ids, rows, (pid) => fleet.exitOf(pid));
+  const a = await account(stint, load.ids, rows, (pid) => fleet.exitOf(pid), aliveOf);
   for (const line of a.examples) log(line);
   log(
     `executions=${a.executions} unended=${a.unended} extras=${a.extras} enqueue_errors=${load.errors} ` +

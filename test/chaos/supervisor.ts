@@ -24,7 +24,7 @@ const stint = await createStint({
     debug() {},
     info: (message: string, data?: unknown) => console.log(`${Date.now()} info ${message} ${data ? JSON.stringify(data) : ""}`),
     warn: (message: string, data?: unknown) => console.log(`${Date.now()} warn ${message} ${data ? JSON.stringify(data) : ""}`),
-    error: (message: string, data?: unknown) => console.log(`${Date.now()} error ${message}`),
+    error: (message: string) => console.log(`${Date.now()} error ${message}`),
   },
   onRuntimeError(error, context) {
     const e = error as Error;
