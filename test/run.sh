@@ -222,8 +222,19 @@ if [ $# = 0 ] && [ "${STINT_CHAOS:-1}" != 0 ]; then
   echo
   echo "=== chaos: ${chaos_cmd[*]#"$ROOT/"}"
   t=$(now)
+  # The suite stops its private PostgreSQL on every exit it can catch; this sweep is for a SIGKILL.
+  CHAOS_PG_BASE=$(mktemp -d /tmp/stint-chaos-base.XXXXXX) && chmod 755 "$CHAOS_PG_BASE" && export CHAOS_PG_BASE
   timeout --foreground -k 10 "$CHAOS_LIMIT" "${chaos_cmd[@]}" </dev/null 2>&1 | tee "$OUT/chaos.log"
   rc=${PIPESTATUS[0]}
+  for pid_file in "$CHAOS_PG_BASE"/*/data/postmaster.pid; do
+    [ -f "$pid_file" ] || continue
+    echo "run.sh: stopping a PostgreSQL the fault suite left running in ${pid_file%/postmaster.pid}" >&2
+    if [ "$(id -u)" = 0 ]; then as=(runuser -u postgres --); else as=(); fi
+    pg_ctl=${PG_BIN:-${PGBIN:-$(dirname "$(ls /usr/lib/postgresql/*/bin/pg_ctl | sort -V | tail -1)")}}/pg_ctl
+    PATH=$PATH:/usr/sbin:/sbin "${as[@]}" "$pg_ctl" -D "${pid_file%/postmaster.pid}" -m immediate -w -t 30 stop \
+      >/dev/null 2>&1 || true
+  done
+  rm -rf "$CHAOS_PG_BASE"
   took=$(secs "$t" "$(now)")
   TIMINGS+=("chaos $took")
   p=0 f=0

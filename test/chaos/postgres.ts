@@ -73,7 +73,8 @@ export function freePort(): Promise<number> {
 export async function startPostgres(): Promise<PrivatePostgres> {
   const bin = binDir()!;
   const root = isRoot();
-  const dir = mkdtempSync(join(tmpdir(), "stint-chaos-pg-"));
+  // CHAOS_PG_BASE: test/run.sh's directory, which it sweeps should the suite itself be SIGKILLed.
+  const dir = mkdtempSync(join(process.env.CHAOS_PG_BASE || tmpdir(), "stint-chaos-pg-"));
   chmodSync(dir, 0o755);
   if (root) chownSync(dir, uidOf("postgres")!, -1);
   const data = join(dir, "data");

@@ -34,7 +34,14 @@ const stint = await createStint({
 });
 const supervisor = await stint.start({ standalone: true, mode: "worker" });
 console.log(`ready ${process.pid}`);
+// Orphaned (the suite was SIGKILLed and cannot stop us): leave at once. Cleared before
+// close, so it never keeps a stopped supervisor alive.
+const parent = process.ppid;
+const orphanWatch = setInterval(() => {
+  if (process.ppid !== parent) process.exit(3);
+}, 500);
 await supervisor.stopped;
+clearInterval(orphanWatch);
 console.log(`${Date.now()} supervisor stopped, closing`);
 await stint.close();
 console.log(`${Date.now()} stopped`);
