@@ -251,6 +251,9 @@ if [ $# = 0 ] && [ "${STINT_CHAOS:-1}" != 0 ]; then
     done
   done
   [ "$rc" = 124 ] || [ "$rc" = 137 ] && LINES+=("chaos: killed after ${CHAOS_LIMIT}s (STINT_CHAOS_TIMEOUT, exit $rc, $took)")
+  if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+    f=1 LINES+=("chaos: exit code $rc with every line clean — counted as one failed test")
+  fi
   PASSED=$((PASSED + p)) FAILED=$((FAILED + f))
 fi
 
