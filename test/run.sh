@@ -8,6 +8,8 @@
 #   STINT_TEST_TIMEOUT=420                 seconds per runtime before it is killed (a failure)
 #   STINT_DB_BASE=/tmp/x                   where throwaway servers live (a fresh /tmp dir by default)
 #   STINT_TEST_OUT=dir                     keep the JUnit reports and logs there
+#   STINT_CHAOS=0                          skip the fault suite's bounded pass (run after both runtimes
+#                                          when no file is named; STINT_CHAOS_TIMEOUT=200 s, STINT_CHAOS_SEED)
 #
 # Prints each runtime's own output, then "skipped: N" and, as the last line, "N passed, N failed"
 # over both runtimes (skipped is not passed). Counts come from the runtimes' JUnit reports,
@@ -20,6 +22,7 @@ ROOT=$PWD
 BIN=$ROOT/node_modules/.bin
 RUNTIMES=${STINT_RUNTIMES:-deno bun}
 LIMIT=${STINT_TEST_TIMEOUT:-420}
+CHAOS_LIMIT=${STINT_CHAOS_TIMEOUT:-200}
 [ -t 1 ] || export NO_COLOR=1
 
 now() { date +%s.%N; }
@@ -208,6 +211,51 @@ for rt in $RUNTIMES; do
   LINES+=("$rt: $p passed, $f failed, $s skipped (exit $rc, $took)${note:+ — $note}")
   PASSED=$((PASSED + p)) FAILED=$((FAILED + f)) SKIPPED=$((SKIPPED + s))
 done
+
+# ---- the fault suite's bounded pass (test/chaos, see test/README.md): each "chaos: db=… runtime=…"
+# line is one test, passed when stuck, lost, overlapping and unexited are all 0; a missing line
+# (a crash, the time limit) is a failed one. Not when files are named; STINT_CHAOS=0 skips it.
+if [ $# = 0 ] && [ "${STINT_CHAOS:-1}" != 0 ]; then
+  chaos_rts=$(echo $RUNTIMES | tr ' ' ',')
+  case " $RUNTIMES " in *" deno "*) chaos_cmd=("$BIN/deno" run -A) ;; *) chaos_cmd=("$BIN/bun") ;; esac
+  chaos_cmd+=(test/chaos/run.ts --ci --db postgres,libsql --runtime "$chaos_rts" ${STINT_CHAOS_SEED:+--seed "$STINT_CHAOS_SEED"})
+  echo
+  echo "=== chaos: ${chaos_cmd[*]#"$ROOT/"}"
+  t=$(now)
+  # The suite stops its private PostgreSQL on every exit it can catch; this sweep is for a SIGKILL.
+  CHAOS_PG_BASE=$(mktemp -d /tmp/stint-chaos-base.XXXXXX) && chmod 755 "$CHAOS_PG_BASE" && export CHAOS_PG_BASE
+  timeout --foreground -k 10 "$CHAOS_LIMIT" "${chaos_cmd[@]}" </dev/null 2>&1 | tee "$OUT/chaos.log"
+  rc=${PIPESTATUS[0]}
+  for pid_file in "$CHAOS_PG_BASE"/*/data/postmaster.pid; do
+    [ -f "$pid_file" ] || continue
+    echo "run.sh: stopping a PostgreSQL the fault suite left running in ${pid_file%/postmaster.pid}" >&2
+    if [ "$(id -u)" = 0 ]; then as=(runuser -u postgres --); else as=(); fi
+    pg_ctl=${PG_BIN:-${PGBIN:-$(dirname "$(ls /usr/lib/postgresql/*/bin/pg_ctl | sort -V | tail -1)")}}/pg_ctl
+    PATH=$PATH:/usr/sbin:/sbin "${as[@]}" "$pg_ctl" -D "${pid_file%/postmaster.pid}" -m immediate -w -t 30 stop \
+      >/dev/null 2>&1 || true
+  done
+  rm -rf "$CHAOS_PG_BASE"
+  took=$(secs "$t" "$(now)")
+  TIMINGS+=("chaos $took")
+  p=0 f=0
+  for db in postgres libsql; do
+    for rt in $RUNTIMES; do
+      line=$(grep -E "^chaos: db=$db runtime=$rt " "$OUT/chaos.log" | tail -1)
+      if [ -z "$line" ]; then
+        f=$((f + 1)) LINES+=("chaos: db=$db runtime=$rt: no result line (exit $rc) — failed")
+      elif echo "$line" | grep -qE ' stuck=0 lost=0 overlapping=0 .* unexited=0$'; then
+        p=$((p + 1)) LINES+=("$line")
+      else
+        f=$((f + 1)) LINES+=("$line — failed")
+      fi
+    done
+  done
+  [ "$rc" = 124 ] || [ "$rc" = 137 ] && LINES+=("chaos: killed after ${CHAOS_LIMIT}s (STINT_CHAOS_TIMEOUT, exit $rc, $took)")
+  if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+    f=1 LINES+=("chaos: exit code $rc with every line clean — counted as one failed test")
+  fi
+  PASSED=$((PASSED + p)) FAILED=$((FAILED + f))
+fi
 
 t=$(now)
 cleanup

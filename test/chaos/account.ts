@@ -6,7 +6,8 @@
  *                  succeeded without any execution that ended well
  *   stuck          still ready, scheduled, blocked or running after the drain deadline
  *   overlapping    jobs with two executions whose [start, end] intervals overlap; an
- *                  execution with no recorded end ended at the latest when its process did
+ *                  execution with no recorded end ended at its isolate's last
+ *                  "alive" stamp (tasks.ts), else at the latest when its process exited
  *   duplicate_runs jobs with more executions than the attempts the queue counted
  */
 import { JobNotFoundError, type JobStatus, type Stint } from "../../mod.ts";
@@ -52,6 +53,8 @@ export async function account(
   enqueued: Set<string>,
   ledger: LedgerRow[],
   exitOf: (pid: number) => number | null,
+  /** The last time the isolate stamped that it was alive (see stampAlive in tasks.ts). */
+  aliveOf: (pid: number, isolate: string) => number | null = () => null,
 ): Promise<Accounting> {
   const jobs = await listAll(stint);
   const examples: string[] = [];
@@ -95,14 +98,16 @@ export async function account(
     if (runs.length > job.attempts) duplicateRuns++;
     const spans = runs.map((r) => {
       if (r.endedAt === null) unended++;
-      return { r, end: r.endedAt ?? exitOf(r.pid) ?? Infinity };
+      return { r, end: r.endedAt ?? aliveOf(r.pid, r.isolate) ?? exitOf(r.pid) ?? Infinity };
     }).sort((a, b) => a.r.startedAt - b.r.startedAt);
     for (let i = 1; i < spans.length; i++) {
       const earlier = spans.slice(0, i).find((s) => s.end > spans[i].r.startedAt);
       if (earlier) {
         overlapping++;
         const later = spans[i].r;
-        const how = earlier.r.endedAt === null ? `no recorded end, its process ${Number.isFinite(earlier.end) ? "exited" : "never exited"}` : "recorded end";
+        const how = earlier.r.endedAt === null
+          ? `no recorded end, its isolate ${earlier.r.isolate} last alive or its process exited then`
+          : "recorded end";
         note(
           `overlap: ${id} (${job.task}) attempt ${earlier.r.attempt} pid ${earlier.r.pid} ran ` +
             `${earlier.r.startedAt}..${Number.isFinite(earlier.end) ? earlier.end : "?"} (${how}, ${earlier.r.outcome ?? "no outcome"}); ` +

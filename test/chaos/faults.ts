@@ -8,6 +8,16 @@ import type { Fleet } from "./fleet.ts";
 import type { Load } from "./load.ts";
 import type { PrivatePostgres } from "./postgres.ts";
 
+/** Resolves with `p`'s value, or undefined once `ms` have passed: no fault step may hang the suite. */
+export async function deadline<T>(ms: number, p: Promise<T>): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([p, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export type FaultKind = "kill9" | "sigterm" | "pg_restart" | "pg_terminate" | "xmin_hold" | "burst";
 
 export interface FaultContext {
@@ -76,34 +86,52 @@ export class Faults {
         if (kind === "kill9") fleet.kill9(m);
         else fleet.term(m);
         fleet.fill(this.c.size);
-        return log(`${kind} pid ${m.pid} (slot ${m.slot}), replaced`);
+        return log(`${kind} pid ${m.pid} (slot ${m.slot}) at ${Date.now()}, replaced`);
       }
       case "pg_restart": {
         const t = Date.now();
         await this.c.pg!.server.restartImmediate();
-        return log(`pg_ctl restart -m immediate took ${Date.now() - t} ms`);
+        return log(`pg_ctl restart -m immediate ${t}..${Date.now()}`);
       }
       case "pg_terminate": {
         const sql = await this.#sql();
-        const rows = await sql`SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
-          WHERE application_name = 'stint' AND datname = current_database() AND pid <> pg_backend_pid()`;
+        const rows: any = await deadline(10_000, sql`SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+          WHERE application_name = 'stint' AND datname = current_database() AND pid <> pg_backend_pid()`);
+        if (!rows) {
+          await this.#closeAdmin(); // a fresh admin client next time
+          return log("pg_terminate_backend: no answer within 10 s, skipped");
+        }
         return log(`pg_terminate_backend: ${rows[0].n} queue connections`);
       }
       case "xmin_hold": {
+        // A client of its own with one connection, not a session reserved from the admin pool
+        // (postgres.js reserve() hung the suite here): a transaction that takes an xid and
+        // then sits idle, holding back the xmin horizon, until its time is up.
         const ms = 2000 + Math.floor(random() * 4000);
-        const sql = await this.#sql();
-        const session = await sql.reserve();
-        await session.unsafe("BEGIN ISOLATION LEVEL REPEATABLE READ");
-        const [{ xid }] = await session.unsafe("SELECT txid_current()::text AS xid");
-        log(`xmin_hold: transaction ${xid} idle for ${ms} ms`);
-        const hold = (async () => {
+        const { default: postgres } = await import("postgres");
+        const sql = postgres(this.c.pg!.url, {
+          max: 1,
+          idle_timeout: 1,
+          connect_timeout: 5,
+          fetch_types: false,
+          onnotice: () => {},
+          connection: { application_name: "chaos-xmin" },
+        });
+        let began!: (xid: string) => void;
+        const started = new Promise<string>((resolve) => (began = resolve));
+        const tx = sql.begin("ISOLATION LEVEL REPEATABLE READ", async (t: any) => {
+          const [{ xid }] = await t.unsafe("SELECT txid_current()::text AS xid");
+          began(xid);
           await new Promise((resolve) => setTimeout(resolve, ms));
-          await session.unsafe("ROLLBACK").catch(() => {}); // a restart may have cut it already
-          session.release();
+        }).catch(() => {}); // a restart or terminate may cut it: the hold simply ends early
+        const hold = (async () => {
+          await deadline(ms + 10_000, tx);
+          await deadline(5_000, sql.end({ timeout: 1 }).catch(() => {}));
         })();
         this.#holds.add(hold);
         hold.finally(() => this.#holds.delete(hold));
-        return;
+        const xid = await deadline(10_000, Promise.race([started, tx.then(() => "none (cut before it began)")]));
+        return log(`xmin_hold: transaction ${xid ?? "not begun within 10 s"} idle for ${ms} ms`);
       }
       case "burst": {
         this.#bursts++;
@@ -130,14 +158,14 @@ export class Faults {
   }
 
   async #closeAdmin(): Promise<void> {
-    await Promise.all([...this.#holds]).catch(() => {});
     const admin = this.#admin;
     this.#admin = null;
-    if (admin) await admin.end({ timeout: 1 }).catch(() => {});
+    if (admin) await deadline(5_000, admin.end({ timeout: 1 }).catch(() => {}));
   }
 
   /** Ends held transactions and the admin connection. */
   async close(): Promise<void> {
+    await deadline(20_000, Promise.all([...this.#holds]).catch(() => {}));
     await this.#closeAdmin();
   }
 }

@@ -4,7 +4,7 @@
  * connection of its own. The suite reads it at the end to find overlapping and
  * duplicate runs. SQL here is test code, not Stint's: Stint's drivers never see it.
  *
- *   chaos_ledger(exec_id, job_id, attempt, pid, started_at, ended_at, outcome)
+ *   chaos_ledger(exec_id, job_id, attempt, pid, isolate, started_at, ended_at, outcome)
  *
  * A row is inserted when the handler starts and completed when it ends (ended_at,
  * outcome "ok"/"error"); a row left with ended_at NULL belongs to an execution
@@ -20,6 +20,8 @@ export interface LedgerRow {
   jobId: string;
   attempt: number;
   pid: number;
+  /** The isolate that ran it (random per isolate). */
+  isolate: string;
   startedAt: number;
   endedAt: number | null;
   outcome: string | null;
@@ -28,7 +30,7 @@ export interface LedgerRow {
 export interface Ledger {
   /** Creates the table (idempotent). */
   setup(): Promise<void>;
-  start(row: { execId: string; jobId: string; attempt: number; pid: number; startedAt: number }): Promise<void>;
+  start(row: { execId: string; jobId: string; attempt: number; pid: number; isolate: string; startedAt: number }): Promise<void>;
   end(execId: string, endedAt: number, outcome: string): Promise<void>;
   rows(): Promise<LedgerRow[]>;
   close(): Promise<void>;
@@ -50,7 +52,7 @@ export async function openLedger(url: string, pool = 2): Promise<Ledger> {
   return await openLibsql(url);
 }
 
-const COLUMNS = "exec_id, job_id, attempt, pid, started_at, ended_at, outcome";
+const COLUMNS = "exec_id, job_id, attempt, pid, isolate, started_at, ended_at, outcome";
 
 function toRow(r: Record<string, unknown>): LedgerRow {
   return {
@@ -58,6 +60,7 @@ function toRow(r: Record<string, unknown>): LedgerRow {
     jobId: String(r.job_id),
     attempt: Number(r.attempt),
     pid: Number(r.pid),
+    isolate: String(r.isolate ?? ""),
     startedAt: Number(r.started_at),
     endedAt: r.ended_at === null || r.ended_at === undefined ? null : Number(r.ended_at),
     outcome: r.outcome === null || r.outcome === undefined ? null : String(r.outcome),
@@ -80,12 +83,12 @@ async function openPostgres(url: string, pool: number): Promise<Ledger> {
     async setup() {
       await sql.unsafe(
         `CREATE TABLE IF NOT EXISTS chaos_ledger (exec_id text PRIMARY KEY, job_id text NOT NULL,
-          attempt int NOT NULL, pid int NOT NULL, started_at bigint NOT NULL, ended_at bigint, outcome text)`,
+          attempt int NOT NULL, pid int NOT NULL, isolate text, started_at bigint NOT NULL, ended_at bigint, outcome text)`,
       );
     },
     async start(r) {
-      await sql`INSERT INTO chaos_ledger (exec_id, job_id, attempt, pid, started_at)
-        VALUES (${r.execId}, ${r.jobId}, ${r.attempt}, ${r.pid}, ${r.startedAt}) ON CONFLICT (exec_id) DO NOTHING`;
+      await sql`INSERT INTO chaos_ledger (exec_id, job_id, attempt, pid, isolate, started_at)
+        VALUES (${r.execId}, ${r.jobId}, ${r.attempt}, ${r.pid}, ${r.isolate}, ${r.startedAt}) ON CONFLICT (exec_id) DO NOTHING`;
     },
     async end(execId, endedAt, outcome) {
       await sql`UPDATE chaos_ledger SET ended_at = ${endedAt}, outcome = ${outcome} WHERE exec_id = ${execId}`;
@@ -106,13 +109,13 @@ async function openMysql(url: string, pool: number): Promise<Ledger> {
     async setup() {
       await conn.query(
         `CREATE TABLE IF NOT EXISTS chaos_ledger (exec_id varchar(64) PRIMARY KEY, job_id varchar(64) NOT NULL,
-          attempt int NOT NULL, pid int NOT NULL, started_at bigint NOT NULL, ended_at bigint NULL, outcome varchar(16) NULL)`,
+          attempt int NOT NULL, pid int NOT NULL, isolate varchar(16) NULL, started_at bigint NOT NULL, ended_at bigint NULL, outcome varchar(16) NULL)`,
       );
     },
     async start(r) {
       await conn.query(
-        "INSERT IGNORE INTO chaos_ledger (exec_id, job_id, attempt, pid, started_at) VALUES (?, ?, ?, ?, ?)",
-        [r.execId, r.jobId, r.attempt, r.pid, r.startedAt],
+        "INSERT IGNORE INTO chaos_ledger (exec_id, job_id, attempt, pid, isolate, started_at) VALUES (?, ?, ?, ?, ?, ?)",
+        [r.execId, r.jobId, r.attempt, r.pid, r.isolate, r.startedAt],
       );
     },
     async end(execId, endedAt, outcome) {
@@ -130,7 +133,7 @@ async function openMysql(url: string, pool: number): Promise<Ledger> {
 
 /**
  * `ledger-dir:<dir>`: the same rows as lines appended to one file per process
- * (`S <exec> <job> <attempt> <pid> <start>`, `E <exec> <end> <outcome>`). Used on libSQL,
+ * (`S <exec> <job> <attempt> <pid> <start> <isolate>`, `E <exec> <end> <outcome>`). Used on libSQL,
  * where a second libSQL client writing the queue's file from inside a worker isolate stalled
  * every writer of the file for tens of seconds (see test/README.md), which would measure the
  * ledger rather than Stint. A synchronous append survives kill -9 of its process.
@@ -143,7 +146,7 @@ function openFiles(dir: string): Ledger {
       return Promise.resolve();
     },
     start(r) {
-      appendFileSync(file(), `S ${r.execId} ${r.jobId} ${r.attempt} ${r.pid} ${r.startedAt}\n`);
+      appendFileSync(file(), `S ${r.execId} ${r.jobId} ${r.attempt} ${r.pid} ${r.startedAt} ${r.isolate}\n`);
       return Promise.resolve();
     },
     end(execId, endedAt, outcome) {
@@ -156,12 +159,13 @@ function openFiles(dir: string): Ledger {
       for (const name of readdirSync(dir).filter((n) => n.startsWith("ledger-"))) {
         for (const line of readFileSync(join(dir, name), "utf8").split("\n")) {
           const f = line.split(" ");
-          if (f[0] === "S" && f.length === 6) {
+          if (f[0] === "S" && f.length === 7) {
             rows.set(f[1], {
               execId: f[1],
               jobId: f[2],
               attempt: Number(f[3]),
               pid: Number(f[4]),
+              isolate: f[6],
               startedAt: Number(f[5]),
               endedAt: null,
               outcome: null,
@@ -190,13 +194,13 @@ async function openLibsql(url: string): Promise<Ledger> {
     async setup() {
       await client.execute(
         `CREATE TABLE IF NOT EXISTS chaos_ledger (exec_id text PRIMARY KEY, job_id text NOT NULL,
-          attempt integer NOT NULL, pid integer NOT NULL, started_at integer NOT NULL, ended_at integer, outcome text)`,
+          attempt integer NOT NULL, pid integer NOT NULL, isolate text, started_at integer NOT NULL, ended_at integer, outcome text)`,
       );
     },
     async start(r) {
       await client.execute({
-        sql: "INSERT OR IGNORE INTO chaos_ledger (exec_id, job_id, attempt, pid, started_at) VALUES (?, ?, ?, ?, ?)",
-        args: [r.execId, r.jobId, r.attempt, r.pid, r.startedAt],
+        sql: "INSERT OR IGNORE INTO chaos_ledger (exec_id, job_id, attempt, pid, isolate, started_at) VALUES (?, ?, ?, ?, ?, ?)",
+        args: [r.execId, r.jobId, r.attempt, r.pid, r.isolate, r.startedAt],
       });
     },
     async end(execId, endedAt, outcome) {

@@ -24,7 +24,7 @@ export interface PrivatePostgres {
 }
 
 function binDir(): string | null {
-  const configured = process.env.PG_BIN;
+  const configured = process.env.PG_BIN ?? process.env.PGBIN; // PGBIN: test/support/servers.sh's name
   if (configured) return existsSync(join(configured, "pg_ctl")) ? configured : null;
   const root = "/usr/lib/postgresql";
   if (!existsSync(root)) return null;
@@ -41,12 +41,21 @@ function uidOf(user: string): number | null {
   }
 }
 
+// Not always on the PATH of a non-login root shell.
+const RUNUSER = ["/usr/sbin/runuser", "/sbin/runuser"].find((p) => existsSync(p)) ?? "runuser";
 const isRoot = () => typeof process.getuid === "function" && process.getuid() === 0;
 
 /** Why a private server cannot be started here, or undefined when it can. */
 export function postgresSkip(): string | undefined {
   if (!binDir()) return "no PostgreSQL binaries (set PG_BIN to the directory holding pg_ctl)";
-  if (isRoot() && uidOf("postgres") === null) return "running as root, and there is no postgres user to run the server as";
+  if (isRoot() && uidOf("postgres") === null) {
+    // As test/support/servers.sh does on a fresh machine: PostgreSQL refuses to run as root.
+    try {
+      execFileSync("useradd", ["--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
+        "--shell", "/usr/sbin/nologin", "postgres"], { stdio: "ignore", env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` } });
+    } catch { /* reported below */ }
+    if (uidOf("postgres") === null) return "running as root, and no postgres user to run the server as (useradd failed)";
+  }
   return undefined;
 }
 
@@ -64,23 +73,28 @@ export function freePort(): Promise<number> {
 export async function startPostgres(): Promise<PrivatePostgres> {
   const bin = binDir()!;
   const root = isRoot();
-  const dir = mkdtempSync(join(tmpdir(), "stint-chaos-pg-"));
+  // CHAOS_PG_BASE: test/run.sh's directory, which it sweeps should the suite itself be SIGKILLed.
+  const dir = mkdtempSync(join(process.env.CHAOS_PG_BASE || tmpdir(), "stint-chaos-pg-"));
   chmodSync(dir, 0o755);
   if (root) chownSync(dir, uidOf("postgres")!, -1);
   const data = join(dir, "data");
   const port = await freePort();
   const argv = (tool: string, args: string[]): [string, string[]] =>
-    root ? ["runuser", ["-u", "postgres", "--", join(bin, tool), ...args]] : [join(bin, tool), args];
+    root ? [RUNUSER, ["-u", "postgres", "--", join(bin, tool), ...args]] : [join(bin, tool), args];
   const run = (tool: string, ...args: string[]) =>
     new Promise<void>((resolve, reject) => {
       const [cmd, list] = argv(tool, args);
       // No pipe of ours reaches the server (pg_ctl -l), or the call would wait for the server to exit.
-      execFile(cmd, list, { timeout: 90_000 }, (error, _out, err) => {
+      execFile(cmd, list, { timeout: 75_000, killSignal: "SIGKILL" }, (error, _out, err) => {
         if (error) reject(new Error(`${tool} ${args.join(" ")}: ${err || error.message}`));
         else resolve();
       });
     });
-  const options = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c synchronous_commit=off ` +
+  // fsync=off is safe here (the OS does not crash, only PostgreSQL does), but not
+  // synchronous_commit=off: an immediate restart loses the WAL still in shared memory, i.e.
+  // commits already acknowledged (a job's success, a ledger row), which would be PostgreSQL
+  // forgetting, not Stint.
+  const options = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off ` +
     `-c full_page_writes=off -c max_connections=300`;
   const ctl = (...args: string[]) => run("pg_ctl", "-D", data, "-l", join(dir, "server.log"), "-w", "-t", "60", ...args);
   let running = false;

@@ -8,14 +8,14 @@
  *
  * Exits non-zero when a line has stuck, lost, overlapping or unexited above zero (or a pass crashed).
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { createStint, type Stint } from "../../mod.ts";
 import { account } from "./account.ts";
-import { Faults } from "./faults.ts";
+import { deadline, Faults } from "./faults.ts";
 import { Fleet, type Runtime } from "./fleet.ts";
 import { openLedger } from "./ledger.ts";
 import { Load, rng } from "./load.ts";
@@ -89,7 +89,10 @@ async function pass(db: string, runtime: Runtime, seed: number): Promise<string>
   const stint: Stint = await createStint({
     url,
     tasks: new URL("./tasks.ts", import.meta.url),
+    // The same timing as the supervisors (a drain must fit the alive threshold).
+    processHeartbeatInterval: "1s",
     processAliveThreshold: "6s",
+    shutdownTimeout: "2s",
     onRuntimeError: () => runtimeErrors++,
   });
   await stint.migrate();
@@ -97,11 +100,20 @@ async function pass(db: string, runtime: Runtime, seed: number): Promise<string>
   const ledgerUrl = db === "postgres" ? url : `ledger-dir:${join(work, `ledger-${runtime}`)}`;
   const ledger = await openLedger(ledgerUrl, 2);
   await ledger.setup();
+  const aliveDir = join(work, `alive-${db}-${runtime}`);
+  mkdirSync(aliveDir, { recursive: true });
+  const aliveOf = (pid: number, isolate: string) => {
+    try {
+      return Number(readFileSync(join(aliveDir, `alive-${pid}-${isolate}`), "utf8")) || null;
+    } catch {
+      return null;
+    }
+  };
   const random = rng(seed);
   const fleet = new Fleet({
     runtime,
     root: ROOT,
-    env: { CHAOS_URL: url, CHAOS_LEDGER_URL: ledgerUrl },
+    env: { CHAOS_URL: url, CHAOS_LEDGER_URL: ledgerUrl, CHAOS_ALIVE_DIR: aliveDir },
     logDir: work,
     options: supervisorOptions,
   });
@@ -145,7 +157,9 @@ async function pass(db: string, runtime: Runtime, seed: number): Promise<string>
     const kind = faults.draw();
     if (process.env.CHAOS_DEBUG) log(`injecting ${kind}`);
     try {
-      await faults.inject(kind);
+      // pg_ctl restart may take its own 60 s at worst; nothing else comes close.
+      const done = await deadline(75_000, faults.inject(kind).then(() => true));
+      if (!done) log(`${kind} did not finish within 75 s; going on`);
     } catch (error) {
       log(`${kind} failed: ${(error as Error)?.message ?? error}`);
     }
@@ -181,7 +195,7 @@ async function pass(db: string, runtime: Runtime, seed: number): Promise<string>
   if (crashed.length) log(`${crashed.length} supervisor(s) exited without a signal: ${crashed.map((m) => `${m.pid} ${m.exit}`).join(", ")}`);
 
   const rows = await ledger.rows();
-  const a = await account(stint, load.ids, rows, (pid) => fleet.exitOf(pid));
+  const a = await account(stint, load.ids, rows, (pid) => fleet.exitOf(pid), aliveOf);
   for (const line of a.examples) log(line);
   log(
     `executions=${a.executions} unended=${a.unended} extras=${a.extras} enqueue_errors=${load.errors} ` +

@@ -1,6 +1,6 @@
 /**
- * The chaos suite's command line. The defaults are the bounded pass CI runs (about
- * two minutes for both databases and both runtimes on two cores); --full is the long run.
+ * The chaos suite's command line. The defaults are the bounded pass CI runs (75 s for both
+ * databases and both runtimes on two cores, measured; test/run.sh allows 200 s); --full is the long run.
  *
  *   --db postgres,libsql      databases (postgres: a private server the suite starts)
  *   --runtime deno,bun        runtimes of the supervisors

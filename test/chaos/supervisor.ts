@@ -19,14 +19,29 @@ if (!url) throw new Error("CHAOS_URL is not set");
 const stint = await createStint({
   url,
   tasks: new URL("./tasks.ts", import.meta.url),
+  // Every line carries the epoch ms, to set against the ledger's times when a run fails.
+  logger: {
+    debug() {},
+    info: (message: string, data?: unknown) => console.log(`${Date.now()} info ${message} ${data ? JSON.stringify(data) : ""}`),
+    warn: (message: string, data?: unknown) => console.log(`${Date.now()} warn ${message} ${data ? JSON.stringify(data) : ""}`),
+    error: (message: string) => console.log(`${Date.now()} error ${message}`),
+  },
   onRuntimeError(error, context) {
     const e = error as Error;
-    console.error(`runtime-error ${context.operation}${context.jobId ? ` ${context.jobId}` : ""}: ${e?.name}: ${e?.message ?? e}`);
+    console.error(`${Date.now()} runtime-error ${context.operation}${context.jobId ? ` ${context.jobId}` : ""}: ${e?.name}: ${e?.message ?? e}`);
   },
   ...JSON.parse(process.env.CHAOS_OPTIONS || "{}"),
 });
 const supervisor = await stint.start({ standalone: true, mode: "worker" });
 console.log(`ready ${process.pid}`);
+// Orphaned (the suite was SIGKILLed and cannot stop us): leave at once. Cleared before
+// close, so it never keeps a stopped supervisor alive.
+const parent = process.ppid;
+const orphanWatch = setInterval(() => {
+  if (process.ppid !== parent) process.exit(3);
+}, 500);
 await supervisor.stopped;
+clearInterval(orphanWatch);
+console.log(`${Date.now()} supervisor stopped, closing`);
 await stint.close();
-console.log("stopped");
+console.log(`${Date.now()} stopped`);

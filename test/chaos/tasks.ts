@@ -5,6 +5,8 @@
  * starts, completed as it ends. Short handlers (a few ms to ~200 ms), most with
  * retry, so a run cut by a fault is run again (at-least-once).
  */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import process from "node:process";
 import { defineTask, type TaskContext } from "../../mod.ts";
 import { type Ledger, openLedger } from "./ledger.ts";
@@ -15,6 +17,8 @@ const RETRY = { attempts: 12, backoff: "100ms" } as const;
 const LEDGER_PATIENCE_MS = 8000;
 
 let ledger: Promise<Ledger> | null = null;
+/** This isolate (the module loads once per isolate): the suite ends an execution when its isolate was terminated. */
+const ISOLATE = crypto.randomUUID().slice(0, 8);
 
 function ledgerClient(): Promise<Ledger> {
   if (!ledger) {
@@ -38,11 +42,34 @@ async function persist(what: string, write: (l: Ledger) => Promise<void>): Promi
   }
 }
 
+/**
+ * While this isolate runs JavaScript, it stamps the time in a file of its own every 50 ms
+ * (started by the first handler, so only isolates stamp, never the supervisor's main
+ * thread). An execution whose end was never recorded (its isolate was terminated in the
+ * middle of a ledger write, say) ended at the latest at its isolate's last stamp: evidence
+ * that does not depend on Stint's word nor on the database being up.
+ */
+let stamping = false;
+function stampAlive(): void {
+  const dir = process.env.CHAOS_ALIVE_DIR;
+  if (stamping || !dir) return;
+  stamping = true;
+  const file = join(dir, `alive-${process.pid}-${ISOLATE}`);
+  const stamp = () => {
+    try {
+      writeFileSync(file, String(Date.now()));
+    } catch { /* the suite removed its directory */ }
+  };
+  stamp();
+  setInterval(stamp, 50);
+}
+
 /** Runs `body` between a ledger start row and its end. */
 async function ledgered<T>(ctx: TaskContext, body: () => Promise<T> | T): Promise<T> {
   if (process.env.CHAOS_NO_LEDGER) return await body();
+  stampAlive();
   const execId = crypto.randomUUID();
-  const row = { execId, jobId: ctx.jobId, attempt: ctx.attempt, pid: process.pid, startedAt: Date.now() };
+  const row = { execId, jobId: ctx.jobId, attempt: ctx.attempt, pid: process.pid, isolate: ISOLATE, startedAt: Date.now() };
   await persist("start", (l) => l.start(row));
   let outcome = "ok";
   try {
