@@ -6,11 +6,12 @@
  * times the children's exits).
  */
 import { execFile, execFileSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
+import { binDir, uidOf } from "../postgres/server.ts";
 
 export interface PrivatePostgres {
   /** Base URL without a database name: append one. */
@@ -21,24 +22,6 @@ export interface PrivatePostgres {
   restartImmediate(): Promise<void>;
   /** Stops the server (immediate) and removes its files; safe to call twice. */
   destroy(): void;
-}
-
-function binDir(): string | null {
-  const configured = process.env.PG_BIN ?? process.env.PGBIN; // PGBIN: test/support/servers.sh's name
-  if (configured) return existsSync(join(configured, "pg_ctl")) ? configured : null;
-  const root = "/usr/lib/postgresql";
-  if (!existsSync(root)) return null;
-  const versions = readdirSync(root).filter((v) => existsSync(join(root, v, "bin", "pg_ctl")))
-    .sort((a, b) => Number(b) - Number(a));
-  return versions.length ? join(root, versions[0], "bin") : null;
-}
-
-function uidOf(user: string): number | null {
-  try {
-    return Number(execFileSync("id", ["-u", user], { stdio: ["ignore", "pipe", "ignore"] }).toString().trim());
-  } catch {
-    return null;
-  }
 }
 
 // Not always on the PATH of a non-login root shell.

@@ -11,8 +11,9 @@ import { join } from "node:path";
 import process from "node:process";
 import { env } from "../support/env.ts";
 
-function binDir(): string | null {
-  const configured = env("PG_BIN");
+/** The PostgreSQL binaries: PG_BIN (or servers.sh's PGBIN), else the newest /usr/lib/postgresql/N/bin. */
+export function binDir(): string | null {
+  const configured = env("PG_BIN") ?? env("PGBIN");
   if (configured) return existsSync(join(configured, "pg_ctl")) ? configured : null;
   const root = "/usr/lib/postgresql";
   if (!existsSync(root)) return null;
@@ -22,7 +23,7 @@ function binDir(): string | null {
   return versions.length ? join(root, versions[0], "bin") : null;
 }
 
-function uidOf(user: string): number | null {
+export function uidOf(user: string): number | null {
   try {
     return Number(execFileSync("id", ["-u", user], { stdio: ["ignore", "pipe", "ignore"] }).toString().trim());
   } catch {
