@@ -15,7 +15,8 @@
  */
 const SSL_REQUEST = new Uint8Array([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
 
-export type Handshake = "postgres" | "other" | "closed" | "timeout" | "skipped";
+/** "unreachable": no TCP connection within the timeout (a firewall dropping packets); "timeout": connected, no answer. */
+export type Handshake = "postgres" | "other" | "closed" | "timeout" | "unreachable" | "skipped";
 
 export async function handshake(host: string, port: number, timeoutMs: number): Promise<Handshake> {
   let net: typeof import("node:net");
@@ -26,6 +27,7 @@ export async function handshake(host: string, port: number, timeoutMs: number): 
   }
   return new Promise((resolve) => {
     let answered = false;
+    let connected = false;
     const socket = net.connect({ host, port });
     const done = (result: Handshake) => {
       if (answered) return;
@@ -36,10 +38,13 @@ export async function handshake(host: string, port: number, timeoutMs: number): 
       socket.destroy();
       resolve(result);
     };
-    const timer = setTimeout(() => done("timeout"), timeoutMs);
+    const timer = setTimeout(() => done(connected ? "timeout" : "unreachable"), timeoutMs);
     // A refused or unreachable host is the pool's to report (it names the reason).
     socket.once("error", () => done("skipped"));
-    socket.once("connect", () => socket.write(SSL_REQUEST));
+    socket.once("connect", () => {
+      connected = true;
+      socket.write(SSL_REQUEST);
+    });
     socket.once("data", (data: Uint8Array) => done(spokenBy(data)));
     socket.once("close", () => done("closed"));
   });

@@ -163,14 +163,17 @@ export async function openPool(options: DriverOptions): Promise<Opened> {
   const single = named ? /^(\[[^\]]+\]|[^,:]+):(\d+)$/.exec(where) : null;
   if (single) {
     const spoken = await handshake(single[1].replace(/^\[|\]$/g, ""), Number(single[2]), timeoutS * 1000);
-    if (spoken === "other" || spoken === "closed" || spoken === "timeout") {
+    if (spoken === "other" || spoken === "closed" || spoken === "timeout" || spoken === "unreachable") {
       await endPool(sql, 0).catch(() => {});
       const what = spoken === "other"
         ? "answers, but not in the PostgreSQL protocol"
         : spoken === "closed"
         ? "closes the connection at once"
-        : "accepts the connection but gives no answer before the connect timeout";
-      throw new DriverError(`cannot connect to PostgreSQL at ${where}: the server there ${what} (is it a PostgreSQL port?)`);
+        : spoken === "timeout"
+        ? "accepts the connection but gives no answer before the connect timeout"
+        : "accepts no connection within the connect timeout";
+      const hint = spoken === "unreachable" ? "is the host reachable, the port open?" : "is it a PostgreSQL port?";
+      throw new DriverError(`cannot connect to PostgreSQL at ${where}: the server there ${what} (${hint})`);
     }
   }
   let timer: ReturnType<typeof setTimeout> | undefined;
