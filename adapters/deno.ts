@@ -23,7 +23,16 @@ export const denoPlatform: Platform = {
     D.addSignalListener(signal, handler);
     return () => D.removeSignalListener(signal, handler);
   },
-  pidNamespace,
+  pidNamespace() {
+    // Read only with read permission already granted: under a terminal, Deno would otherwise
+    // stop the supervisor's start on a permission prompt. Without it, rows record no namespace.
+    try {
+      if (D.permissions.querySync({ name: "read", path: "/proc/self/ns/pid" }).state !== "granted") return null;
+    } catch {
+      return null;
+    }
+    return pidNamespace();
+  },
   processExists(pid) {
     try {
       process.kill(pid, 0); // Deno.kill has no signal 0; its node:process does

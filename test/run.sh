@@ -33,7 +33,25 @@ T_START=$(now)
 # ---- servers: stopped on every exit path; by data dir and pid file (see servers.sh) ----
 DB_BASE=
 OUT=
+CHAOS_PG_BASE=
+# A private PostgreSQL the fault suite left running (it was SIGKILLed, say by timeout -k, or this
+# script was signalled while it ran): stopped here, and from cleanup on every exit path.
+sweep_chaos_pg() {
+  [ -n "$CHAOS_PG_BASE" ] || return 0
+  local pid_file as pg_ctl
+  for pid_file in "$CHAOS_PG_BASE"/*/data/postmaster.pid; do
+    [ -f "$pid_file" ] || continue
+    echo "run.sh: stopping a PostgreSQL the fault suite left running in ${pid_file%/postmaster.pid}" >&2
+    if [ "$(id -u)" = 0 ]; then as=(runuser -u postgres --); else as=(); fi
+    pg_ctl=${PG_BIN:-${PGBIN:-$(dirname "$(ls /usr/lib/postgresql/*/bin/pg_ctl | sort -V | tail -1)")}}/pg_ctl
+    PATH=$PATH:/usr/sbin:/sbin "${as[@]}" "$pg_ctl" -D "${pid_file%/postmaster.pid}" -m immediate -w -t 30 stop \
+      >/dev/null 2>&1 || true
+  done
+  rm -rf "$CHAOS_PG_BASE"
+  CHAOS_PG_BASE=
+}
 cleanup() {
+  sweep_chaos_pg
   if [ -n "$DB_BASE" ]; then
     bash "$ROOT/test/support/servers.sh" down "$DB_BASE" || echo "run.sh: stopping servers in $DB_BASE failed" >&2
     DB_BASE=
@@ -226,15 +244,7 @@ if [ $# = 0 ] && [ "${STINT_CHAOS:-1}" != 0 ]; then
   CHAOS_PG_BASE=$(mktemp -d /tmp/stint-chaos-base.XXXXXX) && chmod 755 "$CHAOS_PG_BASE" && export CHAOS_PG_BASE
   timeout --foreground -k 10 "$CHAOS_LIMIT" "${chaos_cmd[@]}" </dev/null 2>&1 | tee "$OUT/chaos.log"
   rc=${PIPESTATUS[0]}
-  for pid_file in "$CHAOS_PG_BASE"/*/data/postmaster.pid; do
-    [ -f "$pid_file" ] || continue
-    echo "run.sh: stopping a PostgreSQL the fault suite left running in ${pid_file%/postmaster.pid}" >&2
-    if [ "$(id -u)" = 0 ]; then as=(runuser -u postgres --); else as=(); fi
-    pg_ctl=${PG_BIN:-${PGBIN:-$(dirname "$(ls /usr/lib/postgresql/*/bin/pg_ctl | sort -V | tail -1)")}}/pg_ctl
-    PATH=$PATH:/usr/sbin:/sbin "${as[@]}" "$pg_ctl" -D "${pid_file%/postmaster.pid}" -m immediate -w -t 30 stop \
-      >/dev/null 2>&1 || true
-  done
-  rm -rf "$CHAOS_PG_BASE"
+  sweep_chaos_pg
   took=$(secs "$t" "$(now)")
   TIMINGS+=("chaos $took")
   p=0 f=0

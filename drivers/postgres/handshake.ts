@@ -1,7 +1,8 @@
 /**
  * One TCP connection that asks the server whether it speaks PostgreSQL before
  * the pool opens any: an SSLRequest, to which every PostgreSQL server (and
- * PgBouncer, and the managed poolers) answers with one byte, "S" or "N".
+ * PgBouncer, and the managed poolers) answers with one byte, "S" or "N", or
+ * with an error it sends before reading anything (see spokenBy).
  *
  * Why: postgres.js connects again at once, without back-off, when a connection
  * closes before the server's first answer while a query waits. Pointed at a
@@ -14,7 +15,8 @@
  */
 const SSL_REQUEST = new Uint8Array([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
 
-export type Handshake = "postgres" | "other" | "closed" | "timeout" | "skipped";
+/** "unreachable": no TCP connection within the timeout (a firewall dropping packets); "timeout": connected, no answer. */
+export type Handshake = "postgres" | "other" | "closed" | "timeout" | "unreachable" | "skipped";
 
 export async function handshake(host: string, port: number, timeoutMs: number): Promise<Handshake> {
   let net: typeof import("node:net");
@@ -25,6 +27,7 @@ export async function handshake(host: string, port: number, timeoutMs: number): 
   }
   return new Promise((resolve) => {
     let answered = false;
+    let connected = false;
     const socket = net.connect({ host, port });
     const done = (result: Handshake) => {
       if (answered) return;
@@ -35,11 +38,28 @@ export async function handshake(host: string, port: number, timeoutMs: number): 
       socket.destroy();
       resolve(result);
     };
-    const timer = setTimeout(() => done("timeout"), timeoutMs);
+    const timer = setTimeout(() => done(connected ? "timeout" : "unreachable"), timeoutMs);
     // A refused or unreachable host is the pool's to report (it names the reason).
     socket.once("error", () => done("skipped"));
-    socket.once("connect", () => socket.write(SSL_REQUEST));
-    socket.once("data", (data: Uint8Array) => done(data.length === 1 && (data[0] === 0x53 || data[0] === 0x4e) ? "postgres" : "other"));
+    socket.once("connect", () => {
+      connected = true;
+      socket.write(SSL_REQUEST);
+    });
+    socket.once("data", (data: Uint8Array) => done(spokenBy(data)));
     socket.once("close", () => done("closed"));
   });
+}
+
+/**
+ * "S" or "N"; or an ErrorResponse ("E", then its length): PgBouncer at max_client_conn
+ * (or a postmaster that cannot fork) says why at once, before reading anything. That is
+ * PostgreSQL speaking: the pool's attempt reports the server's own message.
+ */
+function spokenBy(data: Uint8Array): Handshake {
+  if (data.length === 1 && (data[0] === 0x53 || data[0] === 0x4e)) return "postgres";
+  if (data.length >= 5 && data[0] === 0x45) {
+    const length = ((data[1] << 24) | (data[2] << 16) | (data[3] << 8) | data[4]) >>> 0;
+    if (length >= 4 && length < 65536) return "postgres";
+  }
+  return "other";
 }

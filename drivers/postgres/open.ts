@@ -47,7 +47,7 @@ export interface Opened {
 export const redact = redactUrl;
 
 /** host:port of the URL as postgres.js reads it (several hosts are comma-separated). */
-function hostsOf(url: string): { where: string; query: URLSearchParams } {
+function hostsOf(url: string): { where: string; query: URLSearchParams; named: boolean } {
   // Up to the last `@` of the authority, as URL parsers read it: a password may hold a raw `@`.
   const m = /^postgres(?:ql)?:\/\/(?:[^/?#]*@)?([^/?#]*)/i.exec(url);
   if (hasUnencodedPassword(url)) {
@@ -81,7 +81,10 @@ function hostsOf(url: string): { where: string; query: URLSearchParams } {
   const where = list.length === 0
     ? `${parsed.searchParams.get("host") ?? "localhost"}:${parsed.port || "5432"}`
     : list.map((h) => (h.includes(":") ? h : `${h}:5432`)).join(",");
-  return { where, query: parsed.searchParams };
+  // One host with its port written in the URL. Otherwise postgres.js fills the gaps from
+  // PGHOST and PGPORT, which `where`'s defaults (localhost, 5432) need not match.
+  const named = list.length === 1 && /^(\[[^\]]+\]|[^:]+):\d+$/.test(list[0]) && !parsed.searchParams.has("host");
+  return { where, query: parsed.searchParams, named };
 }
 
 /**
@@ -122,7 +125,7 @@ function reason(error: unknown): string {
 }
 
 export async function openPool(options: DriverOptions): Promise<Opened> {
-  const { where, query } = hostsOf(options.url);
+  const { where, query, named } = hostsOf(options.url);
   const int8 = { to: 20, from: [20], parse: (x: string) => Number(x), serialize: (x: unknown) => String(x) };
   // JIT off: the queue's statements are short, and a stale row estimate can push one past
   // jit_above_cost, where compiling it took 150-250 ms per execution (seen on claims and on
@@ -157,17 +160,20 @@ export async function openPool(options: DriverOptions): Promise<Opened> {
   // answer: a port speaking another protocol took it through 10,000 connections in 30 s while createStint
   // hung. The probe gets the connect timeout (and a little) of its own; ending the pool stops the attempts.
   const timeoutS = Number(query.get("connect_timeout") ?? CONNECT_TIMEOUT_S) || CONNECT_TIMEOUT_S;
-  const single = /^(\[[^\]]+\]|[^,:]+):(\d+)$/.exec(where);
-  if (single && !query.has("host")) {
+  const single = named ? /^(\[[^\]]+\]|[^,:]+):(\d+)$/.exec(where) : null;
+  if (single) {
     const spoken = await handshake(single[1].replace(/^\[|\]$/g, ""), Number(single[2]), timeoutS * 1000);
-    if (spoken === "other" || spoken === "closed" || spoken === "timeout") {
+    if (spoken === "other" || spoken === "closed" || spoken === "timeout" || spoken === "unreachable") {
       await endPool(sql, 0).catch(() => {});
       const what = spoken === "other"
         ? "answers, but not in the PostgreSQL protocol"
         : spoken === "closed"
         ? "closes the connection at once"
-        : "accepts the connection but gives no answer before the connect timeout";
-      throw new DriverError(`cannot connect to PostgreSQL at ${where}: the server there ${what} (is it a PostgreSQL port?)`);
+        : spoken === "timeout"
+        ? "accepts the connection but gives no answer before the connect timeout"
+        : "accepts no connection within the connect timeout";
+      const hint = spoken === "unreachable" ? "is the host reachable, the port open?" : "is it a PostgreSQL port?";
+      throw new DriverError(`cannot connect to PostgreSQL at ${where}: the server there ${what} (${hint})`);
     }
   }
   let timer: ReturnType<typeof setTimeout> | undefined;

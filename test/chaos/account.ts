@@ -3,7 +3,8 @@
  * getResult for a job no listing shows) set against the ledger of executions.
  *
  *   lost           enqueued (an id came back) but the queue does not know it, or it
- *                  succeeded without any execution that ended well
+ *                  succeeded without any execution that ended well, or it ended
+ *                  discarded or cancelled (the suite does neither: Stint dropped it)
  *   stuck          still ready, scheduled, blocked or running after the drain deadline
  *   overlapping    jobs with two executions whose [start, end] intervals overlap; an
  *                  execution with no recorded end ended at its isolate's last
@@ -91,7 +92,11 @@ export async function account(
         note(`lost: ${id} (${job.task}) succeeded with no execution that ended well (${runs.length} in the ledger)`);
       }
     } else if (job.status === "failed") failed++;
-    else if (WAITING.has(job.status)) {
+    else if (job.status === "discarded" || job.status === "cancelled") {
+      // Counted nowhere else, these would leave succeeded + failed short of jobs with a clean line.
+      lost++;
+      note(`lost: ${id} (${job.task}) ended ${job.status}, which the suite never asks for`);
+    } else if (WAITING.has(job.status)) {
       stuck++;
       note(`stuck: ${id} (${job.task}) is ${job.status} after ${job.attempts} attempts`);
     }

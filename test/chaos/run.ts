@@ -228,6 +228,8 @@ for (const db of settings.dbs) {
       lines.push(await pass(db, runtime, seed));
     } catch (error) {
       failed = true;
+      // Its supervisors would otherwise run on, taking the next passes' CPU, until the end.
+      for (const f of fleets) f.killAll();
       lines.push(`chaos: db=${db} runtime=${runtime} crashed: ${(error as Error)?.stack ?? error}`);
     }
     console.log(lines[lines.length - 1]);

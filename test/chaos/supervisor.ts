@@ -11,6 +11,7 @@
  * process.exit(), so a handle left open after close keeps it alive and the suite sees it.
  */
 import process from "node:process";
+import { setInterval } from "node:timers";
 import { createStint } from "../../mod.ts";
 
 const url = process.env.CHAOS_URL;
@@ -34,14 +35,14 @@ const stint = await createStint({
 });
 const supervisor = await stint.start({ standalone: true, mode: "worker" });
 console.log(`ready ${process.pid}`);
-// Orphaned (the suite was SIGKILLed and cannot stop us): leave at once. Cleared before
-// close, so it never keeps a stopped supervisor alive.
+// Orphaned (the suite was SIGKILLed and cannot stop us): leave at once, also while a close
+// hangs (the suite that would SIGKILL us is gone). Unref'd, so it never keeps a stopped
+// supervisor alive by itself: a handle left open after close still shows as unexited.
 const parent = process.ppid;
-const orphanWatch = setInterval(() => {
+setInterval(() => {
   if (process.ppid !== parent) process.exit(3);
-}, 500);
+}, 500).unref();
 await supervisor.stopped;
-clearInterval(orphanWatch);
 console.log(`${Date.now()} supervisor stopped, closing`);
 await stint.close();
 console.log(`${Date.now()} stopped`);
