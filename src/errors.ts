@@ -54,8 +54,9 @@ export class StintClosedError extends StintError {
 export class WaitTimeoutError extends StintError {
   readonly jobId: string;
   readonly status: string;
-  constructor(jobId: string, status: string, timeoutMs: number) {
-    super("STINT_WAIT_TIMEOUT", `job ${jobId} did not end within ${timeoutMs} ms (it is ${status})`);
+  /** `cause`: the last error reading the job, when the database failed during the wait. */
+  constructor(jobId: string, status: string, timeoutMs: number, cause?: unknown) {
+    super("STINT_WAIT_TIMEOUT", `job ${jobId} did not end within ${timeoutMs} ms (it is ${status})`, { cause });
     this.jobId = jobId;
     this.status = status;
   }

@@ -11,7 +11,7 @@
  */
 import { describe, type Duration, parseDuration } from "./duration.ts";
 import type { JobStatus } from "./driver.ts";
-import { ConfigError, JobNotFoundError, StintClosedError, WaitTimeoutError } from "./errors.ts";
+import { ConfigError, DriverError, JobNotFoundError, StintClosedError, StintError, WaitTimeoutError } from "./errors.ts";
 import { isJobId } from "./ids.ts";
 import type { JobHandle, JobResult } from "./result.ts";
 import { type LongTimer, longTimeout } from "./timers.ts";
@@ -87,6 +87,7 @@ export class JobWaits {
     return await new Promise<JobResult>((resolve, reject) => {
       let last: JobStatus | "unknown" = "unknown";
       let settled = false;
+      let lastError: unknown = undefined;
       let checking = false;
       let again = false;
       let delay = this.#firstPollMs;
@@ -124,7 +125,10 @@ export class JobWaits {
             if (ENDED_STATUSES.has(result.status)) return settle(() => resolve(result));
           } while (again);
         } catch (error) {
-          return settle(() => reject(error));
+          // A database that is restarting or unreachable is a moment in a wait, not its end: keep polling
+          // (backing off) until the job ends or the timeout passes. Stint's own verdicts end it.
+          if (error instanceof StintError && !(error instanceof DriverError)) return settle(() => reject(error));
+          lastError = error;
         } finally {
           checking = false;
         }
@@ -136,7 +140,7 @@ export class JobWaits {
       if (!this.#byId.has(id)) this.#byId.set(id, new Set());
       this.#byId.get(id)!.add(check);
       if (timeoutMs !== null) {
-        deadline = longTimeout(() => settle(() => reject(new WaitTimeoutError(id, last, timeoutMs))), timeoutMs);
+        deadline = longTimeout(() => settle(() => reject(new WaitTimeoutError(id, last, timeoutMs, lastError))), timeoutMs);
       }
       void check();
     });

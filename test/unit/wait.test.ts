@@ -62,3 +62,34 @@ describe("JobWaits", () => {
     }
   });
 });
+
+describe("JobWaits through a database fault", () => {
+  test("a read that fails (the database restarting) does not end the wait; the next read does", async () => {
+    const waits = new JobWaits(1);
+    const { job, read } = fakeJob("running");
+    let failures = 2;
+    const flaky = (id: string) => {
+      if (failures-- > 0) {
+        job.reads++;
+        return Promise.reject(new Error("Connection terminated unexpectedly (injected)"));
+      }
+      return read(id);
+    };
+    const waiting = waits.wait(flaky, job.id, { timeout: "1h" });
+    await readsReach(job, 3);
+    job.status = "succeeded";
+    waits.ended([job.id]);
+    assert.equal((await waiting).status, "succeeded");
+  });
+
+  test("a timeout after failed reads carries the last read error as its cause", async () => {
+    const waits = new JobWaits(1);
+    const injected = new Error("database unreachable (injected)");
+    const waiting = waits.wait(() => Promise.reject(injected), newJobId(), { timeout: 50 });
+    await assert.rejects(waiting, (error: unknown) => {
+      assert.ok(error instanceof StintError && error.code === "STINT_WAIT_TIMEOUT", String(error));
+      assert.equal((error as Error).cause, injected);
+      return true;
+    });
+  });
+});
