@@ -2,10 +2,12 @@
  * The chaos suite's faults, drawn from a seeded generator: kill -9 and SIGTERM of a
  * supervisor (replaced at once by a new one), and on PostgreSQL `pg_ctl restart -m
  * immediate`, pg_terminate_backend of the queue's connections and an idle-in-transaction
- * session holding the xmin horizon; and everywhere a burst of enqueues.
+ * session holding the xmin horizon; on MariaDB a hard restart (kill -9 of mariadbd, started
+ * again) and KILL CONNECTION of the queue's connections; and everywhere a burst of enqueues.
  */
 import type { Fleet } from "./fleet.ts";
 import type { Load } from "./load.ts";
+import type { PrivateMysql } from "./mysql.ts";
 import type { PrivatePostgres } from "./postgres.ts";
 
 /** Resolves with `p`'s value, or undefined once `ms` have passed: no fault step may hang the suite. */
@@ -18,7 +20,7 @@ export async function deadline<T>(ms: number, p: Promise<T>): Promise<T | undefi
   }
 }
 
-export type FaultKind = "kill9" | "sigterm" | "pg_restart" | "pg_terminate" | "xmin_hold" | "burst";
+export type FaultKind = "kill9" | "sigterm" | "pg_restart" | "pg_terminate" | "xmin_hold" | "mysql_restart" | "mysql_kill" | "burst";
 
 export interface FaultContext {
   fleet: Fleet;
@@ -28,17 +30,21 @@ export interface FaultContext {
   random: () => number;
   /** Present on PostgreSQL: the private server and the run's database URL. */
   pg?: { server: PrivatePostgres; url: string };
+  /** Present on MariaDB: the private server and the queue's user (whose connections are killed). */
+  mysql?: { server: PrivateMysql; queueUser: string; database: string };
   log(line: string): void;
 }
 
-const WEIGHTS: Array<[FaultKind, number, boolean]> = [
-  // kind, weight, PostgreSQL only
-  ["kill9", 4, false],
-  ["sigterm", 4, false],
-  ["pg_restart", 2, true],
-  ["pg_terminate", 2, true],
-  ["xmin_hold", 1, true],
-  ["burst", 1, false],
+const WEIGHTS: Array<[FaultKind, number, "pg" | "mysql" | null]> = [
+  // kind, weight, the only database it applies to
+  ["kill9", 4, null],
+  ["sigterm", 4, null],
+  ["pg_restart", 2, "pg"],
+  ["pg_terminate", 2, "pg"],
+  ["xmin_hold", 1, "pg"],
+  ["mysql_restart", 2, "mysql"],
+  ["mysql_kill", 2, "mysql"],
+  ["burst", 1, null],
 ];
 
 export class Faults {
@@ -62,7 +68,7 @@ export class Faults {
    * each), then weighted draws. A run has one burst: more would dominate its length.
    */
   draw(): FaultKind {
-    const options = WEIGHTS.filter(([kind, , pgOnly]) => (!pgOnly || this.c.pg) && (kind !== "burst" || this.#bursts < 1));
+    const options = WEIGHTS.filter(([kind, , only]) => (!only || this.c[only]) && (kind !== "burst" || this.#bursts < 1));
     const unseen = options.filter(([kind]) => !this.counts[kind]);
     if (unseen.length) return unseen[Math.floor(this.c.random() * unseen.length)][0];
     const sum = options.reduce((a, [, w]) => a + w, 0);
@@ -132,6 +138,34 @@ export class Faults {
         hold.finally(() => this.#holds.delete(hold));
         const xid = await deadline(10_000, Promise.race([started, tx.then(() => "none (cut before it began)")]));
         return log(`xmin_hold: transaction ${xid ?? "not begun within 10 s"} idle for ${ms} ms`);
+      }
+      case "mysql_restart": {
+        const t = Date.now();
+        await this.c.mysql!.server.restartHard();
+        return log(`mariadbd kill -9 and restart ${t}..${Date.now()}`);
+      }
+      case "mysql_kill": {
+        // The analogue of pg_terminate_backend: every connection of the queue's user (the
+        // ledger has a user of its own), on a connection of our own that ends with the step.
+        const { queueUser, database } = this.c.mysql!;
+        const killed = await deadline(10_000, (async () => {
+          const conn = await this.c.mysql!.server.admin();
+          try {
+            const [rows] = await conn.query(
+              "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = ? AND (DB = ? OR DB IS NULL) AND ID <> CONNECTION_ID()",
+              [queueUser, database],
+            );
+            let n = 0;
+            for (const { ID } of rows as Array<{ ID: number }>) {
+              // A connection may end between the listing and its KILL (Unknown thread id).
+              await conn.query(`KILL CONNECTION ${Number(ID)}`).then(() => n++, () => {});
+            }
+            return n;
+          } finally {
+            await deadline(5_000, conn.end().catch(() => conn.destroy()));
+          }
+        })().catch((error: Error) => `failed: ${error?.message ?? error}`)); // no rejection once the deadline passed
+        return log(killed === undefined ? "KILL CONNECTION: no answer within 10 s, skipped" : `KILL CONNECTION: ${killed} queue connections`);
       }
       case "burst": {
         this.#bursts++;

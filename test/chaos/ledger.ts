@@ -104,7 +104,14 @@ async function openPostgres(url: string, pool: number): Promise<Ledger> {
 
 async function openMysql(url: string, pool: number): Promise<Ledger> {
   const mysql = await import("mysql2/promise");
-  const conn = mysql.createPool({ uri: url.replace(/^mariadb:/, "mysql:"), connectionLimit: pool, connectTimeout: 5000 });
+  // maxIdle 0 + idleTimeout: an idle isolate holds no connection (as idle_timeout on PostgreSQL).
+  const conn = mysql.createPool({
+    uri: url.replace(/^mariadb:/, "mysql:"),
+    connectionLimit: pool,
+    connectTimeout: 5000,
+    maxIdle: 0,
+    idleTimeout: 2000,
+  });
   return {
     async setup() {
       await conn.query(

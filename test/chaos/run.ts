@@ -19,6 +19,7 @@ import { deadline, Faults } from "./faults.ts";
 import { Fleet, type Runtime } from "./fleet.ts";
 import { openLedger } from "./ledger.ts";
 import { Load, rng } from "./load.ts";
+import { mysqlSkip, type PrivateMysql, startMysql } from "./mysql.ts";
 import { postgresSkip, type PrivatePostgres, startPostgres } from "./postgres.ts";
 import { parseArgs, type Settings } from "./settings.ts";
 
@@ -27,6 +28,7 @@ const settings: Settings = parseArgs(process.argv.slice(2));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const work = mkdtempSync(join(tmpdir(), "stint-chaos-"));
 let pg: PrivatePostgres | null = null;
+let my: PrivateMysql | null = null;
 const fleets: Fleet[] = [];
 let failed = false;
 
@@ -34,6 +36,8 @@ function cleanup(): void {
   for (const f of fleets) f.killAll();
   pg?.destroy();
   pg = null;
+  my?.destroy();
+  my = null;
   if (!failed && !settings.keep) rmSync(work, { recursive: true, force: true });
 }
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
@@ -79,9 +83,19 @@ async function pass(db: string, runtime: Runtime, seed: number): Promise<string>
   const t0 = Date.now();
   const log = (line: string) => console.log(`chaos:   [${tag} +${((Date.now() - t0) / 1000).toFixed(1)}s] ${line}`);
   let url: string;
+  // The ledger: a table in the run's database on PostgreSQL and MariaDB (there as a user of its
+  // own, which the kill-connections fault spares); files on libSQL (see ledger.ts).
+  let ledgerUrl = `ledger-dir:${join(work, `ledger-${runtime}`)}`;
+  let mysqlRun: { queueUser: string; database: string } | undefined;
   if (db === "postgres") {
     pg ??= await startPostgres();
-    url = await pg.createDatabase(`chaos_${runtime}_${seed % 100000}`);
+    url = ledgerUrl = await pg.createDatabase(`chaos_${runtime}_${seed % 100000}`);
+  } else if (db === "mysql") {
+    my ??= await startMysql();
+    const database = `chaos_${runtime}_${seed % 100000}`;
+    const created = await my.createDatabase(database);
+    ({ url, ledgerUrl } = created);
+    mysqlRun = { queueUser: created.queueUser, database };
   } else {
     url = `file:${join(work, `chaos-${runtime}.db`)}`;
   }
@@ -96,8 +110,6 @@ async function pass(db: string, runtime: Runtime, seed: number): Promise<string>
     onRuntimeError: () => runtimeErrors++,
   });
   await stint.migrate();
-  // PostgreSQL: the ledger is a table in the run's database. libSQL: files (see ledger.ts).
-  const ledgerUrl = db === "postgres" ? url : `ledger-dir:${join(work, `ledger-${runtime}`)}`;
   const ledger = await openLedger(ledgerUrl, 2);
   await ledger.setup();
   const aliveDir = join(work, `alive-${db}-${runtime}`);
@@ -131,6 +143,7 @@ async function pass(db: string, runtime: Runtime, seed: number): Promise<string>
     burst: settings.burst,
     random,
     pg: db === "postgres" ? { server: pg!, url } : undefined,
+    mysql: mysqlRun ? { server: my!, ...mysqlRun } : undefined,
     log,
   });
   const start = Date.now();
@@ -220,6 +233,10 @@ let n = 0;
 for (const db of settings.dbs) {
   if (db === "postgres" && postgresSkip()) {
     lines.push(`chaos: db=postgres skipped: ${postgresSkip()}`);
+    continue;
+  }
+  if (db === "mysql" && mysqlSkip()) {
+    lines.push(`chaos: db=mysql skipped: ${mysqlSkip()}`);
     continue;
   }
   for (const runtime of settings.runtimes) {

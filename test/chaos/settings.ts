@@ -2,7 +2,8 @@
  * The chaos suite's command line. The defaults are the bounded pass CI runs (75 s for both
  * databases and both runtimes on two cores, measured; test/run.sh allows 200 s); --full is the long run.
  *
- *   --db postgres,libsql      databases (postgres: a private server the suite starts)
+ *   --db postgres,libsql      databases (postgres, mysql: a private server the suite starts;
+ *                             mysql, MariaDB, is opt-in, not in the default set)
  *   --runtime deno,bun        runtimes of the supervisors
  *   --duration 12s            how long faults are injected, per database × runtime
  *   --supervisors 3           supervisors kept running
@@ -37,6 +38,8 @@ export interface Settings {
 }
 
 const DBS = ["postgres", "libsql"];
+/** Known to --db; MariaDB is not in the default set (nor in CI's) yet. */
+const KNOWN_DBS = [...DBS, "mysql"];
 const RUNTIMES = ["deno", "bun"];
 
 function fail(message: string): never {
@@ -99,7 +102,7 @@ export function parseArgs(argv: string[]): Settings {
         s.keep = true;
         break;
       case "--db":
-        s.dbs = list(value(), DBS, flag);
+        s.dbs = list(value(), KNOWN_DBS, flag);
         break;
       case "--runtime":
         s.runtimes = list(value(), RUNTIMES, flag) as Runtime[];
