@@ -15,7 +15,7 @@ import { dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { deadline } from "./faults.ts";
-import { freePort } from "./postgres.ts";
+import { freePort } from "../postgres/server.ts";
 
 const SERVERS_SH = join(dirname(fileURLToPath(import.meta.url)), "../support/servers.sh");
 const PATH = `${process.env.PATH}:/usr/sbin:/sbin`;

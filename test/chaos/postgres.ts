@@ -7,11 +7,10 @@
  */
 import { execFile, execFileSync } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { binDir, uidOf } from "../postgres/server.ts";
+import { binDir, freePort, uidOf } from "../postgres/server.ts";
 
 export interface PrivatePostgres {
   /** Base URL without a database name: append one. */
@@ -40,17 +39,6 @@ export function postgresSkip(): string | undefined {
     if (uidOf("postgres") === null) return "running as root, and no postgres user to run the server as (useradd failed)";
   }
   return undefined;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startPostgres(): Promise<PrivatePostgres> {
