@@ -70,8 +70,8 @@ function counted(inner: Driver): Driver {
           tallies.set(String(key), t);
           t.calls++;
           t.ms += performance.now() - t0;
-          if (key === "jobsClaim") t.sizes.push((result as unknown[]).length);
-          if (key === "jobsFinish") t.sizes.push((p.outcomes as unknown[]).length);
+          if (key === "jobClaim") t.sizes.push((result as unknown[]).length);
+          if (key === "jobFinishMany") t.sizes.push((p.outcomes as unknown[]).length);
         }
         return result;
       };
@@ -105,7 +105,7 @@ const t0 = performance.now();
 const supervisor = await stint.start({ mode: "async" });
 await everyoneRan;
 for (;;) {
-  const infos = await stint.driver.queuesInfo({ backend });
+  const infos = await stint.driver.queueList({ backend });
   if (infos.every((q) => q.ready === 0 && q.running === 0)) break;
   await sleep(2);
 }

@@ -99,7 +99,7 @@ export async function stintDrain(
       await Promise.race([everyoneRan, limit.promise]);
       // The last completions are written after the handlers return: wait until no job is left.
       for (;;) {
-        const infos = await stint.driver.queuesInfo({ backend: target.backend });
+        const infos = await stint.driver.queueList({ backend: target.backend });
         if (infos.every((q) => q.ready === 0 && q.running === 0)) break;
         await Promise.race([sleep(2), limit.promise]);
       }

@@ -8,7 +8,7 @@
  * not a string, number or boolean, is an EnqueueError: a job must never fall
  * into a shared "undefined" key by accident.
  */
-import type { ConcurrencyPolicy } from "./driver.ts";
+import type { ConcurrencyPolicy } from "./records.ts";
 import { describe, parseDuration } from "./duration.ts";
 import { EnqueueError } from "./errors.ts";
 import { hasUnstorable } from "./json.ts";

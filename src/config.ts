@@ -5,7 +5,7 @@
  */
 import { hasUnencodedPassword, redactUrl } from "./redact.ts";
 import { type RecurringOptions, resolveRecurring } from "./recurring.ts";
-import type { RecurringDefinition } from "./driver.ts";
+import type { RecurringDefinition } from "./records.ts";
 import type { Driver } from "./driver.ts";
 import { describe, type Duration, parseDuration } from "./duration.ts";
 import { ConfigError } from "./errors.ts";
@@ -14,7 +14,7 @@ import type { Logger } from "./log.ts";
 import type { Platform } from "./platform.ts";
 import { parseSelectors } from "./selectors.ts";
 import { type AnyTask, checkName } from "./task.ts";
-import type { QueueSelector } from "./driver.ts";
+import type { QueueSelector } from "./records.ts";
 
 export interface WorkerOptions {
   queues?: string[];
@@ -183,7 +183,7 @@ export function resolveConfig(input: StintOptions): ResolvedConfig {
   }
   const backend = o.backend === undefined ? "default" : checkName(o.backend, "backend", ConfigError);
   if (o.mode !== undefined && o.mode !== "worker" && o.mode !== "async") bad("mode", o.mode, '"worker" or "async"');
-  if (o.driver !== undefined && (o.driver === null || typeof (o.driver as Driver).jobsClaim !== "function")) {
+  if (o.driver !== undefined && (o.driver === null || typeof (o.driver as Driver).jobClaim !== "function")) {
     bad("driver", o.driver, "a Driver instance");
   }
   if (o.tasks !== undefined && !(o.tasks instanceof URL) && typeof o.tasks !== "string" && (o.tasks === null || typeof o.tasks !== "object")) {

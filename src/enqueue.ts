@@ -3,7 +3,7 @@
  * check happens here, before the driver is called, so bad input writes nothing.
  */
 import { concurrencyPolicy, DEFAULT_CONCURRENCY_DURATION_MS } from "./concurrency.ts";
-import type { NewJob } from "./driver.ts";
+import type { NewJob } from "./records.ts";
 import { parseDuration } from "./duration.ts";
 import { EnqueueError } from "./errors.ts";
 import { newJobId } from "./ids.ts";

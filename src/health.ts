@@ -19,7 +19,7 @@ export interface HealthReport {
 export async function checkHealth(driver: Driver, backend: string, maxAge: Duration, now = new Date()): Promise<HealthReport> {
   const maxAgeMs = parseDuration(maxAge, "health maxAge");
   if (maxAgeMs <= 0) throw new ConfigError(`health maxAge: ${JSON.stringify(maxAge)} must be greater than zero`);
-  const processes = await driver.processesList({ backend });
+  const processes = await driver.processList({ backend });
   const age = (at: Date) => now.getTime() - at.getTime();
   const supervisors = processes.filter((p) => p.kind === "supervisor");
   const live = supervisors.filter((p) => age(p.lastHeartbeatAt) <= maxAgeMs);

@@ -2,7 +2,7 @@
  * Checks for the options of Stint's inspection and bulk methods: each bad value
  * is a ConfigError naming it, before any statement runs.
  */
-import type { JobFilter, JobStatus } from "./driver.ts";
+import type { JobFilter, JobStatus } from "./records.ts";
 import { describe, type Duration } from "./duration.ts";
 import { ConfigError } from "./errors.ts";
 import { isJobId } from "./ids.ts";

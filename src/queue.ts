@@ -20,7 +20,7 @@ export function queueHandle(driver: Driver, backend: string, name: string, open:
     open(`queue(${JSON.stringify(name)}).${method}`);
     return await fn();
   };
-  const info = async () => (await driver.queuesInfo({ backend, queue: name }))[0];
+  const info = async () => (await driver.queueList({ backend, queue: name }))[0];
   return {
     name,
     size: checked("size", async () => (await info()).ready),

@@ -7,7 +7,8 @@
  */
 import { Cron } from "croner";
 import type { ResolvedConfig } from "./config.ts";
-import type { Driver, RecurringDefinition } from "./driver.ts";
+import type { Driver } from "./driver.ts";
+import type { RecurringDefinition } from "./records.ts";
 import { describe } from "./duration.ts";
 import { ConfigError } from "./errors.ts";
 import { jsonProblem } from "./json.ts";

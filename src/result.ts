@@ -1,4 +1,4 @@
-import type { JobRecord, JobStatus } from "./driver.ts";
+import type { JobRecord, JobStatus } from "./records.ts";
 import type { ErrorInfo } from "./errors.ts";
 
 export interface JobHandle {

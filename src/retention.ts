@@ -5,7 +5,8 @@
  * Always scoped by backend.
  */
 import type { ResolvedConfig } from "./config.ts";
-import type { Driver, PruneCounts } from "./driver.ts";
+import type { Driver } from "./driver.ts";
+import type { PruneCounts } from "./records.ts";
 import { type Duration, parseDuration } from "./duration.ts";
 import { ConfigError } from "./errors.ts";
 import { checkName, isTask, type Task } from "./task.ts";
@@ -30,7 +31,7 @@ export type PruneResult = PruneCounts;
 export const DEFAULT_PRUNE_BATCH = 500;
 const KEYS = ["finishedOlderThan", "failedOlderThan", "recurringOlderThan", "task", "taskKey", "batchSize"];
 
-type PruneParams = Parameters<Driver["jobsPrune"]>[0];
+type PruneParams = Parameters<Driver["retentionPrune"]>[0];
 
 function cutoff(value: Duration | undefined, fallbackMs: number | null, what: string, now: number): Date | null {
   const ms = value === undefined ? fallbackMs : parseDuration(value, `prune.${what}`);
@@ -84,7 +85,7 @@ export async function runRetention(
   const params = pruneParams({}, config, Date.now());
   const total: PruneCounts = { finished: 0, failed: 0, recurring: 0, limitReached: false };
   for (let i = 0; i < maxBatches && !signal.aborted; i++) {
-    const counts = await driver.jobsPrune(params);
+    const counts = await driver.retentionPrune(params);
     total.finished += counts.finished;
     total.failed += counts.failed;
     total.recurring += counts.recurring;

@@ -1,4 +1,4 @@
-import type { QueueSelector } from "./driver.ts";
+import type { QueueSelector } from "./records.ts";
 import { ConfigError } from "./errors.ts";
 import { nameProblem } from "./task.ts";
 

@@ -2,7 +2,8 @@
  * `stint.stats()`: one backend's queues, runner processes, recurring tasks and
  * semaphores, as plain JSON-ready data (stats.json and /metrics render it).
  */
-import type { Driver, ProcessRecord } from "./driver.ts";
+import type { Driver } from "./driver.ts";
+import type { ProcessRecord } from "./records.ts";
 import { parseSelectors, selectorMatches } from "./selectors.ts";
 
 export interface QueueStats {
@@ -79,11 +80,11 @@ function workerSelects(process: ProcessRecord, queue: string): boolean {
 
 export async function collectStats(driver: Driver, backend: string, aliveThresholdMs: number, now = new Date()): Promise<Stats> {
   const [infos, failed, processes, recurring, semaphores] = await Promise.all([
-    driver.queuesInfo({ backend }),
-    driver.jobsFailedCounts({ backend }),
-    driver.processesList({ backend }),
+    driver.queueList({ backend }),
+    driver.jobFailedCount({ backend }),
+    driver.processList({ backend }),
     driver.recurringList({ backend }),
-    driver.semaphoresList({ limit: 1000 }),
+    driver.semaphoreList({ limit: 1000 }),
   ]);
   const t = now.getTime();
   const isLive = (p: ProcessRecord) => t - p.lastHeartbeatAt.getTime() <= aliveThresholdMs;

@@ -3,7 +3,8 @@
  */
 import { resolveConfig, type ResolvedConfig, type RuntimeErrorContext, type StintOptions } from "./config.ts";
 import { connect } from "./connect.ts";
-import type { Driver, JobFilter, JobStatus, JobSummary } from "./driver.ts";
+import type { Driver } from "./driver.ts";
+import type { JobFilter, JobStatus, JobSummary } from "./records.ts";
 import { buildJob, type EnqueueOptions } from "./enqueue.ts";
 import { ConfigError, EnqueueError, JobCancelledError, JobNotFoundError, StintClosedError, StintError, UndiscardableError } from "./errors.ts";
 import { isJobId } from "./ids.ts";
@@ -139,7 +140,7 @@ export class Stint {
     this.#open("enqueue");
     const job = buildJob(task as Task | string, payload, options, this.tasks, Date.now(), "", this.config.defaultConcurrencyDurationMs);
     const tx = options?.tx;
-    const [inserted] = await this.driver.jobsInsert({ backend: this.backend, jobs: [job], now: new Date(), tx });
+    const [inserted] = await this.driver.jobInsertMany({ backend: this.backend, jobs: [job], now: new Date(), tx });
     // Inside the caller's transaction nothing is visible yet: polling (or the
     // database's own on-commit notification) wakes workers after the commit.
     if (tx === undefined && inserted.status === "ready") this.#ctx.wakeups.notify([job.queue]);
@@ -157,7 +158,7 @@ export class Stint {
       return buildJob(item.task, item.payload, item.options, this.tasks, now, `items[${i}]: `, this.config.defaultConcurrencyDurationMs);
     });
     if (jobs.length === 0) return [];
-    const inserted = await this.driver.jobsInsert({ backend: this.backend, jobs, now: new Date() });
+    const inserted = await this.driver.jobInsertMany({ backend: this.backend, jobs, now: new Date() });
     this.#ctx.wakeups.notify(new Set(jobs.filter((_, i) => inserted[i].status === "ready").map((j) => j.queue)));
     return inserted;
   }
@@ -176,7 +177,7 @@ export class Stint {
 
   async queues(): Promise<QueueHandle[]> {
     this.#open("queues");
-    const infos = await this.driver.queuesInfo({ backend: this.backend });
+    const infos = await this.driver.queueList({ backend: this.backend });
     return infos.map((i) => queueHandle(this.driver, this.backend, i.queue, (m) => this.#open(m)));
   }
 
@@ -198,7 +199,7 @@ export class Stint {
   /** Puts a failed job back to ready. */
   async retryJob(id: string): Promise<JobHandle> {
     this.#open("retryJob");
-    const count = await this.driver.jobsRetry({ backend: this.backend, ids: [checkId(id)], now: new Date() });
+    const count = await this.driver.jobRetryMany({ backend: this.backend, ids: [checkId(id)], now: new Date() });
     if (count === 0) {
       const { status } = await this.getResult(id);
       throw new StintError("JOB_NOT_FAILED", `job ${id} is ${status}; only failed jobs can be retried`);
@@ -210,7 +211,7 @@ export class Stint {
   /** Discards a ready, scheduled, blocked or failed job (kept as a finished row). */
   async discardJob(id: string): Promise<JobHandle> {
     this.#open("discardJob");
-    const { statuses } = await this.driver.jobsDiscard({ backend: this.backend, ids: [checkId(id)], now: new Date() });
+    const { statuses } = await this.driver.jobDiscardMany({ backend: this.backend, ids: [checkId(id)], now: new Date() });
     const before = statuses.get(id);
     if (before === undefined) throw new JobNotFoundError(id);
     if (before === "running" || before === "succeeded" || before === "cancelled") throw new UndiscardableError(id, before);
@@ -221,7 +222,7 @@ export class Stint {
   /** Retries every failed job (matching the filter); returns how many. */
   async retryAll(filter: JobFilter = {}): Promise<number> {
     this.#open("retryAll");
-    const count = await this.driver.jobsRetry({ backend: this.backend, filter: checkFilter(filter), now: new Date() });
+    const count = await this.driver.jobRetryMany({ backend: this.backend, filter: checkFilter(filter), now: new Date() });
     if (count > 0) {
       // Without a queue filter the retried jobs may be in any queue: every local worker looks.
       if (filter.queue === undefined) this.#ctx.wakeups.notifyAll();
@@ -233,7 +234,7 @@ export class Stint {
   /** Discards every failed job (matching the filter); returns how many. */
   async discardAll(filter: JobFilter = {}): Promise<number> {
     this.#open("discardAll");
-    const { discarded } = await this.driver.jobsDiscard({ backend: this.backend, filter: checkFilter(filter), now: new Date() });
+    const { discarded } = await this.driver.jobDiscardMany({ backend: this.backend, filter: checkFilter(filter), now: new Date() });
     if (discarded > 0) this.#waits.endedAny();
     return discarded;
   }
@@ -245,7 +246,7 @@ export class Stint {
     if (!record) throw new JobNotFoundError(id);
     const job = buildJob(record.task, JSON.parse(record.payload), { queue: record.queue, priority: record.priority }, new Map(), Date.now());
     job.concurrency = record.concurrency ?? null; // the copy keeps the stored concurrency policy
-    const [inserted] = await this.driver.jobsInsert({ backend: this.backend, jobs: [job], now: new Date() });
+    const [inserted] = await this.driver.jobInsertMany({ backend: this.backend, jobs: [job], now: new Date() });
     this.#ctx.wakeups.notify([job.queue]);
     return inserted;
   }
@@ -289,7 +290,7 @@ export class Stint {
    */
   async prune(options: PruneOptions = {}): Promise<PruneResult> {
     this.#open("prune");
-    return await this.driver.jobsPrune(pruneParams(options, this.config, Date.now()));
+    return await this.driver.retentionPrune(pruneParams(options, this.config, Date.now()));
   }
 
   /** Whether this backend's supervisors and their runners heartbeat within `maxAge` (default processAliveThreshold). */
@@ -308,7 +309,7 @@ export class Stint {
   /** Jobs in one status, newest first (for dashboards). */
   async listJobs(status: JobStatus, options?: ListOptions): Promise<JobSummary[]> {
     this.#open("listJobs");
-    return await this.driver.jobsList({ backend: this.backend, ...checkListArgs(status, options) });
+    return await this.driver.jobList({ backend: this.backend, ...checkListArgs(status, options) });
   }
 
   /** Registers a lifecycle hook; returns a function that removes it. */

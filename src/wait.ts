@@ -10,7 +10,7 @@
  * every two seconds.
  */
 import { describe, type Duration, parseDuration } from "./duration.ts";
-import type { JobStatus } from "./driver.ts";
+import type { JobStatus } from "./records.ts";
 import { ConfigError, DriverError, JobNotFoundError, StintClosedError, StintError, WaitTimeoutError } from "./errors.ts";
 import { isJobId } from "./ids.ts";
 import type { JobHandle, JobResult } from "./result.ts";

@@ -13,7 +13,7 @@
  * packet: up to 3 UTF-8 bytes a unit, times 2 for the client's escaping, with
  * room to spare for the other columns.
  */
-import type { NewJob, Outcome } from "../../src/driver.ts";
+import type { NewJob, Outcome } from "../../src/records.ts";
 import { EnqueueError } from "../../src/errors.ts";
 
 export function textBudget(maxAllowedPacket: number): number {

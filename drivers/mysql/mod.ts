@@ -17,7 +17,8 @@
  * it is the same escaping the caller's own mysql2 statements rely on).
  */
 import mysql, { type Pool, type PoolConnection, type ResultSetHeader } from "mysql2/promise";
-import type { Driver, DriverOptions, InsertedJob } from "../../src/driver.ts";
+import type { Driver, DriverOptions } from "../../src/driver.ts";
+import type { InsertedJob } from "../../src/records.ts";
 import { DriverError } from "../../src/errors.ts";
 import type { Migration, Param, Row, SqlAccess, SqlRunner } from "../sql/access.ts";
 import { createSqlDriver } from "../sql/engine.ts";
@@ -45,7 +46,7 @@ export async function createMysqlDriver(options: DriverOptions): Promise<Driver>
   const budget = textBudget(server.maxAllowedPacket);
   return withNotMigratedError({
     ...driver,
-    async jobsInsert(p) {
+    async jobInsertMany(p) {
       checkPayloads(p.jobs, budget, server.maxAllowedPacket);
       const groups = groupBySize(p.jobs, jobSize, budget);
       const insert = async (q: SqlRunner) => {
@@ -55,8 +56,8 @@ export async function createMysqlDriver(options: DriverOptions): Promise<Driver>
       };
       return await (p.tx === undefined ? access.transaction(insert) : insert(access.runnerForUserTx(p.tx)));
     },
-    jobsClaim: (p) => claimBySelector(access, p, likePrefix),
-    async jobsFinish(p) {
+    jobClaim: (p) => claimBySelector(access, p, likePrefix),
+    async jobFinishMany(p) {
       const outcomes = p.outcomes.map((o) => fitOutcome(o, budget));
       const applied: string[] = [];
       // Separate transactions are safe: an outcome already applied is ignored when the batch is retried,
@@ -67,8 +68,8 @@ export async function createMysqlDriver(options: DriverOptions): Promise<Driver>
       return applied;
     },
     jobCancel: (p) => cancelJob(waiting, p),
-    jobsDiscard: (p) => discardJobs(waiting, p),
-    jobsRetry: (p) => retryJobs(waiting, p),
+    jobDiscardMany: (p) => discardJobs(waiting, p),
+    jobRetryMany: (p) => retryJobs(waiting, p),
   }, isMissingTable);
 }
 

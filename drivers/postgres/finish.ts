@@ -23,7 +23,7 @@
  * semaphores are its business. Jobs made ready send their wake-up from the
  * same statement, delivered on commit.
  */
-import type { Outcome } from "../../src/driver.ts";
+import type { Outcome } from "../../src/records.ts";
 import { finishJobs } from "../sql/jobs.ts";
 import { chunks, type Param, type SqlAccess, type SqlRunner, str } from "../sql/access.ts";
 import { pgArray } from "./arrays.ts";

@@ -8,7 +8,7 @@
  * Jobs with a concurrency policy go through the shared engine: semaphores and
  * blocked jobs are its business, and this file only handles plain jobs.
  */
-import type { ClaimedJob, InsertedJob, NewJob, QueueSelector } from "../../src/driver.ts";
+import type { ClaimedJob, InsertedJob, NewJob, QueueSelector } from "../../src/records.ts";
 import { chunks, num, type Param, type SqlAccess, type SqlRunner, str } from "../sql/access.ts";
 import { insertJobs, promoteDue, sortClaimed } from "../sql/jobs.ts";
 import { armWhere, likePrefix, selectorArms } from "../sql/selectors.ts";

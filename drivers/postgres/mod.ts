@@ -32,7 +32,7 @@ export async function createPostgresDriver(options: DriverOptions): Promise<Driv
   const notify = options.notify ?? true;
   return withNotMigratedError({
     ...base,
-    jobsInsert: (p) =>
+    jobInsertMany: (p) =>
       insertPlainJobs(access, hot, {
         backend: p.backend,
         jobs: p.jobs,
@@ -40,9 +40,9 @@ export async function createPostgresDriver(options: DriverOptions): Promise<Driv
         userTx: p.tx === undefined ? null : access.runnerForUserTx(p.tx),
         notify,
       }),
-    jobsClaim: (p) => claimReadyJobs(hot, p),
-    jobsFinish: (p) => finishClaimedJobs(access, hot, { ...p, notify }),
-    jobsPromoteDue: (p) => promoteDueJobs(access, hot, { ...p, notify }),
+    jobClaim: (p) => claimReadyJobs(hot, p),
+    jobFinishMany: (p) => finishClaimedJobs(access, hot, { ...p, notify }),
+    jobPromoteDue: (p) => promoteDueJobs(access, hot, { ...p, notify }),
     listen: (p) => listener.listen(p),
     async close() {
       await listener.close();

@@ -6,7 +6,7 @@
  * dialect, ids are UUID text, JSON is text: one set of statements works on all
  * three databases, and each driver overrides only what its dialect does better.
  */
-import type { DriverCapabilities } from "../../src/driver.ts";
+import type { DriverCapabilities } from "../../src/records.ts";
 
 export type Row = Record<string, unknown>;
 export type Param = string | number | null;

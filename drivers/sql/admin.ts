@@ -1,5 +1,5 @@
 /** Operator actions on stored jobs: read, retry, discard, cancel. */
-import type { JobFilter, JobRecord, JobStatus } from "../../src/driver.ts";
+import type { JobFilter, JobRecord, JobStatus } from "../../src/records.ts";
 import {
   chunks,
   dateOrNull,

@@ -20,7 +20,7 @@
  * nothing: its claims would belong to no live process, and the recovery that
  * pruned it may already have failed or retried what it held.
  */
-import type { ClaimedJob, QueueSelector } from "../../src/driver.ts";
+import type { ClaimedJob, QueueSelector } from "../../src/records.ts";
 import type { Row, SqlAccess } from "./access.ts";
 import { claimedFromPick, markClaimed, sortClaimed } from "./jobs.ts";
 import { armWhere, type PrefixMatch, selectorArms } from "./selectors.ts";

@@ -19,12 +19,12 @@
  * batches never deadlock on them. Semaphores are database-wide: the key alone
  * names them, whatever the backend.
  *
- * Dialect drivers that replace jobsInsert / jobsFinish / jobsPromoteDue call the
+ * Dialect drivers that replace jobInsertMany / jobFinishMany / jobPromoteDue call the
  * helpers here inside their own transaction: `acquireSlots` + `insertBlockedRows`
  * (new jobs), `admitJobs` (existing jobs becoming ready), `releaseSlots` (jobs
  * that end).
  */
-import type { ConcurrencyPolicy, SemaphoreRecord } from "../../src/driver.ts";
+import type { ConcurrencyPolicy, SemaphoreRecord } from "../../src/records.ts";
 import { chunks, num, placeholders, type SqlAccess, type SqlRunner, str, valuesList } from "./access.ts";
 
 /** The dialect's insert-if-absent (creating a semaphore may race another transaction doing the same). */

@@ -17,7 +17,7 @@ import {
   pruneStaleProcesses,
   registerProcess,
 } from "./processes.ts";
-import { clearQueue, pauseQueue, queueIsPaused, queuesInfo, resumeQueue } from "./queues.ts";
+import { clearQueue, pauseQueue, queueIsPaused, queueList, resumeQueue } from "./queues.ts";
 import { listSemaphores, maintainConcurrency } from "./concurrency.ts";
 import {
   deleteRecurring,
@@ -36,34 +36,34 @@ export function createSqlDriver(access: SqlAccess): Driver {
     capabilities: access.capabilities,
     migrate: () => access.migrate(access.migrations),
     close: () => access.close(),
-    jobsInsert: (p) =>
+    jobInsertMany: (p) =>
       p.tx === undefined
         ? access.transaction((q) => insertJobs(q, p.backend, p.jobs, p.now, access))
         : insertJobs(access.runnerForUserTx(p.tx), p.backend, p.jobs, p.now, access),
     jobGet: (p) => getJob(access, p.backend, p.id),
-    jobsClaim: (p) => claimBySelector(access, p, substrPrefix),
-    jobsFinish: (p) => finishJobs(access, p),
-    jobsPromoteDue: (p) => promoteDue(access, p),
-    jobsRetry: (p) => retryJobs(access, p),
-    jobsDiscard: (p) => discardJobs(access, p),
+    jobClaim: (p) => claimBySelector(access, p, substrPrefix),
+    jobFinishMany: (p) => finishJobs(access, p),
+    jobPromoteDue: (p) => promoteDue(access, p),
+    jobRetryMany: (p) => retryJobs(access, p),
+    jobDiscardMany: (p) => discardJobs(access, p),
     jobCancel: (p) => cancelJob(access, p),
-    jobsCancelRequested: (p) => cancelRequested(access, p),
+    jobCancelRequested: (p) => cancelRequested(access, p),
     queuePause: (p) => pauseQueue(access, p),
     queueResume: (p) => resumeQueue(access, p),
     queueIsPaused: (p) => queueIsPaused(access, p),
     queueClear: (p) => clearQueue(access, p),
-    queuesInfo: (p) => queuesInfo(access, p),
-    jobsList: (p) => listJobs(access, p),
-    jobsFailedCounts: (p) => failedCounts(access, p),
-    processesList: (p) => listProcesses(access, p),
+    queueList: (p) => queueList(access, p),
+    jobList: (p) => listJobs(access, p),
+    jobFailedCount: (p) => failedCounts(access, p),
+    processList: (p) => listProcesses(access, p),
     processRegister: (p) => registerProcess(access, p),
     processHeartbeat: (p) => heartbeatProcess(access, p),
     processDeregister: (p) => deregisterProcess(access, p),
-    processesPruneStale: (p) => pruneStaleProcesses(access, p),
-    claimsOrphaned: (p) => orphanedClaims(access, p),
-    claimsHeld: (p) => heldClaims(access, p),
+    processPruneStale: (p) => pruneStaleProcesses(access, p),
+    claimListOrphaned: (p) => orphanedClaims(access, p),
+    claimListHeld: (p) => heldClaims(access, p),
     concurrencyMaintain: (p) => maintainConcurrency(access, p),
-    semaphoresList: (p) => listSemaphores(access, p),
+    semaphoreList: (p) => listSemaphores(access, p),
     recurringSync: (p) => syncRecurring(access, p),
     recurringUpsert: (p) => upsertRecurring(access, p),
     recurringDelete: (p) => deleteRecurring(access, p),
@@ -71,6 +71,6 @@ export function createSqlDriver(access: SqlAccess): Driver {
     recurringDue: (p) => dueRecurring(access, p),
     recurringReserve: (p) => reserveSlot(access, p),
     recurringEnqueue: (p) => enqueueSlot(access, p),
-    jobsPrune: (p) => pruneRetention(access, p),
+    retentionPrune: (p) => pruneRetention(access, p),
   };
 }

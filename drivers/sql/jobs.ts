@@ -11,7 +11,7 @@
  * finished so far). The finish copies the attempt and its start to the job's
  * row when it keeps the row. Readers derive the status (see status.ts).
  */
-import type { ClaimedJob, InsertedJob, NewJob, Outcome, QueueSelector } from "../../src/driver.ts";
+import type { ClaimedJob, InsertedJob, NewJob, Outcome, QueueSelector } from "../../src/records.ts";
 import type { ErrorInfo } from "../../src/errors.ts";
 import { chunks, num, type Param, placeholders, type SqlAccess, type SqlRunner, str, valuesList } from "./access.ts";
 import { selectorRank } from "./selectors.ts";

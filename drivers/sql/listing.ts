@@ -1,5 +1,5 @@
 /** Read-only listings for stats and the dashboard. */
-import type { JobStatus, JobSummary, ProcessRecord } from "../../src/driver.ts";
+import type { JobStatus, JobSummary, ProcessRecord } from "../../src/records.ts";
 import { dateOrNull, num, numOrNull, type Param, type SqlAccess, str, strOrNull } from "./access.ts";
 import { attemptsOf, statusOf } from "./status.ts";
 

@@ -1,5 +1,5 @@
 /** The process registry: every runner has a row it heartbeats. */
-import type { HeldClaim, OrphanClaim, ProcessInfo } from "../../src/driver.ts";
+import type { HeldClaim, OrphanClaim, ProcessInfo } from "../../src/records.ts";
 import { num, placeholders, type SqlAccess, type SqlRunner, str } from "./access.ts";
 import { toClaimed } from "./jobs.ts";
 

@@ -1,5 +1,5 @@
 /** Queue controls: pause, resume (with the latency shift), clear, and counts. */
-import type { QueueInfo } from "../../src/driver.ts";
+import type { QueueInfo } from "../../src/records.ts";
 import { dateOrNull, num, placeholders, type SqlAccess, str } from "./access.ts";
 import { deleteJobs } from "./jobs.ts";
 import { releaseSlots } from "./concurrency.ts";
@@ -57,7 +57,7 @@ export async function clearQueue(access: SqlAccess, p: { backend: string; queue:
   }
 }
 
-export async function queuesInfo(access: SqlAccess, p: { backend: string; queue?: string }): Promise<QueueInfo[]> {
+export async function queueList(access: SqlAccess, p: { backend: string; queue?: string }): Promise<QueueInfo[]> {
   const one = p.queue !== undefined;
   const where = one ? "backend = ? AND queue = ?" : "backend = ?";
   const params = one ? [p.backend, p.queue!] : [p.backend];

@@ -14,12 +14,7 @@
  * never deleted with their job, so a slot whose job ran and was cleaned up does
  * not fire again; retention removes them after clearRecurringExecutionsAfter.
  */
-import type {
-  InsertedJob,
-  NewJob,
-  RecurringDefinition,
-  RecurringRecord,
-} from "../../src/driver.ts";
+import type { InsertedJob, NewJob, RecurringDefinition, RecurringRecord } from "../../src/records.ts";
 import { dateOrNull, num, numOrNull, placeholders, type Row, type SqlAccess, type SqlRunner, str, strOrNull } from "./access.ts";
 import { insertJobs } from "./jobs.ts";
 

@@ -3,7 +3,7 @@
  * of one backend, a bounded batch of each per call (one short transaction each),
  * so the caller runs it again while `limitReached` says more may be left.
  */
-import type { PruneCounts, PruneParams } from "../../src/driver.ts";
+import type { PruneCounts, PruneParams } from "../../src/records.ts";
 import { num, type Param, placeholders, type SqlAccess, str } from "./access.ts";
 
 const FINISHED = ["succeeded", "discarded", "cancelled"];

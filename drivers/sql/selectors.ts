@@ -1,4 +1,4 @@
-import type { QueueSelector } from "../../src/driver.ts";
+import type { QueueSelector } from "../../src/records.ts";
 import type { Param } from "./access.ts";
 
 /** A condition on the ready row `r` and its parameters. */

@@ -3,7 +3,7 @@
  * (jobs.ts): while that row exists the job is running, whatever its own row
  * says (still "ready"), and the attempt and its start are the claimed row's.
  */
-import type { JobStatus } from "../../src/driver.ts";
+import type { JobStatus } from "../../src/records.ts";
 import { dateOrNull, num, placeholders, type SqlAccess, type SqlRunner, str } from "./access.ts";
 import { lockWait } from "./jobs.ts";
 

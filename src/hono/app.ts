@@ -9,7 +9,7 @@
  * when the browser sends one, an Origin matching the host.
  */
 import { type Context, Hono } from "hono";
-import type { JobStatus } from "../driver.ts";
+import type { JobStatus } from "../records.ts";
 import { ConfigError, StintError } from "../errors.ts";
 import { describe } from "../duration.ts";
 import { isJobId } from "../ids.ts";

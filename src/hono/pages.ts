@@ -1,5 +1,5 @@
 /** The dashboard's pages: overview, a job listing, one job. */
-import type { JobStatus, JobSummary } from "../driver.ts";
+import type { JobStatus, JobSummary } from "../records.ts";
 import type { JobResult } from "../result.ts";
 import type { Stats } from "../stats.ts";
 import { action, esc, layout, type PageContext, table, time } from "./html.ts";

@@ -1,5 +1,5 @@
 /**
- * Batches job outcomes into one jobsFinish call: outcomes that arrive while a
+ * Batches job outcomes into one jobFinishMany call: outcomes that arrive while a
  * write is in flight go together in the next one. A failed write is retried
  * with backoff; outcomes are never dropped while the runner lives (if the
  * process dies, its claims are recovered from the process registry instead).
@@ -11,7 +11,7 @@
  * claim in the database; recovery fails or retries it once the process row is
  * gone or pruned, as if the process had died.
  */
-import type { Outcome } from "../driver.ts";
+import type { Outcome } from "../records.ts";
 import type { RuntimeContext } from "./context.ts";
 import { sleep } from "./sleep.ts";
 
@@ -98,7 +98,7 @@ export class Completer {
         const batch = this.#pending.splice(0);
         this.#writing = batch;
         try {
-          await this.#ctx.driver.jobsFinish({
+          await this.#ctx.driver.jobFinishMany({
             backend: this.#ctx.config.backend,
             processId: this.#processId,
             outcomes: batch,

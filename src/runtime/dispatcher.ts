@@ -38,7 +38,7 @@ export class Dispatcher extends Runner {
     let total = 0;
     try {
       while (!this.stopSignal.aborted) {
-        const { count, queues } = await driver.jobsPromoteDue({
+        const { count, queues } = await driver.jobPromoteDue({
           backend: config.backend,
           limit: this.#options.batchSize,
           now: new Date(),

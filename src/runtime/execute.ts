@@ -20,7 +20,7 @@
  * no outcome would stay claimed, be released by reconciliation, and run again
  * without its attempts ever counting.
  */
-import type { ClaimedJob, Outcome } from "../driver.ts";
+import type { ClaimedJob, Outcome } from "../records.ts";
 import { JobCancelledError, JobTimeoutError, ResultError, safeErrorInfo, UnknownTaskError } from "../errors.ts";
 import { jsonProblem } from "../json.ts";
 import { backoffDelay } from "../retry.ts";

@@ -6,7 +6,7 @@
  * At a supervisor's start, rows of this host whose pid is gone are pruned at
  * once (their heartbeat may still look fresh).
  */
-import type { OrphanClaim } from "../driver.ts";
+import type { OrphanClaim } from "../records.ts";
 import { ProcessMissingError, ProcessPrunedError } from "../errors.ts";
 import type { RuntimeContext } from "./context.ts";
 import { failure } from "./execute.ts";
@@ -14,7 +14,7 @@ import { failure } from "./execute.ts";
 async function failClaims(ctx: RuntimeContext, claims: OrphanClaim[], error: () => Error): Promise<number> {
   if (claims.length === 0) return 0;
   const outcomes = claims.map((c) => failure(c, ctx.tasks.get(c.task), error(), Date.now));
-  const applied = await ctx.driver.jobsFinish({
+  const applied = await ctx.driver.jobFinishMany({
     backend: ctx.config.backend,
     processId: null,
     outcomes,
@@ -37,7 +37,7 @@ export async function deadOnThisHost(ctx: RuntimeContext): Promise<string[]> {
   if (!platform) return [];
   const host = platform.hostname();
   const namespace = platform.pidNamespace?.() ?? null;
-  const rows = await driver.processesList({ backend: config.backend });
+  const rows = await driver.processList({ backend: config.backend });
   const sameNamespace = (metadata: Record<string, unknown>) => {
     const theirs = metadata.pidNamespace;
     return typeof theirs !== "string" || theirs === namespace; // rows of older versions recorded none
@@ -61,7 +61,7 @@ export async function recoverClaims(
   deadIds: string[] = [],
 ): Promise<{ pruned: number; failed: number }> {
   const { driver, config } = ctx;
-  const { pruned, claims } = await driver.processesPruneStale({
+  const { pruned, claims } = await driver.processPruneStale({
     backend: config.backend,
     staleBefore: new Date(Date.now() - config.processAliveThresholdMs),
     exceptIds: keepIds,
@@ -69,6 +69,6 @@ export async function recoverClaims(
   });
   if (pruned.length > 0) ctx.logger.warn(`pruned ${pruned.length} stale process(es)`, { pruned });
   let failed = await failClaims(ctx, claims, () => new ProcessPrunedError());
-  failed += await failClaims(ctx, await driver.claimsOrphaned({ backend: config.backend }), () => new ProcessMissingError());
+  failed += await failClaims(ctx, await driver.claimListOrphaned({ backend: config.backend }), () => new ProcessMissingError());
   return { pruned: pruned.length, failed };
 }

@@ -14,7 +14,7 @@
  * before its job is enqueued, so it fires once.
  */
 import type { ResolvedConfig } from "../config.ts";
-import type { NewJob, RecurringRecord } from "../driver.ts";
+import type { NewJob, RecurringRecord } from "../records.ts";
 import { buildJob } from "../enqueue.ts";
 import { newJobId } from "../ids.ts";
 import { dueSlot, nextSlot } from "../recurring.ts";

@@ -3,7 +3,7 @@
  * local workers whose selectors match, so they claim at once instead of at
  * their next poll. Polling stays the correctness path.
  */
-import type { QueueSelector } from "../driver.ts";
+import type { QueueSelector } from "../records.ts";
 import { selectorMatches } from "../selectors.ts";
 
 interface Subscriber {

@@ -17,7 +17,7 @@
  * another process is noticed by a periodic check of the running job ids.
  */
 import type { ResolvedWorker } from "../config.ts";
-import type { ClaimedJob } from "../driver.ts";
+import type { ClaimedJob } from "../records.ts";
 import { JobCancelledError, ProcessPrunedError, safeErrorInfo } from "../errors.ts";
 import { Completer } from "./completer.ts";
 import type { RuntimeContext } from "./context.ts";
@@ -200,7 +200,7 @@ export class Worker extends Runner {
     const work = this.#work;
     const n = ++this.#started;
     const now = new Date();
-    const claim = this.ctx.driver.jobsClaim({
+    const claim = this.ctx.driver.jobClaim({
       backend: this.ctx.config.backend,
       processId: this.id,
       selectors: this.#options.selectors,
@@ -296,7 +296,7 @@ export class Worker extends Runner {
     this.#delivered = delivered;
     try {
       const knownBefore = this.#knownIds();
-      const held = await this.ctx.driver.claimsHeld({ backend: this.ctx.config.backend, processId: this.id });
+      const held = await this.ctx.driver.claimListHeld({ backend: this.ctx.config.backend, processId: this.id });
       // A claim that started before this answer may have committed rows it shows.
       await Promise.allSettled([...this.#claims]);
       if (this.stopSignal.aborted) return;
@@ -327,7 +327,7 @@ export class Worker extends Runner {
   async #checkCancels(): Promise<void> {
     if (this.#inFlight.size === 0 && this.#buffer.length === 0) return;
     try {
-      const ids = await this.ctx.driver.jobsCancelRequested({
+      const ids = await this.ctx.driver.jobCancelRequested({
         backend: this.ctx.config.backend,
         ids: [...this.#inFlight.keys(), ...this.#buffer.map((j) => j.id)],
       });

@@ -12,7 +12,7 @@
  *   duplicate_runs jobs with more executions than the attempts the queue counted
  */
 import { JobNotFoundError, type JobStatus, type Stint } from "../../mod.ts";
-import type { JobSummary } from "../../src/driver.ts";
+import type { JobSummary } from "../../src/records.ts";
 import type { LedgerRow } from "./ledger.ts";
 
 const ALL: JobStatus[] = ["scheduled", "ready", "blocked", "running", "succeeded", "failed", "discarded", "cancelled"];

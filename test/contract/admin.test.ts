@@ -128,7 +128,7 @@ for (const target of targets) {
           }
           assert.deepEqual((await stint.getResult(scheduled.id)).payload, 2);
           assert.equal(await stint.queue("default").size(), 0);
-          assert.deepEqual(await stint.driver.queuesInfo({ backend: stint.backend }), []);
+          assert.deepEqual(await stint.driver.queueList({ backend: stint.backend }), []);
           assert.deepEqual(await claim(stint, await registerProcess(stint), ["*"], 10), []);
           assert.equal(await stint.retryAll(), 0);
         }));
@@ -195,10 +195,10 @@ for (const target of targets) {
             assert.equal(r.status, "cancelled");
             assert.ok(r.finishedAt instanceof Date);
           }
-          assert.deepEqual(await stint.driver.queuesInfo({ backend: stint.backend }), []);
+          assert.deepEqual(await stint.driver.queueList({ backend: stint.backend }), []);
           assert.deepEqual(await claim(stint, await registerProcess(stint), ["*"], 10), []);
           assert.equal(
-            (await stint.driver.jobsPromoteDue({
+            (await stint.driver.jobPromoteDue({
               backend: stint.backend,
               limit: 10,
               now: new Date(Date.now() + 2 * 3_600_000),
@@ -223,7 +223,7 @@ for (const target of targets) {
           await claim(stint, await registerProcess(stint), ["*"], 1);
           assert.deepEqual(await stint.cancel(id), { id, status: "running" });
           assert.equal((await stint.getResult(id)).status, "running", "it ends when its runner aborts it");
-          assert.deepEqual(await stint.driver.jobsCancelRequested({ backend: stint.backend, ids: [id] }), [id]);
+          assert.deepEqual(await stint.driver.jobCancelRequested({ backend: stint.backend, ids: [id] }), [id]);
         }));
     });
   });

@@ -70,9 +70,9 @@ for (const target of targets) {
 
           const scheduled = await a.enqueue("t", null, { runAt: new Date(Date.now() + 60_000) });
           const later = new Date(Date.now() + 120_000);
-          assert.equal((await b.driver.jobsPromoteDue({ backend: b.backend, limit: 100, now: later })).count, 0);
+          assert.equal((await b.driver.jobPromoteDue({ backend: b.backend, limit: 100, now: later })).count, 0);
           assert.equal((await a.getResult(scheduled.id)).status, "scheduled");
-          assert.equal((await a.driver.jobsPromoteDue({ backend: a.backend, limit: 100, now: later })).count, 1);
+          assert.equal((await a.driver.jobPromoteDue({ backend: a.backend, limit: 100, now: later })).count, 1);
           assert.equal((await a.getResult(scheduled.id)).status, "ready");
         }));
 

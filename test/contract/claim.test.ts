@@ -1,5 +1,5 @@
 /**
- * Claim order, through the public Driver's jobsClaim (no runtime, no timing):
+ * Claim order, through the public Driver's jobClaim (no runtime, no timing):
  * selector order beats priority; within a selector, priority then age; paused
  * queues are skipped inside the claim (SEMANTICS 4, 7).
  */
@@ -126,7 +126,7 @@ for (const target of targets) {
           assert.equal(await stint.queue("default").size(), 3);
           assert.equal((await claim(stint, processId, ["*"], 100)).length, 3);
           assert.deepEqual(await claim(stint, processId, ["*"], 100), [], "the scheduled job stays scheduled");
-          assert.equal((await stint.driver.queuesInfo({ backend: stint.backend, queue: "default" }))[0].scheduled, 1);
+          assert.equal((await stint.driver.queueList({ backend: stint.backend, queue: "default" }))[0].scheduled, 1);
         }));
     });
 

@@ -27,14 +27,14 @@ async function statuses(stint: Stint, ids: string[]): Promise<string[]> {
 }
 
 async function semaphore(stint: Stint, key: string) {
-  return (await stint.driver.semaphoresList({ limit: 1000 })).find((s) => s.key === key);
+  return (await stint.driver.semaphoreList({ limit: 1000 })).find((s) => s.key === key);
 }
 
 function finish(stint: Stint, processId: string | null, id: string, kind: "succeeded" | "failed" | "cancelled") {
   const outcome = kind === "succeeded"
     ? { id, kind, returnValue: "null" } as const
     : { id, kind, error: ERROR } as const;
-  return stint.driver.jobsFinish({ backend: stint.backend, processId, outcomes: [outcome], preserveFinished: true, now: new Date() });
+  return stint.driver.jobFinishMany({ backend: stint.backend, processId, outcomes: [outcome], preserveFinished: true, now: new Date() });
 }
 
 function withTwo(target: Target, options: object, fn: (a: Stint, b: Stint) => Promise<void>): Promise<void> {
@@ -52,7 +52,7 @@ for (const target of targets) {
           const other = await stint.enqueue(gated, { k: `${k}-other` });
           assert.deepEqual([a.status, b.status, other.status], ["ready", "blocked", "ready"]);
           assert.deepEqual(await statuses(stint, [a.id, b.id, other.id]), ["ready", "blocked", "ready"]);
-          const [info] = await stint.driver.queuesInfo({ backend: stint.backend, queue: "default" });
+          const [info] = await stint.driver.queueList({ backend: stint.backend, queue: "default" });
           assert.equal(info.ready, 2);
           assert.equal(info.blocked, 1);
           const sem = await semaphore(stint, `gate:${k}`);
@@ -118,7 +118,7 @@ for (const target of targets) {
           const badConflict = { ...gated, concurrency: { key: "x", limit: 1, onConflict: "queue" } } as unknown as Task;
           await rejects(() => stint.enqueue(badConflict, { k: "x" }), /onConflict/);
           await rejects(() => stint.enqueueAll([{ task: gated, payload: { k: "fine" } }, { task: gated, payload: {} }]), /items\[1\]/);
-          assert.deepEqual(await stint.driver.queuesInfo({ backend: stint.backend }), []);
+          assert.deepEqual(await stint.driver.queueList({ backend: stint.backend }), []);
         }));
 
       test("defineTask rejects a bad concurrency option with a ConfigError", () => {
@@ -158,7 +158,7 @@ for (const target of targets) {
           const [a, b] = await stint.enqueueAll([1, 2].map((n) => ({ task: gated, payload: { k, n } })));
           const processId = await registerProcess(stint);
           await claim(stint, processId, ["*"], 10);
-          await stint.driver.jobsFinish({
+          await stint.driver.jobFinishMany({
             backend: stint.backend,
             processId,
             outcomes: [{ id: a.id, kind: "retry", error: ERROR, retryAt: new Date(Date.now() - 1) }],
@@ -217,7 +217,7 @@ for (const target of targets) {
           const later = await stint.enqueue(gated, { k }, { runAt: new Date(Date.now() + 30) });
           assert.equal(later.status, "scheduled");
           await sleep(60);
-          const promoted = await stint.driver.jobsPromoteDue({ backend: stint.backend, limit: 10, now: new Date() });
+          const promoted = await stint.driver.jobPromoteDue({ backend: stint.backend, limit: 10, now: new Date() });
           assert.equal(promoted.count, 1);
           assert.deepEqual(promoted.queues, [], "a blocked job wakes no worker");
           assert.deepEqual(await statuses(stint, [a.id, later.id]), ["ready", "blocked"]);

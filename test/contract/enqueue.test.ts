@@ -23,7 +23,7 @@ async function rejectsEnqueue(fn: () => Promise<unknown>, pattern: RegExp): Prom
 async function assertNothingWritten(stint: Stint): Promise<void> {
   assert.deepEqual(await queueNames(stint), []);
   assert.equal(await stint.queue("default").size(), 0);
-  assert.deepEqual(await stint.driver.queuesInfo({ backend: stint.backend }), []);
+  assert.deepEqual(await stint.driver.queueList({ backend: stint.backend }), []);
 }
 
 for (const target of targets) {
@@ -102,7 +102,7 @@ for (const target of targets) {
           const c = await stint.enqueue("t", null, { delay: 60_000 });
           assert.equal(c.status, "scheduled");
           assert.equal(await stint.queue("default").size(), 0, "scheduled jobs are not ready");
-          const [info] = await stint.driver.queuesInfo({ backend: stint.backend, queue: "default" });
+          const [info] = await stint.driver.queueList({ backend: stint.backend, queue: "default" });
           assert.equal(info.scheduled, 3);
         }));
 

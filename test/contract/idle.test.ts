@@ -21,9 +21,9 @@ const SLACK = 6;
 /** Counts the claims the runtime sends through the (real) driver from now on. */
 function countClaims(stint: Stint): { readonly count: number; reset(): void } {
   const driver = stint.driver;
-  const claim = driver.jobsClaim.bind(driver);
+  const claim = driver.jobClaim.bind(driver);
   let count = 0;
-  driver.jobsClaim = (params) => {
+  driver.jobClaim = (params) => {
     count++;
     return claim(params);
   };

@@ -74,13 +74,13 @@ for (const target of targets) {
           const handles = await stint.enqueueAll(Array.from({ length: 1500 }, () => ({ task, payload: null })));
           // Watch the claims, and fail the second one before it reaches the database.
           const driver = stint.driver;
-          const claim = driver.jobsClaim.bind(driver);
+          const claim = driver.jobClaim.bind(driver);
           let calls = 0;
           let inFlight = 0;
           let most = 0;
           let overlapped = 0;
           let biggest = 0;
-          driver.jobsClaim = async (p) => {
+          driver.jobClaim = async (p) => {
             if (++calls === 2) throw new Error("injected: a claim failed");
             if (inFlight > 0) overlapped++;
             biggest = Math.max(biggest, p.limit);

@@ -26,7 +26,7 @@ for (const target of targets) {
           const job = await stint.enqueue(task, null, { queue: "lost" });
           // The "lost answer": the job is claimed for the live worker behind its back
           // (the worker only selects "live", so it never claims this job itself).
-          const claimed = await stint.driver.jobsClaim({
+          const claimed = await stint.driver.jobClaim({
             backend: stint.backend,
             processId: worker.id,
             selectors: [{ kind: "exact", queue: "lost" }],
@@ -66,8 +66,8 @@ for (const target of targets) {
         }, async (stint) => {
           const handles = await stint.enqueueAll(Array.from({ length: 1200 }, () => ({ task, payload: null })));
           // Every claim's answer arrives 30 ms after it committed: a check in between sees its rows.
-          const claim = stint.driver.jobsClaim.bind(stint.driver);
-          stint.driver.jobsClaim = async (p) => {
+          const claim = stint.driver.jobClaim.bind(stint.driver);
+          stint.driver.jobClaim = async (p) => {
             const jobs = await claim(p);
             await new Promise((r) => setTimeout(r, 30));
             return jobs;

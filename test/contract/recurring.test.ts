@@ -2,7 +2,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { ConfigError, createStint, defineTask, JobNotFoundError, type Stint } from "../../mod.ts";
-import type { JobStatus } from "../../src/driver.ts";
+import type { JobStatus } from "../../src/records.ts";
 import { targets } from "../support/targets.ts";
 import { fastRuntime, sleep, uniqueBackend, uniqueName, withDatabase, withStint, withStintAt } from "../support/harness.ts";
 import { waitFor } from "../support/wait.ts";
@@ -99,7 +99,7 @@ for (const target of targets) {
 
       test("skipRecurring and only start no scheduler; the scheduler polls on its explicit interval", () =>
         withStint(target, { tasks, ...fast, recurring: { a: { task: "tick", cron: "0 3 * * *" } } }, async (stint) => {
-          const kinds = async () => (await stint.driver.processesList({ backend: stint.backend })).map((p) => p.kind).sort();
+          const kinds = async () => (await stint.driver.processList({ backend: stint.backend })).map((p) => p.kind).sort();
           const skip = await stint.start({ mode: "async", skipRecurring: true });
           assert.deepEqual(await kinds(), ["dispatcher", "supervisor", "worker"]);
           await skip.stop();
@@ -108,7 +108,7 @@ for (const target of targets) {
           await work.stop();
           assert.deepEqual(await stint.driver.recurringList({ backend: stint.backend }), [], "nothing synced without a scheduler");
           await stint.start({ mode: "async" });
-          const scheduler = (await stint.driver.processesList({ backend: stint.backend })).find((p) => p.kind === "scheduler");
+          const scheduler = (await stint.driver.processList({ backend: stint.backend })).find((p) => p.kind === "scheduler");
           assert.equal(scheduler?.metadata.pollingInterval, 50);
         }));
     });

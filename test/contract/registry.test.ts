@@ -49,20 +49,20 @@ for (const target of targets) {
         withStint(target, { tasks: [add], ...shortLived, allowRuntimeErrors: true }, async (stint) => {
           const { driver } = stint;
           const beat = driver.processHeartbeat.bind(driver);
-          const prune = driver.processesPruneStale.bind(driver);
+          const prune = driver.processPruneStale.bind(driver);
           let down = false;
           let prunesWhileStale = 0;
           // The database "goes away" for heartbeats only: maintenance keeps running and sees every row stale.
           driver.processHeartbeat = (p) => down ? Promise.reject(new Error("outage (injected)")) : beat(p);
           const supervisor = await stint.start({ mode: "async" });
-          const ids = (await driver.processesList({ backend: stint.backend })).map((p) => p.id);
+          const ids = (await driver.processList({ backend: stint.backend })).map((p) => p.id);
           assert.ok(ids.includes(supervisor.workers[0].id));
           down = true;
           await waitFor("every row to be older than processAliveThreshold", async () => {
-            const rows = await driver.processesList({ backend: stint.backend });
+            const rows = await driver.processList({ backend: stint.backend });
             return rows.every((p) => Date.now() - p.lastHeartbeatAt.getTime() > 1700);
           }, { timeout: 15_000, interval: 50 });
-          driver.processesPruneStale = async (p) => {
+          driver.processPruneStale = async (p) => {
             const out = await prune(p);
             prunesWhileStale++;
             return out;
@@ -70,7 +70,7 @@ for (const target of targets) {
           await waitFor("two maintenance passes over the stale rows", () => prunesWhileStale >= 2, { timeout: 15_000 });
           down = false;
 
-          const rows = await driver.processesList({ backend: stint.backend });
+          const rows = await driver.processList({ backend: stint.backend });
           assert.deepEqual(rows.map((p) => p.id).sort(), [...ids].sort(), "no row of the live supervisor was pruned");
           assert.ok(supervisor.workers.every((w) => !w.stopSignal.aborted), "the worker still runs");
           const { id } = await stint.enqueue(add, { a: 20, b: 22 });
@@ -85,7 +85,7 @@ for (const target of targets) {
         withStint(target, { tasks: [add], ...shortLived, allowRuntimeErrors: true }, async (stint) => {
           const supervisor = await stint.start({ mode: "async" });
           const worker = supervisor.workers[0];
-          const ids = async () => (await stint.driver.processesList({ backend: stint.backend })).map((p) => p.id);
+          const ids = async () => (await stint.driver.processList({ backend: stint.backend })).map((p) => p.id);
           // Another supervisor pruned them (its view: stale after an outage).
           for (const id of [worker.id, supervisor.id]) {
             await stint.driver.processDeregister({ backend: stint.backend, id });
@@ -132,7 +132,7 @@ for (const target of targets) {
             await waitFor("the three claims to be failed by recovery", async () =>
               (await statuses()).every((s) => s === "failed"), { timeout: 10_000, interval: 25 });
             await waitFor("the worker to register again", async () =>
-              (await stint.driver.processesList({ backend: stint.backend })).some((p) => p.id === worker.id), {
+              (await stint.driver.processList({ backend: stint.backend })).some((p) => p.id === worker.id), {
               timeout: 10_000,
               interval: 25,
             });
@@ -170,7 +170,7 @@ for (const target of targets) {
           await supervisor.stop();
           land();
           await waitFor("no row left once the late registration landed", async () =>
-            (await driver.processesList({ backend: stint.backend })).length === 0, { timeout: 10_000, interval: 25 });
+            (await driver.processList({ backend: stint.backend })).length === 0, { timeout: 10_000, interval: 25 });
         }));
 
       test("health is bad while a live supervisor has no row for one of its runners", () =>
@@ -193,11 +193,11 @@ for (const target of targets) {
       test("a graceful stop heartbeats until its last outcome is written and its row is gone", () =>
         withStint(target, { tasks: [add], ...shortLived, allowRuntimeErrors: true }, async (stint) => {
           const { driver } = stint;
-          const finish = driver.jobsFinish.bind(driver);
+          const finish = driver.jobFinishMany.bind(driver);
           let failing = true;
           let refused = 0;
           // The outcome cannot be written for a while: the drain (the completer's flush) outlasts the threshold.
-          driver.jobsFinish = (p) => {
+          driver.jobFinishMany = (p) => {
             if (!failing) return finish(p);
             refused++;
             return Promise.reject(new Error("finish refused (injected)"));
@@ -209,7 +209,7 @@ for (const target of targets) {
           const stopAt = Date.now();
           const stopping = supervisor.stop();
           const beatOf = async (runner: string) =>
-            (await driver.processesList({ backend: stint.backend })).find((p) => p.id === runner)?.lastHeartbeatAt
+            (await driver.processList({ backend: stint.backend })).find((p) => p.id === runner)?.lastHeartbeatAt
               .getTime() ?? 0;
           // Past processAliveThreshold into the drain, the rows are fresh still.
           await waitFor(
@@ -224,7 +224,7 @@ for (const target of targets) {
           failing = false;
           await stopping;
           assert.equal((await stint.getResult(id)).status, "succeeded");
-          assert.deepEqual(await driver.processesList({ backend: stint.backend }), [], "deregistered after the drain");
+          assert.deepEqual(await driver.processList({ backend: stint.backend }), [], "deregistered after the drain");
         }));
 
       test("health stays good while a supervisor drains (its runners that stopped first keep their rows)", () => {
@@ -248,7 +248,7 @@ for (const target of targets) {
               open();
               await stopping;
             }
-            assert.deepEqual(await stint.driver.processesList({ backend: stint.backend }), [], "every row gone after the stop");
+            assert.deepEqual(await stint.driver.processList({ backend: stint.backend }), [], "every row gone after the stop");
           },
         );
       });

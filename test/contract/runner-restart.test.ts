@@ -20,7 +20,7 @@ test("a crashed worker loop is restarted with backoff and fires worker.exit", as
   // The real driver, except that the first claims answer with something that is not a list.
   const driver: Driver = {
     ...base.driver,
-    jobsClaim: async (p) => (garbage-- > 0 ? (null as never) : await base.driver.jobsClaim(p)),
+    jobClaim: async (p) => (garbage-- > 0 ? (null as never) : await base.driver.jobClaim(p)),
   };
   const exits: number[] = [];
   const errors: string[] = [];

@@ -8,14 +8,14 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { defineTask, type Stint, UndiscardableError } from "../../mod.ts";
-import type { ClaimedJob, JobRecord, Outcome } from "../../src/driver.ts";
+import type { ClaimedJob, JobRecord, Outcome } from "../../src/records.ts";
 import { targets } from "../support/targets.ts";
 import { uniqueName, withStint } from "../support/harness.ts";
 import { registerProcess } from "../support/driver.ts";
 
 /** Claims from `queue` with an exact `now`, so the start a job reports can be compared with it. */
 function claimAt(stint: Stint, processId: string, queue: string, now: Date, limit = 1): Promise<ClaimedJob[]> {
-  return stint.driver.jobsClaim({
+  return stint.driver.jobClaim({
     backend: stint.backend,
     processId,
     selectors: [{ kind: "exact", queue }],
@@ -26,7 +26,7 @@ function claimAt(stint: Stint, processId: string, queue: string, now: Date, limi
 
 /** Finishes `processId`'s claims, keeping the finished rows (preserveFinished) so they can be read back. */
 function finish(stint: Stint, processId: string, outcomes: Outcome[], now: Date): Promise<string[]> {
-  return stint.driver.jobsFinish({ backend: stint.backend, processId, outcomes, preserveFinished: true, now });
+  return stint.driver.jobFinishMany({ backend: stint.backend, processId, outcomes, preserveFinished: true, now });
 }
 
 async function get(stint: Stint, id: string): Promise<JobRecord> {
@@ -36,7 +36,7 @@ async function get(stint: Stint, id: string): Promise<JobRecord> {
 }
 
 async function listed(stint: Stint, status: "running" | "ready", queue: string): Promise<string[]> {
-  return (await stint.driver.jobsList({ backend: stint.backend, status, queue, limit: 100 })).map((j) => j.id).sort();
+  return (await stint.driver.jobList({ backend: stint.backend, status, queue, limit: 100 })).map((j) => j.id).sort();
 }
 
 /** Fixed instants (a whole second plus 123 ms, then `s` seconds on), so no time here can be mistaken for another. */
@@ -76,10 +76,10 @@ for (const target of targets) {
 
           assert.deepEqual(await listed(stint, "running", q), [id]);
           assert.deepEqual(await listed(stint, "ready", q), [other.id]);
-          const [summary] = await stint.driver.jobsList({ backend: stint.backend, status: "running", limit: 10 });
+          const [summary] = await stint.driver.jobList({ backend: stint.backend, status: "running", limit: 10 });
           assert.equal(summary.status, "running");
           assert.equal(summary.attempts, 1);
-          const [info] = await stint.driver.queuesInfo({ backend: stint.backend, queue: q });
+          const [info] = await stint.driver.queueList({ backend: stint.backend, queue: q });
           assert.equal(info.running, 1);
           assert.equal(info.ready, 1);
           assert.equal((await get(stint, other.id)).status, "ready");
@@ -216,7 +216,7 @@ for (const target of targets) {
             assert.match(error.message, /is running/);
             return true;
           });
-          const { discarded, statuses } = await stint.driver.jobsDiscard({
+          const { discarded, statuses } = await stint.driver.jobDiscardMany({
             backend: stint.backend,
             ids: [id, ready.id],
             now: at(20),
@@ -227,7 +227,7 @@ for (const target of targets) {
           const record = await get(stint, id);
           assert.equal(record.status, "running");
           assert.equal(record.finishedAt, null);
-          assert.deepEqual(await stint.driver.claimsHeld({ backend: stint.backend, processId }), [
+          assert.deepEqual(await stint.driver.claimListHeld({ backend: stint.backend, processId }), [
             { id, attempt: 1, startedAt: at(10).getTime() },
           ]);
           assert.equal((await get(stint, ready.id)).status, "discarded");
@@ -262,7 +262,7 @@ for (const target of targets) {
           assert.equal(record.status, "running");
           assert.equal(record.attempts, 2);
           assert.deepEqual(record.errors.map((e) => [e.attempt, e.message]), [[1, "attempt 1"]]);
-          assert.deepEqual(await stint.driver.claimsHeld({ backend: stint.backend, processId }), [
+          assert.deepEqual(await stint.driver.claimListHeld({ backend: stint.backend, processId }), [
             { id, ...token(20, 2) },
           ]);
 
@@ -294,7 +294,7 @@ for (const target of targets) {
           const processId = await registerProcess(stint);
           const token = (s: number) => ({ attempt: 1, startedAt: at(s).getTime() });
           const claim = (s: number) =>
-            stint.driver.jobsClaim({
+            stint.driver.jobClaim({
               backend: stint.backend,
               processId,
               selectors: [{ kind: "all" }],
@@ -320,12 +320,12 @@ for (const target of targets) {
           const processId = await registerProcess(stint);
           await claimAt(stint, processId, q, at(10));
           const ids = [id, ready.id];
-          assert.deepEqual(await stint.driver.jobsCancelRequested({ backend: stint.backend, ids }), []);
+          assert.deepEqual(await stint.driver.jobCancelRequested({ backend: stint.backend, ids }), []);
 
           assert.equal(await stint.driver.jobCancel({ backend: stint.backend, id, now: at(20) }), "running");
-          assert.deepEqual(await stint.driver.jobsCancelRequested({ backend: stint.backend, ids }), [id]);
+          assert.deepEqual(await stint.driver.jobCancelRequested({ backend: stint.backend, ids }), [id]);
           assert.equal((await get(stint, id)).status, "running");
-          assert.deepEqual(await stint.driver.claimsHeld({ backend: stint.backend, processId }), [
+          assert.deepEqual(await stint.driver.claimListHeld({ backend: stint.backend, processId }), [
             { id, attempt: 1, startedAt: at(10).getTime() },
           ]);
           assert.equal((await get(stint, ready.id)).status, "ready");
@@ -356,10 +356,10 @@ for (const target of targets) {
           const claim = { attempt: 1, startedAt: at(10).getTime() };
           const failed: Outcome = { id, kind: "failed", error: boom("failed first"), claim };
           assert.deepEqual(await finish(stint, processId, [failed], at(30)), [id]);
-          assert.equal(await stint.driver.jobsRetry({ backend: stint.backend, ids: [id], now: at(40) }), 1);
+          assert.equal(await stint.driver.jobRetryMany({ backend: stint.backend, ids: [id], now: at(40) }), 1);
           const [again] = await claimAt(stint, processId, q, at(50));
           assert.equal(again?.id, id);
-          assert.deepEqual(await stint.driver.jobsCancelRequested({ backend: stint.backend, ids: [id] }), []);
+          assert.deepEqual(await stint.driver.jobCancelRequested({ backend: stint.backend, ids: [id] }), []);
         }));
 
       test("a claim racing discards of the same jobs: each job is claimed or discarded, never both", {
@@ -378,7 +378,7 @@ for (const target of targets) {
             const batches = round < 2 ? [ids] : ids.map((id) => [id]);
             const position = round < 2 ? round : Math.round((round - 2) * 20 / 5);
             const discards = batches.map((batch) => () =>
-              stint.driver.jobsDiscard({ backend, ids: batch, now: at(20) })
+              stint.driver.jobDiscardMany({ backend, ids: batch, now: at(20) })
             );
             let jobs: ClaimedJob[] = [];
             const claimNow = async () => {
@@ -410,7 +410,7 @@ for (const target of targets) {
             for (const id of ids) {
               assert.equal((await get(stint, id)).status, claimed.has(id) ? "succeeded" : "discarded");
             }
-            assert.deepEqual(await stint.driver.claimsHeld({ backend, processId }), []);
+            assert.deepEqual(await stint.driver.claimListHeld({ backend, processId }), []);
             assert.deepEqual(await claimAt(stint, processId, q, at(40), 20), [], "nothing is left to claim");
           }
         }));

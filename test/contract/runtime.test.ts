@@ -66,9 +66,9 @@ for (const target of targets) {
           },
           logger: { debug() {}, info() {}, warn() {}, error: thrower },
         }, async (stint, runtimeErrors) => {
-          const finish = stint.driver.jobsFinish.bind(stint.driver);
+          const finish = stint.driver.jobFinishMany.bind(stint.driver);
           let failOnce = true;
-          stint.driver.jobsFinish = (p) => {
+          stint.driver.jobFinishMany = (p) => {
             if (failOnce) {
               failOnce = false;
               return Promise.reject(new Error("the database went away for a moment"));
@@ -219,9 +219,9 @@ for (const target of targets) {
       // flight, for a job its snapshot was too early to see.
       test("a job enqueued while a claim that misses it is in flight does not wait for the next poll", () =>
         withStint(target, { tasks, listenNotify: false, ...fastRuntime({ pollingInterval: "10s" }) }, async (stint) => {
-          const claim = stint.driver.jobsClaim.bind(stint.driver);
+          const claim = stint.driver.jobClaim.bind(stint.driver);
           let late: Promise<{ id: string }> | null = null;
-          stint.driver.jobsClaim = async (p) => {
+          stint.driver.jobClaim = async (p) => {
             const jobs = await claim(p);
             // The first claim has answered (nothing) but the worker has not seen the answer yet.
             late ??= stint.enqueue(add, { a: 2, b: 3 });

@@ -87,7 +87,7 @@ describe("libsql driver", { skip: target.skip }, () => {
           const claimAll = async (s: typeof a, processId: string) => {
             const got: string[] = [];
             for (;;) {
-              const jobs = await s.driver.jobsClaim({
+              const jobs = await s.driver.jobClaim({
                 backend: s.backend,
                 processId,
                 selectors: [{ kind: "all" }],

@@ -2,7 +2,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createMysqlDriver } from "../../drivers/mysql/mod.ts";
-import type { Driver, QueueSelector } from "../../src/driver.ts";
+import type { Driver } from "../../src/driver.ts";
+import type { QueueSelector } from "../../src/records.ts";
 import { newJobId } from "../../src/ids.ts";
 import { mysqlUrl, rawConnection, skip } from "./env.ts";
 import { likePrefix } from "../../drivers/sql/selectors.ts";
@@ -40,7 +41,7 @@ describe("mysql claims", { skip }, () => {
         scheduledAt: now,
         concurrency: null,
       }));
-      await drivers[0].jobsInsert({ backend: b, jobs, now });
+      await drivers[0].jobInsertMany({ backend: b, jobs, now });
       const selectors: QueueSelector[][] = [
         [{ kind: "all" }],
         [{ kind: "exact", queue: "reports" }, { kind: "exact", queue: "default" }, { kind: "all" }],
@@ -51,7 +52,7 @@ describe("mysql claims", { skip }, () => {
       await Promise.all(drivers.map(async (driver, k) => {
         const processId = await register(driver, b);
         for (let empty = 0; empty < 2;) {
-          const got = await driver.jobsClaim({
+          const got = await driver.jobClaim({
             backend: b,
             processId,
             selectors: selectors[k],
@@ -85,9 +86,9 @@ describe("mysql claims", { skip }, () => {
         concurrency: null,
       });
       const jobs = [job("mail_bulk", 9), job("mail", 1), job("other", 50), job("mail_bulk", 0)];
-      await driver.jobsInsert({ backend: b, jobs, now });
+      await driver.jobInsertMany({ backend: b, jobs, now });
       const processId = await register(driver, b);
-      const got = await driver.jobsClaim({
+      const got = await driver.jobClaim({
         backend: b,
         processId,
         selectors: [{ kind: "exact", queue: "mail" }, { kind: "prefix", prefix: "mail" }, { kind: "all" }],
@@ -117,9 +118,9 @@ describe("mysql claims", { skip }, () => {
         scheduledAt: now,
         concurrency: null,
       }));
-      await driver.jobsInsert({ backend: b, jobs, now });
+      await driver.jobInsertMany({ backend: b, jobs, now });
       const processId = await register(driver, b);
-      const got = await driver.jobsClaim({
+      const got = await driver.jobClaim({
         backend: b,
         processId,
         selectors: [{ kind: "prefix", prefix: "a_" }],
@@ -155,7 +156,7 @@ describe("mysql claims", { skip }, () => {
     try {
       await driver.migrate();
       const now = new Date();
-      await driver.jobsInsert({
+      await driver.jobInsertMany({
         backend: b,
         jobs: Array.from({ length: 2000 }, (_, k) => ({
           id: newJobId(),

@@ -12,7 +12,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createStint, defineTask } from "../../mod.ts";
 import { claimStatement } from "../../drivers/postgres/jobs.ts";
-import type { QueueSelector } from "../../src/driver.ts";
+import type { QueueSelector } from "../../src/records.ts";
 import { freshDatabaseSkip, rawClient, withFreshDatabase } from "./env.ts";
 import { uniqueBackend } from "../support/harness.ts";
 import { registerProcess } from "../support/driver.ts";
@@ -97,7 +97,7 @@ describe("postgres claim plans", () => {
         const selectors: QueueSelector[] = [{ kind: "exact", queue: "urgent" }, { kind: "exact", queue: "mail" }];
         // A claim inserts nothing for a process without a row: register one.
         const processId = await registerProcess(stint, "plan");
-        const claimed = await stint.driver.jobsClaim({ backend, processId, selectors, limit: 5, now: new Date() });
+        const claimed = await stint.driver.jobClaim({ backend, processId, selectors, limit: 5, now: new Date() });
         assert.deepEqual(claimed.map((j) => [j.queue, j.priority]), [
           ["urgent", 0],
           ["mail", 4],

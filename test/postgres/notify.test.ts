@@ -50,7 +50,7 @@ async function claimAll(stint: Stint, queue: string) {
     },
     now: new Date(),
   });
-  const jobs = await stint.driver.jobsClaim({
+  const jobs = await stint.driver.jobClaim({
     backend: stint.backend,
     processId,
     selectors: [{ kind: "exact", queue }],
@@ -130,7 +130,7 @@ describe("postgres LISTEN/NOTIFY", { skip }, () => {
       const { processId, jobs } = await claimAll(stint, "again");
       assert.equal(jobs.length, 2);
       const error = { name: "Error", message: "try again", stack: null };
-      const applied = await stint.driver.jobsFinish({
+      const applied = await stint.driver.jobFinishMany({
         backend: stint.backend,
         processId,
         outcomes: [
@@ -147,7 +147,7 @@ describe("postgres LISTEN/NOTIFY", { skip }, () => {
 
       const { id } = await stint.enqueue(task, null, { queue: "due", delay: "10m" });
       assert.equal(wakes.includes("due"), false);
-      const promoted = await stint.driver.jobsPromoteDue({
+      const promoted = await stint.driver.jobPromoteDue({
         backend: stint.backend,
         limit: 10,
         now: new Date(Date.now() + 11 * 60_000),
@@ -177,11 +177,11 @@ describe("postgres LISTEN/NOTIFY", { skip }, () => {
         await quiet.enqueueAll([{ task, payload: 1, options: { queue: "quiet_bulk" } }]);
         await quiet.enqueue(task, null, { queue: "quiet_due", runAt: new Date(Date.now() + 50) });
         await new Promise((r) => setTimeout(r, 80));
-        const promoted = await quiet.driver.jobsPromoteDue({ backend: quiet.backend, limit: 10, now: new Date() });
+        const promoted = await quiet.driver.jobPromoteDue({ backend: quiet.backend, limit: 10, now: new Date() });
         assert.equal(promoted.count, 1);
         const { processId, jobs } = await claimAll(quiet, "quiet_one");
         assert.equal(jobs.length, 1);
-        await quiet.driver.jobsFinish({
+        await quiet.driver.jobFinishMany({
           backend: quiet.backend,
           processId,
           outcomes: [{ id: jobs[0].id, kind: "released" }],

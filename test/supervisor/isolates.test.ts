@@ -230,7 +230,7 @@ describe("worker mode: the main thread stays responsive", () => {
         let quickDone = 0;
         let quick: Promise<unknown> | null = null;
         while ((await stint.getResult(heavy.id)).status === "running") {
-          const row = (await stint.driver.processesList({ backend: stint.backend })).find((p) => p.id === workerId);
+          const row = (await stint.driver.processList({ backend: stint.backend })).find((p) => p.id === workerId);
           assert.ok(row, "the worker's process row exists");
           ages.push(Date.now() - row.lastHeartbeatAt.getTime());
           // Jobs enqueued meanwhile are claimed and run by the other isolate.

@@ -45,11 +45,11 @@ test("a dead pid of this host is pruned at start only when its row shares our pi
     const other = await registerRow(stint, "other-namespace", pid, { pidNamespace: "pid:[1]" });
     const legacy = await registerRow(stint, "no-namespace", pid, {});
     const supervisor = await stint.start({ mode: "async" });
-    const ids = new Set((await stint.driver.processesList({ backend: stint.backend })).map((p) => p.id));
+    const ids = new Set((await stint.driver.processList({ backend: stint.backend })).map((p) => p.id));
     assert.ok(!ids.has(same), "the row of our namespace whose pid is gone was pruned");
     assert.ok(!ids.has(legacy), "a row that recorded no namespace (older versions) is judged by hostname alone");
     if (ours !== null) assert.ok(ids.has(other), "a row of another pid namespace was kept");
     assert.ok(ids.has(supervisor.id));
-    const mine = (await stint.driver.processesList({ backend: stint.backend })).find((p) => p.id === supervisor.id)!;
+    const mine = (await stint.driver.processList({ backend: stint.backend })).find((p) => p.id === supervisor.id)!;
     assert.equal(mine.metadata.pidNamespace, ours, "our own rows record our namespace");
   }));

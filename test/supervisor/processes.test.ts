@@ -95,13 +95,13 @@ describe("child process supervisors", () => {
           assert.equal((r.returnValue as { pid: number }).pid, second.pid);
         }
         for (const { id } of waiting) assert.equal(byId.get(id)!.status, "succeeded");
-        const rows = await stint.driver.processesList({ backend: stint.backend });
+        const rows = await stint.driver.processList({ backend: stint.backend });
         assert.ok(rows.length > 0 && rows.every((p) => p.pid === second.pid), "the dead supervisor's rows were pruned");
 
         second.signal("SIGTERM");
         assert.equal((await exitOf(second, EXIT_MARGIN)).code, 0);
         assert.deepEqual(
-          await stint.driver.processesList({ backend: stint.backend }),
+          await stint.driver.processList({ backend: stint.backend }),
           [],
           "a stopped supervisor deregisters",
         );
@@ -120,12 +120,12 @@ describe("child process supervisors", () => {
         await waitStarted(dir, [plain.id, retried.id]);
         first.signal("SIGKILL");
         await exitOf(first, EXIT_MARGIN);
-        const ghosts = (await stint.driver.processesList({ backend: stint.backend })).filter((p) => p.pid === first.pid);
+        const ghosts = (await stint.driver.processList({ backend: stint.backend })).filter((p) => p.pid === first.pid);
         assert.ok(ghosts.length >= 2, "the killed supervisor left its rows behind");
 
         const second = await startChild(childEnv(url, stint.backend, options()));
         // "ready" is printed after start(), which resolves after the first maintenance pass.
-        const rows = await stint.driver.processesList({ backend: stint.backend });
+        const rows = await stint.driver.processList({ backend: stint.backend });
         assert.ok(rows.length > 0 && rows.every((p) => p.pid === second.pid), "the dead supervisor's rows were pruned");
         const lost = await stint.getResult(plain.id);
         assert.deepEqual([lost.status, lost.error?.name], ["failed", "ProcessPrunedError"]);
@@ -155,7 +155,7 @@ describe("child process supervisors", () => {
           assert.deepEqual([r.status, r.attempts], ["succeeded", 1]);
           assert.ok(r.finishedAt!.getTime() >= signalledAt - 50, "it was still running when SIGTERM arrived");
         }
-        assert.deepEqual(await stint.driver.processesList({ backend: stint.backend }), []);
+        assert.deepEqual(await stint.driver.processList({ backend: stint.backend }), []);
       }),
   );
 
@@ -193,7 +193,7 @@ describe("child process supervisors", () => {
         // Far below the 60 s that a graceful stop would wait.
         assert.deepEqual(await exitOf(child, EXIT_MARGIN), { code: 0, signal: null }, child.stderr());
         for (const r of await results(stint, ids)) assert.deepEqual([r.status, r.attempts], ["ready", 0]);
-        assert.deepEqual(await stint.driver.processesList({ backend: stint.backend }), []);
+        assert.deepEqual(await stint.driver.processList({ backend: stint.backend }), []);
       }),
   );
 
@@ -213,7 +213,7 @@ describe("child process supervisors", () => {
         assert.match(refused.stderr(), new RegExp(`another supervisor \\(pid ${first.pid}\\) holds`));
         assert.doesNotMatch(refused.stdout(), /ready/);
         assert.equal(readFileSync(pidfile, "utf8").trim(), String(first.pid), "the refused one left the file alone");
-        const supervisors = (await stint.driver.processesList({ backend: stint.backend })).filter((p) =>
+        const supervisors = (await stint.driver.processList({ backend: stint.backend })).filter((p) =>
           p.kind === "supervisor"
         );
         assert.deepEqual(supervisors.map((p) => p.pid), [first.pid], "the refused one registered nothing");

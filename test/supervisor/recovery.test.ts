@@ -81,7 +81,7 @@ describe("process registry: lost claims are failed", () => {
         // start() resolves after the first maintenance pass: the plain jobs are failed already.
         for (const id of jobs.plain) assert.equal((await stint.getResult(id)).error?.name, "ProcessPrunedError");
         await assertRecovered(stint, jobs, "ProcessPrunedError");
-        const rows = await stint.driver.processesList({ backend: stint.backend });
+        const rows = await stint.driver.processList({ backend: stint.backend });
         assert.ok(!rows.some((p) => p.id === ghost), "the stale process row is gone");
       }),
   );
@@ -95,7 +95,7 @@ describe("process registry: lost claims are failed", () => {
         const jobs = await claimedByGhost(stint, ghost);
         await stint.start({ mode: "async" });
         await assertRecovered(stint, jobs, "ProcessPrunedError");
-        const rows = await stint.driver.processesList({ backend: stint.backend });
+        const rows = await stint.driver.processList({ backend: stint.backend });
         assert.ok(!rows.some((p) => p.id === ghost), "the stale process row is gone");
         assert.ok(rows.some((p) => p.kind === "supervisor"), "the live supervisor was not pruned");
       }),
@@ -141,7 +141,7 @@ describe("process registry: a runner whose row was deleted registers again", () 
         stint.on("supervisor.stop", (e) => void stops.push(e));
         const supervisor = await stint.start({ mode: "async" });
         const worker = supervisor.workers[0];
-        const ids = async () => (await stint.driver.processesList({ backend: stint.backend })).map((p) => p.id);
+        const ids = async () => (await stint.driver.processList({ backend: stint.backend })).map((p) => p.id);
         await stint.driver.processDeregister({ backend: stint.backend, id: worker.id });
         await waitFor("the worker to register again", async () => (await ids()).includes(worker.id), { timeout: 10_000 });
         await stint.driver.processDeregister({ backend: stint.backend, id: supervisor.id });
@@ -241,7 +241,7 @@ describe("health", () => {
 
         const supervisor = await stint.start({ mode: "async" });
         const ok = await stint.health({ maxAge: "10s" });
-        const runners = (await stint.driver.processesList({ backend: stint.backend })).filter((p) =>
+        const runners = (await stint.driver.processList({ backend: stint.backend })).filter((p) =>
           p.supervisorId === supervisor.id
         );
         assert.ok(runners.length >= 2, "a worker and a dispatcher at least");

@@ -3,7 +3,7 @@
  * every kind, and for each the SELECT of every arm its claim reads
  * (drivers/sql/claim.ts), to EXPLAIN with [backend, ...params, limit].
  */
-import type { QueueSelector } from "../../src/driver.ts";
+import type { QueueSelector } from "../../src/records.ts";
 import type { Param } from "../../drivers/sql/access.ts";
 import { pickSql } from "../../drivers/sql/claim.ts";
 import { armWhere, type PrefixMatch, selectorArms } from "../../drivers/sql/selectors.ts";

@@ -3,7 +3,7 @@
  * over claims and outcomes (no runtime, no timing).
  */
 import type { Stint } from "../../mod.ts";
-import type { ClaimedJob } from "../../src/driver.ts";
+import type { ClaimedJob } from "../../src/records.ts";
 import { parseSelectors } from "../../src/selectors.ts";
 
 /** Registers a process row to claim for (claims reference a process). */
@@ -19,7 +19,7 @@ export async function registerProcess(stint: Stint, name = `test-${crypto.random
 }
 
 export function claim(stint: Stint, processId: string, queues: string[], limit: number): Promise<ClaimedJob[]> {
-  return stint.driver.jobsClaim({
+  return stint.driver.jobClaim({
     backend: stint.backend,
     processId,
     selectors: parseSelectors(queues, "queues"),
@@ -42,7 +42,7 @@ export async function claimOneByOne(stint: Stint, processId: string, queues: str
 export async function failQueue(stint: Stint, queue: string, message = "failed on purpose"): Promise<string[]> {
   const processId = await registerProcess(stint);
   const jobs = await claim(stint, processId, [queue], 1000);
-  const applied = await stint.driver.jobsFinish({
+  const applied = await stint.driver.jobFinishMany({
     backend: stint.backend,
     processId,
     outcomes: jobs.map((j) => ({
@@ -60,7 +60,7 @@ export async function failQueue(stint: Stint, queue: string, message = "failed o
 export async function succeedQueue(stint: Stint, queue: string, returnValue: unknown = null): Promise<string[]> {
   const processId = await registerProcess(stint);
   const jobs = await claim(stint, processId, [queue], 1000);
-  return stint.driver.jobsFinish({
+  return stint.driver.jobFinishMany({
     backend: stint.backend,
     processId,
     outcomes: jobs.map((j) => ({ id: j.id, kind: "succeeded" as const, returnValue: JSON.stringify(returnValue) })),

@@ -128,7 +128,7 @@ async function rawState(raw: RawSql, id: string): Promise<Row> {
 }
 
 async function listed(driver: Driver, backend: string, status: "running" | "ready" | "failed"): Promise<string[]> {
-  return (await driver.jobsList({ backend, status, limit: 100 })).map((j) => j.id).sort();
+  return (await driver.jobList({ backend, status, limit: 100 })).map((j) => j.id).sort();
 }
 
 /** Migrates `url` (version 1 recorded, `s` written) through the public API and checks the result. */
@@ -179,7 +179,7 @@ export async function checkUpgrade(url: string, raw: RawSql, s: Seed): Promise<v
     assert.deepEqual(await listed(driver, backend, "failed"), [s.failed]);
 
     // Recovery of the orphans through the driver, as the runtime would.
-    const orphans = await driver.claimsOrphaned({ backend });
+    const orphans = await driver.claimListOrphaned({ backend });
     assert.deepEqual(
       orphans.map((o) => [o.id, o.attempt]).sort(),
       [[s.running, 2], [s.noStart, 1]].sort(),
@@ -187,7 +187,7 @@ export async function checkUpgrade(url: string, raw: RawSql, s: Seed): Promise<v
     const finishedAt = Date.UTC(2026, 0, 3);
     const error = { name: "ProcessGone", message: "its process is gone", stack: null };
     assert.deepEqual(
-      await driver.jobsFinish({
+      await driver.jobFinishMany({
         backend,
         processId: null,
         outcomes: [{ id: s.running, kind: "failed", error }, { id: s.noStart, kind: "released" }],
@@ -208,7 +208,7 @@ export async function checkUpgrade(url: string, raw: RawSql, s: Seed): Promise<v
     const released = await driver.jobGet({ backend, id: s.noStart });
     assert.equal(released?.status, "ready");
     assert.equal(released?.attempts, 0, "a released attempt is not counted");
-    assert.deepEqual(await driver.claimsOrphaned({ backend }), []);
+    assert.deepEqual(await driver.claimListOrphaned({ backend }), []);
     assert.deepEqual(await listed(driver, backend, "ready"), [s.ready, s.noStart].sort());
 
     assert.deepEqual(await stint.migrate(), [], "a second migrate applies nothing");

@@ -1,7 +1,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { defineTask, JobCancelledError, type TaskContext } from "../../mod.ts";
-import type { ClaimedJob } from "../../src/driver.ts";
+import type { ClaimedJob } from "../../src/records.ts";
 import { errorInfo, safeErrorInfo } from "../../src/errors.ts";
 import { executeJob, JobAbort, NotStartedSignal, ShutdownSignal } from "../../src/runtime/execute.ts";
 import { hostileValue } from "../fixtures/tasks.ts";

@@ -1,6 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import type { QueueSelector } from "../../src/driver.ts";
+import type { QueueSelector } from "../../src/records.ts";
 import { ConfigError } from "../../mod.ts";
 import { parseSelectors, selectorMatches } from "../../src/selectors.ts";
 import { armWhere, likePrefix, selectorArms, selectorRank, substrPrefix } from "../../drivers/sql/selectors.ts";

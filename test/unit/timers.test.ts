@@ -7,7 +7,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { ConfigError, defineTask, EnqueueError, parseDuration } from "../../mod.ts";
 import { resolveConfig } from "../../src/config.ts";
-import type { ClaimedJob } from "../../src/driver.ts";
+import type { ClaimedJob } from "../../src/records.ts";
 import { executeJob, JobAbort } from "../../src/runtime/execute.ts";
 import { longTimeout, MAX_TIMER_MS } from "../../src/timers.ts";
 

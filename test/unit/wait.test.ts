@@ -1,7 +1,7 @@
 /** JobWaits: what wakes a wait, what ends it, and what close() does, without a database. */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import type { JobStatus } from "../../src/driver.ts";
+import type { JobStatus } from "../../src/records.ts";
 import { StintError } from "../../src/errors.ts";
 import { newJobId } from "../../src/ids.ts";
 import type { JobResult } from "../../src/result.ts";

@@ -1,0 +1,229 @@
+/**
+ * The shapes that cross the driver boundary: rows as the core writes them
+ * (`NewJob`, `Outcome`), rows as drivers read them back (`JobRecord`,
+ * `ClaimedJob`, `ProcessRecord`, ...). The `Driver` interface that moves them
+ * is in driver.ts.
+ *
+ * JSON travels as text (`payload`, `returnValue`), so the core decides what is
+ * valid JSON and drivers only store it.
+ */
+import type { ErrorInfo } from "./errors.ts";
+
+export interface DriverCapabilities {
+  /** LISTEN/NOTIFY style wake-ups across processes (PostgreSQL). */
+  readonly listenNotify: boolean;
+  /** Claims use FOR UPDATE SKIP LOCKED (so concurrent claimers do not wait on each other). */
+  readonly skipLocked: boolean;
+  /**
+   * A worker with `prefetch` may keep two claims in flight at once: measured
+   * faster on PostgreSQL; on MariaDB the two contend in InnoDB and drain slower.
+   */
+  readonly overlappingClaims: boolean;
+}
+
+export type JobStatus =
+  | "scheduled"
+  | "ready"
+  | "blocked"
+  | "running"
+  | "succeeded"
+  | "failed"
+  | "discarded"
+  | "cancelled";
+
+export interface ConcurrencyPolicy {
+  key: string;
+  limit: number;
+  durationMs: number;
+  onConflict: "block" | "discard";
+}
+
+export interface NewJob {
+  id: string;
+  task: string;
+  queue: string;
+  priority: number;
+  /** JSON text */
+  payload: string;
+  /** When the job is due; at or before `now` means ready at once. */
+  scheduledAt: Date;
+  concurrency: ConcurrencyPolicy | null;
+}
+
+export interface InsertedJob {
+  id: string;
+  status: JobStatus;
+}
+
+export interface ClaimedJob {
+  id: string;
+  task: string;
+  queue: string;
+  priority: number;
+  /** JSON text */
+  payload: string;
+  /** 1 for the first run. */
+  attempt: number;
+  enqueuedAt: Date;
+  /** Set by the worker: which claim of the job this is (see Outcome). */
+  claim?: ClaimToken;
+}
+
+/**
+ * One claim of a job: its attempt and the claim's time in ms (a claim records
+ * `now` as its start). A released job is claimed again with the same attempt,
+ * so the time tells the claims apart.
+ */
+export interface ClaimToken {
+  attempt: number;
+  startedAt: number;
+}
+
+/** A claim a process holds. */
+export interface HeldClaim extends ClaimToken {
+  id: string;
+}
+
+export interface JobRecord {
+  id: string;
+  task: string;
+  queue: string;
+  priority: number;
+  status: JobStatus;
+  /** JSON text */
+  payload: string;
+  /** JSON text, null until the job succeeds */
+  returnValue: string | null;
+  /** Every failed attempt's error, oldest first. */
+  errors: Array<ErrorInfo & { attempt: number; at: Date }>;
+  attempts: number;
+  concurrencyKey: string | null;
+  /** The whole stored policy (so a copy of the job keeps it). */
+  concurrency?: ConcurrencyPolicy | null;
+  enqueuedAt: Date;
+  scheduledAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}
+
+/**
+ * What became of a claimed job. `retry` reschedules it (the error is kept);
+ * `released` puts it back to ready without counting the attempt (shutdown).
+ * With `claim`, the outcome applies only to that claim of the job: a write
+ * retried after it had in fact committed must not land on a later claim of
+ * the same job by the same process. Drivers may skip the check for
+ * "succeeded": a committed success ends the job for good (finished or
+ * deleted), so a repeated one can never meet a later claim.
+ */
+export type Outcome =
+  & (
+    | { id: string; kind: "succeeded"; returnValue: string }
+    | { id: string; kind: "failed"; error: ErrorInfo }
+    | { id: string; kind: "retry"; error: ErrorInfo; retryAt: Date }
+    | { id: string; kind: "cancelled"; error: ErrorInfo }
+    | { id: string; kind: "released" }
+  )
+  & { claim?: ClaimToken };
+
+/** A queue selector: an exact name, a prefix ending in "*", or "*" for all queues. */
+export type QueueSelector = { kind: "all" } | { kind: "exact"; queue: string } | { kind: "prefix"; prefix: string };
+
+export interface JobFilter {
+  queue?: string;
+  task?: string;
+}
+
+export interface QueueInfo {
+  queue: string;
+  ready: number;
+  scheduled: number;
+  blocked: number;
+  running: number;
+  paused: boolean;
+  /** The oldest ready job's latency clock, or null when none is ready. */
+  oldestReadyAt: Date | null;
+  /** When the next scheduled job is due, or null. */
+  nextScheduledAt: Date | null;
+}
+
+/** A claimed job whose process is gone (the same fields as a fresh claim). */
+export type OrphanClaim = ClaimedJob;
+
+
+/** A row of a job listing (dashboard drill-down): the job without its error history. */
+export interface JobSummary {
+  id: string;
+  task: string;
+  queue: string;
+  priority: number;
+  status: JobStatus;
+  attempts: number;
+  enqueuedAt: Date;
+  scheduledAt: Date;
+  finishedAt: Date | null;
+  /** The latest error's name and message, for failed jobs. */
+  lastError: string | null;
+}
+
+export interface ProcessInfo {
+  kind: string;
+  name: string;
+  pid: number | null;
+  hostname: string | null;
+  metadata: Record<string, unknown>;
+  supervisorId: string | null;
+}
+
+/** A registered process as read back: what it registered, plus its id and heartbeat. */
+export interface ProcessRecord extends ProcessInfo {
+  id: string;
+  lastHeartbeatAt: Date;
+  createdAt: Date;
+}
+
+/** A recurring task as stored (payload is JSON text; null queue/priority: the task's defaults). */
+export interface RecurringDefinition {
+  key: string;
+  task: string;
+  cron: string;
+  timeZone: string | null;
+  payload: string;
+  queue: string | null;
+  priority: number | null;
+  description: string | null;
+}
+
+export interface RecurringRecord extends RecurringDefinition {
+  /** From the options (synced at scheduler start), not schedule(). */
+  static: boolean;
+  /** The latest slot whose job was enqueued; the next slot to fire (null: none). */
+  lastRunAt: Date | null;
+  nextRunAt: Date | null;
+}
+
+/** A concurrency semaphore (database-wide): free slots (`value`) and jobs waiting on its key. */
+export interface SemaphoreRecord {
+  key: string;
+  value: number;
+  limit: number;
+  expiresAt: Date;
+  waiters: number;
+}
+
+export interface PruneCounts {
+  finished: number;
+  failed: number;
+  recurring: number;
+  /** Some category deleted a full batch: more may be left, run it again. */
+  limitReached: boolean;
+}
+
+export interface PruneParams {
+  backend: string;
+  finishedBefore: Date | null;
+  failedBefore: Date | null;
+  recurringBefore: Date | null;
+  task?: string;
+  taskKey?: string;
+  batchSize: number;
+}
