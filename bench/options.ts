@@ -22,6 +22,8 @@ export interface BenchOptions {
   raw: boolean;
   /** Runs of each measurement (median reported, order alternated). */
   repeat: number;
+  /** Where the drain's handlers run: this event loop, or Web Worker isolates. */
+  mode: "async" | "worker";
 }
 
 export const USAGE = `usage: bench/run.ts [options]
@@ -36,6 +38,7 @@ export const USAGE = `usage: bench/run.ts [options]
   --prefetch N         worker prefetch in drain and latency; the raw drain claims concurrency + N (default 0)
   --repeat N           runs of each measurement, stint and raw alternating who goes first;
                        throughput is the median, latency pools every run's samples (default 1)
+  --mode M             async | worker: where the drain's handlers run (default async; worker: Web Worker isolates)
   --no-raw             skip the raw-SQL ceiling`;
 
 export class UsageError extends Error {}
@@ -61,6 +64,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     prefetch: 0,
     raw: true,
     repeat: 1,
+    mode: "async",
   };
   for (let i = 0; i < argv.length; i++) {
     let flag = argv[i];
@@ -116,6 +120,12 @@ export function parseOptions(argv: string[]): BenchOptions {
       case "--repeat":
         o.repeat = positiveInt(flag, next());
         break;
+      case "--mode": {
+        const v = next();
+        if (v !== "async" && v !== "worker") throw new UsageError(`--mode: expected async or worker, got ${v}`);
+        o.mode = v;
+        break;
+      }
       case "--no-raw":
         o.raw = false;
         break;

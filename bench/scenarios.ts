@@ -120,7 +120,7 @@ export async function warmUp(targets: Targets, o: BenchOptions): Promise<void> {
     targets,
     once,
     "warmup-drain",
-    (t) => stintDrain(t, n, o.concurrency[0], o.pollMs, o.prefetch),
+    (t) => stintDrain(t, n, o.concurrency[0], o.pollMs, o.prefetch, o.mode),
     (raw, t) => rawDrain(raw, t.backend, n, o.concurrency[0] + o.prefetch),
   );
 }
@@ -161,12 +161,12 @@ export async function enqueueRows(targets: Targets, o: BenchOptions, add: (row: 
 export async function drainRows(targets: Targets, o: BenchOptions, add: (row: Row) => void): Promise<void> {
   for (const c of o.concurrency) {
     const before = rss();
-    const pf = o.prefetch > 0 ? ` prefetch=${o.prefetch}` : "";
+    const pf = (o.prefetch > 0 ? ` prefetch=${o.prefetch}` : "") + (o.mode === "worker" ? " worker mode" : "");
     const runs = await pair(
       targets,
       o,
       `drain-c${c}`,
-      (t) => stintDrain(t, o.jobs, c, o.pollMs, o.prefetch),
+      (t) => stintDrain(t, o.jobs, c, o.pollMs, o.prefetch, o.mode),
       // Stint claims up to concurrency + prefetch at once: the ceiling claims as many per round.
       (raw, t) => rawDrain(raw, t.backend, o.jobs, c + o.prefetch),
     );

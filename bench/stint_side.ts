@@ -76,6 +76,7 @@ export async function stintDrain(
   concurrency: number,
   pollMs: number,
   prefetch = 0,
+  mode: "async" | "worker" = "async",
 ): Promise<{ seconds: number; rssGrowth: number }> {
   let ran = 0;
   let allRan!: () => void;
@@ -83,8 +84,11 @@ export async function stintDrain(
   const counted = defineTask(TASK, (_payload: { i: number }) => {
     if (++ran === n) allRan();
   });
+  // Worker mode: the isolates import the task from a module, so the handlers
+  // cannot count here; the drain ends when the queue is empty (checked below).
+  if (mode === "worker") allRan();
   const stint = await open(target, {
-    tasks: [counted],
+    tasks: mode === "worker" ? new URL("./worker_tasks.ts", import.meta.url) : [counted],
     workers: [{ concurrency, prefetch, pollingInterval: `${pollMs}ms` }],
     preserveFinishedJobs: false,
   });
@@ -93,14 +97,14 @@ export async function stintDrain(
     await enqueueBatches(stint, n, 1000);
     const sampler = rssSampler();
     const t0 = performance.now();
-    const supervisor = await stint.start({ mode: "async" });
+    const supervisor = await stint.start({ mode });
     const limit = deadline(Math.max(120_000, n * 10), () => `${ran} of ${n} jobs ran`);
     try {
       await Promise.race([everyoneRan, limit.promise]);
       // The last completions are written after the handlers return: wait until no job is left.
       for (;;) {
         const infos = await stint.driver.queueList({ backend: target.backend });
-        if (infos.every((q) => q.ready === 0 && q.running === 0)) break;
+        if (infos.every((q) => q.ready === 0 && q.running === 0 && q.scheduled === 0)) break;
         await Promise.race([sleep(2), limit.promise]);
       }
     } finally {
