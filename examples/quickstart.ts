@@ -6,14 +6,13 @@
  * results, then serves the dashboard until Ctrl-C. `--no-serve` exits after
  * printing; `--port N` picks the port (default 8787; 0 for any free one).
  */
+import process from "node:process";
 import { Hono } from "hono";
 import { createStint } from "../mod.ts";
 import { stintApp } from "../hono.ts";
-import { serve } from "../adapters/serve.ts";
-import { detectPlatform } from "../adapters/mod.ts";
 import * as tasks from "./tasks.ts";
 
-const args: string[] = (globalThis as any).Deno?.args ?? (globalThis as any).process?.argv.slice(2) ?? [];
+const args: string[] = (globalThis as any).Deno?.args ?? process.argv.slice(2);
 const noServe = args.includes("--no-serve");
 const port = args.includes("--port") ? Number(args[args.indexOf("--port") + 1]) : 8787; // 0: any free port
 
@@ -71,7 +70,6 @@ if (noServe) {
   app.route("/stint", stintApp(stint));
   const server = serve(app.fetch, { port });
   console.log(`\ndashboard: http://127.0.0.1:${server.port}/stint  (stats.json and metrics beside it; Ctrl-C to stop)`);
-  const platform = await detectPlatform();
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
@@ -79,6 +77,17 @@ if (noServe) {
     await shutdown(server);
     console.log("stopped");
   };
-  platform.onSignal("SIGINT", () => void stop());
-  platform.onSignal("SIGTERM", () => void stop());
+  process.on("SIGINT", () => void stop());
+  process.on("SIGTERM", () => void stop());
+}
+
+/** Serves the app on Deno.serve or Bun.serve, whichever runtime runs this file. */
+function serve(fetch: (request: Request) => Response | Promise<Response>, options: { port: number }) {
+  const g = globalThis as any;
+  if (g.Deno) {
+    const server = g.Deno.serve({ port: options.port, hostname: "127.0.0.1", onListen: () => {} }, fetch);
+    return { port: server.addr.port as number, stop: () => server.shutdown() as Promise<void> };
+  }
+  const server = g.Bun.serve({ port: options.port, hostname: "127.0.0.1", fetch });
+  return { port: server.port as number, stop: async () => void await server.stop(true) };
 }

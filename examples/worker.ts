@@ -8,12 +8,11 @@
  *   STINT_MODE           "worker" (default) or "async"
  *   STINT_PIDFILE        refuse to start while another supervisor holds this file
  */
+import process from "node:process";
 import { createStint } from "../mod.ts";
-import { detectPlatform } from "../adapters/mod.ts";
 
-const platform = await detectPlatform();
-const url = platform.env("STINT_DATABASE_URL") ?? "file:stint.db";
-const mode = platform.env("STINT_MODE") === "async" ? "async" : "worker";
+const url = process.env.STINT_DATABASE_URL ?? "file:stint.db";
+const mode = process.env.STINT_MODE === "async" ? "async" : "worker";
 
 const stint = await createStint({
   url,
@@ -21,11 +20,11 @@ const stint = await createStint({
   mode,
   workers: [{ queues: ["*"], concurrency: 5, isolates: 2 }],
   shutdownTimeout: "5s",
-  supervisorPidfile: platform.env("STINT_PIDFILE"),
+  supervisorPidfile: process.env.STINT_PIDFILE,
 });
 await stint.migrate();
 stint.on("supervisor.stop", () => console.log("supervisor stopped"));
 const supervisor = await stint.start({ standalone: true });
-console.log(`stint ${mode} supervisor pid ${platform.pid} on ${url}: SIGTERM/SIGINT drain, SIGQUIT stops at once`);
+console.log(`stint ${mode} supervisor pid ${process.pid} on ${url}: SIGTERM/SIGINT drain, SIGQUIT stops at once`);
 await supervisor.stopped;
 await stint.close();

@@ -1,15 +1,15 @@
 /**
- * The README's quick start, run as written: its `// tasks.ts` and `// main.ts`
- * blocks are copied into a scratch directory and run as a child process under
- * Deno (`deno run -A main.ts`) and Bun (`bun main.ts`), the way the README says.
- * Only the bare "stint" import is mapped to this checkout (deno.json imports on
- * Deno, tsconfig paths on Bun), as an installed package would be. The run must
- * print `succeeded 3` and exit by itself.
+ * The README's install and quick starts, run as written: the `deno.json` (or, under Bun, the
+ * `tsconfig.json` paths) of "Install" and the `// file.ts` blocks of both quick starts are
+ * copied into a scratch project beside a `stint` link to this checkout, the layout the README
+ * assumes, and run as child processes under Deno (`deno run -A main.ts`) and Bun (`bun main.ts`).
+ * Only one thing is added: `nodeModulesDir: "manual"` and a link to this checkout's
+ * node_modules, so that Deno takes the npm clients from there instead of downloading them.
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -17,70 +17,110 @@ import process from "node:process";
 const root = new URL("../../", import.meta.url).pathname;
 const readme = readFileSync(join(root, "README.md"), "utf8");
 
-/** The ```ts blocks of one README section, by the file their first line names (`// main.ts — …`). */
-export function sectionFiles(markdown: string, heading: string): Map<string, string> {
+/** One `## heading` section of the README, up to the next. */
+function section(markdown: string, heading: string): string {
   const start = markdown.indexOf(`\n## ${heading}\n`);
   assert.ok(start >= 0, `README has a "## ${heading}" section`);
   const end = markdown.indexOf("\n## ", start + 1);
-  const section = markdown.slice(start, end < 0 ? undefined : end);
+  return markdown.slice(start, end < 0 ? undefined : end);
+}
+
+/** The ```ts blocks of one README section, by the file their first line names (`// main.ts — …`). */
+export function sectionFiles(markdown: string, heading: string): Map<string, string> {
   const files = new Map<string, string>();
-  for (const [, code] of section.matchAll(/```ts\n([\s\S]*?)```/g)) {
+  for (const [, code] of section(markdown, heading).matchAll(/```ts\n([\s\S]*?)```/g)) {
     const name = /^\/\/ ([\w.-]+\.ts)\b/.exec(code)?.[1];
     if (name) files.set(name, code);
   }
   return files;
 }
 
-function scratchProject(files: Map<string, string>): string {
+const install = section(readme, "Install");
+const asyncFiles = sectionFiles(readme, "Quick start: one process (async mode)");
+const workerFiles = sectionFiles(readme, "Quick start: a worker process (worker mode)");
+const isDeno = "Deno" in globalThis;
+
+/** scratch/stint → this checkout; scratch/app holds the files, configured as "Install" says. */
+function scratchProject(files: Map<string, string>): { dir: string; app: string } {
   const dir = mkdtempSync(join(tmpdir(), "stint-readme-"));
-  for (const [name, code] of files) writeFileSync(join(dir, name), code);
-  const imports = JSON.parse(readFileSync(join(root, "deno.json"), "utf8")).imports;
-  writeFileSync(
-    join(dir, "deno.json"),
-    JSON.stringify({ imports: { ...imports, stint: join(root, "mod.ts") }, nodeModulesDir: "manual" }),
-  );
-  writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: { paths: { stint: [join(root, "mod.ts")] } } }));
-  // The npm clients mod.ts imports, as `npm install` would have put them beside the project.
-  symlinkSync(realpathSync(join(root, "node_modules")), join(dir, "node_modules"));
-  return dir;
+  const app = join(dir, "app");
+  mkdirSync(app);
+  symlinkSync(realpathSync(root), join(dir, "stint"));
+  for (const [name, code] of files) writeFileSync(join(app, name), code);
+  const denoJson = JSON.parse(/```json\n([\s\S]*?)```/.exec(install)![1]);
+  writeFileSync(join(app, "deno.json"), JSON.stringify({ ...denoJson, nodeModulesDir: "manual" }));
+  const tsconfig = JSON.parse(`{${/\(`("compilerOptions": [^`]*)`\)/.exec(install)![1]}}`);
+  writeFileSync(join(app, "tsconfig.json"), JSON.stringify(tsconfig));
+  symlinkSync(realpathSync(join(root, "node_modules")), join(app, "node_modules"));
+  return { dir, app };
 }
 
-function run(cwd: string, args: string[]): Promise<{ code: number | null; signal: string | null; out: string }> {
+/** The README's command for a file, for the runtime under test. */
+const command = (file: string) => (isDeno ? ["run", "-A", file] : [file]);
+
+function start(cwd: string, args: string[], onLine?: (line: string) => void) {
   const child = spawn(process.execPath, args, { cwd, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
   let out = "";
-  child.stdout!.on("data", (chunk) => (out += chunk));
+  let pending = "";
+  child.stdout!.on("data", (chunk) => {
+    out += chunk;
+    pending += chunk;
+    const lines = pending.split("\n");
+    pending = lines.pop()!;
+    for (const line of lines) onLine?.(line);
+  });
   child.stderr!.on("data", (chunk) => (out += chunk));
   // Only a guard against a hang: a process that has not exited by itself by then fails the test.
   const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-  return new Promise((resolve) =>
+  const exited = new Promise<{ code: number | null; signal: string | null; out: string }>((resolve) =>
     child.on("exit", (code, signal) => {
       clearTimeout(timer);
       resolve({ code, signal, out });
     })
   );
+  return { child: child as ChildProcess, exited };
 }
 
-const isDeno = "Deno" in globalThis;
-
-describe("the README's quick start", () => {
-  const files = sectionFiles(readme, "Quick start (Deno)");
-
-  test("has tasks.ts and main.ts, and main.ts waits for the job", () => {
-    assert.deepEqual([...files.keys()].sort(), ["main.ts", "tasks.ts"]);
-    assert.match(files.get("main.ts")!, /stint\.waitFor\(/);
-    assert.match(files.get("main.ts")!, /deno run -A main\.ts/);
-    const bun = readme.slice(readme.indexOf("\n## Quick start (Bun)\n"), readme.indexOf("\n## Concepts\n"));
-    assert.match(bun, /The same two files run under `bun main\.ts` and print `succeeded 3`/);
-    assert.match(bun, /stint\.waitFor\(/);
+describe("the README", () => {
+  test("has both quick starts' files, each naming how to run it", () => {
+    assert.deepEqual([...asyncFiles.keys()].sort(), ["main.ts", "tasks.ts"]);
+    assert.deepEqual([...workerFiles.keys()].sort(), ["enqueue.ts", "worker.ts"]);
+    for (const [name, code] of [...asyncFiles, ...workerFiles]) {
+      if (name === "tasks.ts") continue;
+      assert.match(code, new RegExp(`deno run -A ${name.replace(".", "\\.")} \\(Bun: bun ${name.replace(".", "\\.")}\\)`));
+    }
+    assert.match(asyncFiles.get("main.ts")!, /stint\.waitFor\(/);
+    assert.match(workerFiles.get("worker.ts")!, /standalone: true/);
   });
 
-  test(`runs as written under ${isDeno ? "Deno" : "Bun"}, prints succeeded and exits by itself`, { timeout: 90_000 }, async () => {
-    const dir = scratchProject(files);
+  test(`async quick start runs as written under ${isDeno ? "Deno" : "Bun"}, prints succeeded and exits`, { timeout: 90_000 }, async () => {
+    const { dir, app } = scratchProject(asyncFiles);
     try {
-      const { code, signal, out } = await run(dir, isDeno ? ["run", "-A", "main.ts"] : ["main.ts"]);
+      const { code, signal, out } = await start(app, command("main.ts")).exited;
       assert.equal(signal, null, `killed: it did not exit by itself\n${out}`);
       assert.equal(code, 0, out);
       assert.match(out, /^succeeded 3$/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test(`worker quick start: the worker runs what enqueue.ts sends, and SIGINT stops it`, { timeout: 120_000 }, async () => {
+    const { dir, app } = scratchProject(new Map([...asyncFiles, ...workerFiles]));
+    try {
+      let ready!: () => void;
+      const running = new Promise<void>((resolve) => (ready = resolve));
+      const worker = start(app, command("worker.ts"), (line) => line.startsWith("worker running") && ready());
+      const failedEarly = worker.exited.then(({ out }) => assert.fail(`the worker exited before it ran\n${out}`));
+      await Promise.race([running, failedEarly]);
+      const sent = await start(app, command("enqueue.ts")).exited;
+      assert.equal(sent.code, 0, sent.out);
+      assert.match(sent.out, /^succeeded$/m);
+      // By pid: Deno's child.kill() reports a child that handled the signal and exited 0 as killed by it.
+      process.kill(worker.child.pid!, "SIGINT");
+      const stopped = await worker.exited;
+      assert.equal(stopped.signal, null, `the worker did not stop by itself\n${stopped.out}`);
+      assert.equal(stopped.code, 0, stopped.out);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
