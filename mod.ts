@@ -1,8 +1,19 @@
 /**
  * Stint: a database-backed background job queue for Deno and Bun:
- * This module is the public surface: re-exports only, no logic.
+ * This module is the public surface: re-exports, and the one place where the
+ * core is bound to the drivers and the runtime adapters (the core never imports them).
  */
-export { createStint, Stint } from "./src/stint.ts";
+import { createStintFactory, type Stint } from "./src/stint.ts";
+import type { StintOptions } from "./src/config.ts";
+import { connect } from "./drivers/connect.ts";
+import { detectPlatform } from "./adapters/mod.ts";
+
+/**
+ * Creates a Stint instance. The driver is picked by the URL's scheme and its
+ * database client loaded only then; the platform is the runtime's own.
+ */
+export const createStint: (options?: StintOptions) => Promise<Stint> = createStintFactory({ connect, platform: detectPlatform });
+export { Stint } from "./src/stint.ts";
 export type { EnqueueItem } from "./src/stint.ts";
 export { defineTask } from "./src/task.ts";
 export type { AnyTask, Task, TaskContext, TaskHandler, TaskOptions } from "./src/task.ts";

@@ -2,7 +2,6 @@
  * The Stint instance: enqueue, inspect and operate on jobs, and start the runtime.
  */
 import { resolveConfig, type ResolvedConfig, type RuntimeErrorContext, type StintOptions } from "./config.ts";
-import { connect } from "./connect.ts";
 import type { Driver } from "./driver.ts";
 import type { JobFilter, JobStatus, JobSummary } from "./records.ts";
 import { buildJob, type EnqueueOptions } from "./enqueue.ts";
@@ -31,17 +30,41 @@ export interface EnqueueItem {
   options?: Omit<EnqueueOptions, "tx">;
 }
 
-export async function createStint(options: StintOptions = {}): Promise<Stint> {
-  if (options === null || typeof options !== "object" || Array.isArray(options)) {
-    throw new ConfigError(`createStint options must be an object like { url, tasks }, got ${String(options)}`);
-  }
-  const config = resolveConfig(options);
-  const tasks = await loadTasks(options.tasks);
-  for (const def of config.recurring) checkRecurringTask(def, tasks, `recurring.${def.key}`);
-  const tasksUrl = options.tasks instanceof URL || typeof options.tasks === "string" ? tasksModuleUrl(options.tasks) : null;
-  const platform: Platform = options.platform ?? await (await import("../adapters/mod.ts")).detectPlatform();
-  const driver = options.driver ?? await connect(config.url, config.statementTimeoutMs, config.listenNotify);
-  return new Stint(config, driver, tasks, platform, options.logger ?? consoleLogger, options.onRuntimeError, tasksUrl);
+/** What a driver factory is given to open the database at `url`. */
+export interface ConnectOptions {
+  url: string;
+  statementTimeoutMs: number;
+  /** Whether the driver may listen for the database's notifications (listenNotify). */
+  notify: boolean;
+}
+
+/**
+ * What createStint takes from outside the core (Hono's adapter pattern): the
+ * core names what it needs, and mod.ts binds the drivers and the runtime
+ * adapters, so nothing under src/ imports upward.
+ */
+export interface StintBindings {
+  /** Opens a driver for a URL; loads its database client only then. */
+  connect(options: ConnectOptions): Promise<Driver>;
+  /** The runtime's Platform; asked only when createStint is not given one. */
+  platform(): Promise<Platform>;
+}
+
+/** createStint over the given bindings (mod.ts exports it bound to the defaults). */
+export function createStintFactory(bindings: StintBindings): (options?: StintOptions) => Promise<Stint> {
+  return async function createStint(options: StintOptions = {}): Promise<Stint> {
+    if (options === null || typeof options !== "object" || Array.isArray(options)) {
+      throw new ConfigError(`createStint options must be an object like { url, tasks }, got ${String(options)}`);
+    }
+    const config = resolveConfig(options);
+    const tasks = await loadTasks(options.tasks);
+    for (const def of config.recurring) checkRecurringTask(def, tasks, `recurring.${def.key}`);
+    const tasksUrl = options.tasks instanceof URL || typeof options.tasks === "string" ? tasksModuleUrl(options.tasks) : null;
+    const platform: Platform = options.platform ?? await bindings.platform();
+    const driver = options.driver ??
+      await bindings.connect({ url: config.url, statementTimeoutMs: config.statementTimeoutMs, notify: config.listenNotify });
+    return new Stint(config, driver, tasks, platform, options.logger ?? consoleLogger, options.onRuntimeError, tasksUrl);
+  };
 }
 
 /** Isolates import the tasks module by absolute URL; a relative string is resolved like import() would from here. */
