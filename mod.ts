@@ -23,11 +23,11 @@ export type { JobHandle, JobResult } from "./src/result.ts";
 export type { QueueHandle } from "./src/queue.ts";
 export type { StintOptions, WorkerOptions, DispatcherOptions, RuntimeErrorContext } from "./src/config.ts";
 export type { Duration } from "./src/duration.ts";
-export { parseDuration } from "./src/duration.ts";
+export { parseDuration } from "./src/validate.ts";
 export type { Driver } from "./src/driver.ts";
 export type { DriverCapabilities, JobStatus, JobFilter } from "./src/records.ts";
 export { Supervisor } from "./src/runtime/supervisor.ts";
-export type { StartOptions } from "./src/runtime/supervisor.ts";
+export type { StartOptions } from "./src/validate.ts";
 export type { HookEvent, HookFn, HookName } from "./src/runtime/hooks.ts";
 export type { Logger } from "./src/log.ts";
 export {
@@ -50,13 +50,14 @@ export {
   WaitTimeoutError,
 } from "./src/errors.ts";
 export type { WaitOptions } from "./src/wait.ts";
-export type { ListOptions } from "./src/options.ts";
+export type { ListOptions } from "./src/validate.ts";
 export type { QueueStats, ProcessStats, Stats } from "./src/stats.ts";
 export type { HealthReport } from "./src/health.ts";
 export type { Platform } from "./src/platform.ts";
 export type { OrphanClaim, ProcessRecord, JobSummary, QueueInfo } from "./src/records.ts";
-export type { ConcurrencyOptions } from "./src/task.ts";
-export type { RecurringOptions, ScheduledTask, ScheduleOptions } from "./src/recurring.ts";
+export type { ConcurrencyOptions } from "./src/concurrency.ts";
+export type { RecurringOptions, ScheduleOptions } from "./src/recurring.ts";
+export type { ScheduledTask } from "./src/schedule.ts";
 export type { PruneOptions, PruneResult } from "./src/retention.ts";
 export type { RecurringStats, SemaphoreStats } from "./src/stats.ts";
 export type { ConcurrencyPolicy, PruneCounts, RecurringRecord, SemaphoreRecord } from "./src/records.ts";

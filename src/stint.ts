@@ -16,12 +16,21 @@ import type { Duration } from "./duration.ts";
 import { type JobHandle, type JobResult, toResult } from "./result.ts";
 import type { RuntimeContext } from "./runtime/context.ts";
 import { type HookFn, type HookName, Hooks } from "./runtime/hooks.ts";
-import { checkStartOptions, type StartOptions, Supervisor } from "./runtime/supervisor.ts";
+import { Supervisor } from "./runtime/supervisor.ts";
 import { Wakeups } from "./runtime/wakeups.ts";
-import { type AnyTask, checkName, collectTasks, type Task } from "./task.ts";
-import { checkRecurringTask, type ScheduledTask, scheduleTask, type ScheduleOptions } from "./recurring.ts";
+import { type AnyTask, collectTasks, type Task } from "./task.ts";
+import { checkRecurringTask, type ScheduleOptions } from "./recurring.ts";
+import { type ScheduledTask, scheduleTask } from "./schedule.ts";
 import { type PruneOptions, pruneParams, type PruneResult } from "./retention.ts";
-import { checkFilter, checkHealthOptions, checkListArgs, type ListOptions } from "./options.ts";
+import {
+  checkFilter,
+  checkHealthOptions,
+  checkListArgs,
+  checkStartOptions,
+  configCheck,
+  type ListOptions,
+  type StartOptions,
+} from "./validate.ts";
 import { JobWaits, type WaitOptions } from "./wait.ts";
 
 export interface EnqueueItem {
@@ -161,9 +170,11 @@ export class Stint {
 
   async enqueue<P>(task: Task<P> | string, payload?: P, options?: EnqueueOptions): Promise<JobHandle> {
     this.#open("enqueue");
-    const job = buildJob(task as Task | string, payload, options, this.tasks, Date.now(), "", this.config.defaultConcurrencyDurationMs);
+    // One clock read per enqueue: the job's id, its due time and the insert's `now` agree.
+    const now = Date.now();
+    const job = buildJob(task as Task | string, payload, options, this.tasks, now, "", this.config.defaultConcurrencyDurationMs);
     const tx = options?.tx;
-    const [inserted] = await this.driver.jobInsertMany({ backend: this.backend, jobs: [job], now: new Date(), tx });
+    const [inserted] = await this.driver.jobInsertMany({ backend: this.backend, jobs: [job], now: new Date(now), tx });
     // Inside the caller's transaction nothing is visible yet: polling (or the
     // database's own on-commit notification) wakes workers after the commit.
     if (tx === undefined && inserted.status === "ready") this.#ctx.wakeups.notify([job.queue]);
@@ -181,7 +192,7 @@ export class Stint {
       return buildJob(item.task, item.payload, item.options, this.tasks, now, `items[${i}]: `, this.config.defaultConcurrencyDurationMs);
     });
     if (jobs.length === 0) return [];
-    const inserted = await this.driver.jobInsertMany({ backend: this.backend, jobs, now: new Date() });
+    const inserted = await this.driver.jobInsertMany({ backend: this.backend, jobs, now: new Date(now) });
     this.#ctx.wakeups.notify(new Set(jobs.filter((_, i) => inserted[i].status === "ready").map((j) => j.queue)));
     return inserted;
   }
@@ -195,7 +206,7 @@ export class Stint {
 
   queue(name: string): QueueHandle {
     this.#open("queue");
-    return queueHandle(this.driver, this.backend, checkName(name, "queue name", ConfigError), (m) => this.#open(m));
+    return queueHandle(this.driver, this.backend, configCheck.name(name, "queue name"), (m) => this.#open(m));
   }
 
   async queues(): Promise<QueueHandle[]> {
@@ -267,9 +278,10 @@ export class Stint {
     this.#open("enqueueAgain");
     const record = await this.driver.jobGet({ backend: this.backend, id: checkId(id) });
     if (!record) throw new JobNotFoundError(id);
-    const job = buildJob(record.task, JSON.parse(record.payload), { queue: record.queue, priority: record.priority }, new Map(), Date.now());
+    const now = Date.now();
+    const job = buildJob(record.task, JSON.parse(record.payload), { queue: record.queue, priority: record.priority }, new Map(), now);
     job.concurrency = record.concurrency ?? null; // the copy keeps the stored concurrency policy
-    const [inserted] = await this.driver.jobInsertMany({ backend: this.backend, jobs: [job], now: new Date() });
+    const [inserted] = await this.driver.jobInsertMany({ backend: this.backend, jobs: [job], now: new Date(now) });
     this.#ctx.wakeups.notify([job.queue]);
     return inserted;
   }
@@ -303,7 +315,7 @@ export class Stint {
   /** Removes a dynamic recurring task; returns how many were removed (0 for a static or unknown key). */
   async unschedule(key: string): Promise<number> {
     this.#open("unschedule");
-    return await this.driver.recurringDelete({ backend: this.backend, key: checkName(key, "unschedule key", ConfigError) });
+    return await this.driver.recurringDelete({ backend: this.backend, key: configCheck.name(key, "unschedule key") });
   }
 
   /**
