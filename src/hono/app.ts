@@ -11,7 +11,8 @@
 import { type Context, Hono } from "hono";
 import type { JobStatus } from "../records.ts";
 import { BadRequestError, ConfigError, StintError } from "../errors.ts";
-import { describe } from "../validate.ts";
+import { describe, JOB_STATUSES, MAX_NAME_LENGTH } from "../validate.ts";
+import { hasUnstorable } from "../json.ts";
 import { isJobId } from "../ids.ts";
 import type { Stint } from "../stint.ts";
 import { bearer, cookieValue, randomToken, tokensEqual } from "./auth.ts";
@@ -27,16 +28,14 @@ export interface StintAppOptions {
 const OPTION_KEYS = ["token", "readOnly"];
 /** Shorter than this, a token is guessed in a few thousand requests; a random one is 32+ characters. */
 const MIN_TOKEN_LENGTH = 8;
-const STATUSES = new Set<JobStatus>(["scheduled", "ready", "blocked", "running", "succeeded", "failed", "discarded", "cancelled"]);
 const COOKIE = "stint_token";
 
-// A NUL reaches no database intact (libSQL cuts the string there, PostgreSQL refuses it) and a
-// lone surrogate has no UTF-8 form: either would name another queue or fail as a driver error.
-const UNSTORABLE = /\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/** A queue name, task key or filter from the request, refused (400) when no stored name can equal it. */
+/**
+ * A queue name, task key or filter from the request, refused (400) when no stored name can equal it
+ * (a NUL or a lone surrogate, which no database stores intact, among them).
+ */
 function nameFrom(value: string, what: string): string {
-  if (value.length === 0 || value.length > 200 || UNSTORABLE.test(value)) {
+  if (value.length === 0 || value.length > MAX_NAME_LENGTH || hasUnstorable(value)) {
     throw new BadRequestError(`${what} ${JSON.stringify(value.slice(0, 60))} is not a valid name`);
   }
   return value;
@@ -154,7 +153,7 @@ export function stintApp(stint: Stint, options: StintAppOptions = {}): Hono {
 
   app.get("/jobs", async (c) => {
     const status = (c.req.query("status") ?? "failed") as JobStatus;
-    if (!STATUSES.has(status)) return c.text(`unknown status ${JSON.stringify(status)}\n`, 400);
+    if (!JOB_STATUSES.has(status)) return c.text(`unknown status ${JSON.stringify(status)}\n`, 400);
     const queueFilter = c.req.query("queue");
     const queue = queueFilter ? nameFrom(queueFilter, "queue") : undefined;
     const before = c.req.query("before") || undefined;
