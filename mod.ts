@@ -3,7 +3,8 @@
  * This module is the public surface: re-exports, and the one place where the
  * core is bound to the drivers and the runtime adapters (the core never imports them).
  */
-import { createStintFactory, type Stint } from "./src/stint.ts";
+import { createStintFactory } from "./src/create.ts";
+import type { Stint } from "./src/stint.ts";
 import type { StintOptions } from "./src/config.ts";
 import { connect } from "./drivers/connect.ts";
 import { detectPlatform } from "./adapters/mod.ts";

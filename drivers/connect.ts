@@ -5,7 +5,7 @@
  */
 import type { Driver } from "../src/driver.ts";
 import { ConfigError } from "../src/errors.ts";
-import type { ConnectOptions } from "../src/stint.ts";
+import type { ConnectOptions } from "../src/create.ts";
 
 export async function connect({ url, statementTimeoutMs, notify }: ConnectOptions): Promise<Driver> {
   const scheme = url.slice(0, url.indexOf(":")).toLowerCase();

@@ -1,13 +1,13 @@
 /**
  * The Stint instance: enqueue, inspect and operate on jobs, and start the runtime.
  */
-import { resolveConfig, type ResolvedConfig, type RuntimeErrorContext, type StintOptions } from "./config.ts";
+import type { ResolvedConfig, RuntimeErrorContext } from "./config.ts";
 import type { Driver } from "./driver.ts";
 import type { JobFilter, JobStatus, JobSummary } from "./records.ts";
 import { buildJob, type EnqueueOptions } from "./enqueue.ts";
 import { ConfigError, EnqueueError, JobCancelledError, JobNotFoundError, StintClosedError, StintError, UndiscardableError } from "./errors.ts";
 import { isJobId } from "./ids.ts";
-import { consoleLogger, type Logger } from "./log.ts";
+import type { Logger } from "./log.ts";
 import type { Platform } from "./platform.ts";
 import { type QueueHandle, queueHandle } from "./queue.ts";
 import { collectStats, type Stats } from "./stats.ts";
@@ -18,8 +18,8 @@ import type { RuntimeContext } from "./runtime/context.ts";
 import { type HookFn, type HookName, Hooks } from "./runtime/hooks.ts";
 import { Supervisor } from "./runtime/supervisor.ts";
 import { Wakeups } from "./runtime/wakeups.ts";
-import { type AnyTask, collectTasks, type Task } from "./task.ts";
-import { checkRecurringTask, type ScheduleOptions } from "./recurring.ts";
+import type { AnyTask, Task } from "./task.ts";
+import type { ScheduleOptions } from "./recurring.ts";
 import { type ScheduledTask, scheduleTask } from "./schedule.ts";
 import { type PruneOptions, pruneParams, type PruneResult } from "./retention.ts";
 import {
@@ -37,66 +37,6 @@ export interface EnqueueItem {
   task: AnyTask | string;
   payload?: unknown;
   options?: Omit<EnqueueOptions, "tx">;
-}
-
-/** What a driver factory is given to open the database at `url`. */
-export interface ConnectOptions {
-  url: string;
-  statementTimeoutMs: number;
-  /** Whether the driver may listen for the database's notifications (listenNotify). */
-  notify: boolean;
-}
-
-/**
- * What createStint takes from outside the core (Hono's adapter pattern): the
- * core names what it needs, and mod.ts binds the drivers and the runtime
- * adapters, so nothing under src/ imports upward.
- */
-export interface StintBindings {
-  /** Opens a driver for a URL; loads its database client only then. */
-  connect(options: ConnectOptions): Promise<Driver>;
-  /** The runtime's Platform; asked only when createStint is not given one. */
-  platform(): Promise<Platform>;
-}
-
-/** createStint over the given bindings (mod.ts exports it bound to the defaults). */
-export function createStintFactory(bindings: StintBindings): (options?: StintOptions) => Promise<Stint> {
-  return async function createStint(options: StintOptions = {}): Promise<Stint> {
-    if (options === null || typeof options !== "object" || Array.isArray(options)) {
-      throw new ConfigError(`createStint options must be an object like { url, tasks }, got ${String(options)}`);
-    }
-    const config = resolveConfig(options);
-    const tasks = await loadTasks(options.tasks);
-    for (const def of config.recurring) checkRecurringTask(def, tasks, `recurring.${def.key}`);
-    const tasksUrl = options.tasks instanceof URL || typeof options.tasks === "string" ? tasksModuleUrl(options.tasks) : null;
-    const platform: Platform = options.platform ?? await bindings.platform();
-    const driver = options.driver ??
-      await bindings.connect({ url: config.url, statementTimeoutMs: config.statementTimeoutMs, notify: config.listenNotify });
-    return new Stint(config, driver, tasks, platform, options.logger ?? consoleLogger, options.onRuntimeError, tasksUrl);
-  };
-}
-
-/** Isolates import the tasks module by absolute URL; a relative string is resolved like import() would from here. */
-function tasksModuleUrl(source: URL | string): string {
-  try {
-    return new URL(String(source)).href;
-  } catch {
-    throw new ConfigError(`tasks: ${JSON.stringify(String(source))} is not an absolute URL (use new URL("./tasks.ts", import.meta.url))`);
-  }
-}
-
-async function loadTasks(source: StintOptions["tasks"]): Promise<Map<string, Task>> {
-  if (source === undefined) return new Map();
-  if (source instanceof URL || typeof source === "string") {
-    let module: unknown;
-    try {
-      module = await import(String(source));
-    } catch (error) {
-      throw new ConfigError(`tasks: cannot import ${String(source)}: ${(error as Error).message}`, { cause: error });
-    }
-    return collectTasks(module, `tasks module ${String(source)}`);
-  }
-  return collectTasks(source);
 }
 
 function checkId(id: unknown): string {
