@@ -39,7 +39,7 @@ interface Scanned {
 }
 
 /** Splits source text into code, string literals and import specifiers; comments are dropped. */
-export function scan(text: string): Scanned {
+function scan(text: string): Scanned {
   const out: Scanned = { code: "", strings: [], imports: [] };
   let i = 0;
 
@@ -137,7 +137,7 @@ const RUNTIME_GLOBAL = /(?<![\w$])(?:Deno|Bun|process)\s*\??\.|\.\s*(?:Deno|Bun|
 const NODE_BUILTINS = new Set(builtinModules);
 
 /** What in `text` reaches for a runtime: its globals or a Node built-in module. */
-export function runtimeProblems(text: string): string[] {
+function runtimeProblems(text: string): string[] {
   const { code, strings, imports } = scan(text);
   const problems: string[] = [];
   const global = RUNTIME_GLOBAL.exec(code);
@@ -160,9 +160,22 @@ const SQL = [
 ];
 
 /** The string literals in `text` that hold SQL. */
-export function sqlProblems(text: string): string[] {
+function sqlProblems(text: string): string[] {
   return scan(text).strings.filter((s) => SQL.some((pattern) => pattern.test(s)))
     .map((s) => `holds SQL: ${JSON.stringify(s.length > 60 ? `${s.slice(0, 60)}…` : s)}`);
+}
+
+/** How many lines `text` has when it has more than MAX_LINES, else null. */
+function tooLong(text: string): number | null {
+  const lines = text.split("\n").length - (text.endsWith("\n") ? 1 : 0);
+  return lines > MAX_LINES ? lines : null;
+}
+
+/** The relative imports of a src/ file (by path from the root) that leave src/. */
+function importsOutsideSrc(path: string, text: string): string[] {
+  return scan(text).imports
+    .filter((i) => i.specifier.startsWith(".") && !resolve(ROOT, dirname(path), i.specifier).startsWith(join(ROOT, "src/")))
+    .map((i) => `${i.dynamic ? "dynamically " : ""}imports ${i.specifier}`);
 }
 
 /** Every source file under `dir` (the root's own files for ""), test files and node_modules left out. */
@@ -185,7 +198,7 @@ async function sourceFiles(dir: string): Promise<string[]> {
 const read = (path: string) => readFile(join(ROOT, path), "utf8");
 
 /** The module graph over `files` (static imports, type imports included), by path from the root. */
-export function importGraph(sources: Map<string, string>): Map<string, string[]> {
+function importGraph(sources: Map<string, string>): Map<string, string[]> {
   const graph = new Map<string, string[]>();
   for (const [path, text] of sources) {
     const targets = scan(text).imports
@@ -198,7 +211,7 @@ export function importGraph(sources: Map<string, string>): Map<string, string[]>
 }
 
 /** Every import cycle (a strongly connected set of more than one module, or a module importing itself). */
-export function cycles(graph: Map<string, string[]>): string[][] {
+function cycles(graph: Map<string, string[]>): string[][] {
   // Tarjan's algorithm.
   let counter = 0;
   const index = new Map<string, number>();
@@ -267,20 +280,12 @@ describe("the layout's rules", () => {
   test(`no source file outside test/ is longer than ${MAX_LINES} lines`, async () => {
     const sources = await readAll(["", "src", "drivers", "adapters", "bench", "examples"]);
     assert.ok(sources.has("mod.ts") && [...sources.keys()].some((p) => p.startsWith("drivers/")), "the tree was found");
-    assertNone([...sources].map(([path, text]) => {
-      const lines = text.split("\n").length - (text.endsWith("\n") ? 1 : 0);
-      return [path, lines > MAX_LINES ? [`${lines} lines`] : []];
-    }));
+    assertNone([...sources].map(([path, text]) => [path, tooLong(text) === null ? [] : [`${tooLong(text)} lines`]]));
   });
 
   test("src/ imports nothing outside src/ (mod.ts binds the drivers and adapters)", async () => {
     const sources = await readAll(["src"]);
-    assertNone([...sources].map(([path, text]) => [
-      path,
-      scan(text).imports
-        .filter((i) => i.specifier.startsWith(".") && !resolve(ROOT, dirname(path), i.specifier).startsWith(join(ROOT, "src/")))
-        .map((i) => `${i.dynamic ? "dynamically " : ""}imports ${i.specifier}`),
-    ]));
+    assertNone([...sources].map(([path, text]) => [path, importsOutsideSrc(path, text)]));
   });
 
   test("no import cycle among the modules of src/ and drivers/ (type imports included)", async () => {
@@ -330,6 +335,20 @@ describe("every rule can fail", () => {
     assert.equal(sqlProblems('run("DELETE FROM t");').length, 1);
     assert.equal(sqlProblems('run("CREATE TABLE IF NOT EXISTS t (a INT)");').length, 1);
     assert.deepEqual(sqlProblems('// SELECT id FROM t\nthrow new Error("select a queue from the list, then delete from it");'), []);
+  });
+
+  test("a file of 401 lines is too long, one of 400 is not", () => {
+    assert.equal(tooLong("x\n".repeat(400)), null);
+    assert.equal(tooLong("x\n".repeat(401)), 401);
+    assert.equal(tooLong(`${"x\n".repeat(400)}x`), 401);
+  });
+
+  test("src/ importing a driver or an adapter, even lazily, is found; src/ importing src/ is not", () => {
+    assert.deepEqual(importsOutsideSrc("src/runtime/x.ts", 'import { a } from "../errors.ts";\nimport "croner";'), []);
+    assert.deepEqual(importsOutsideSrc("src/connect.ts", 'const m = await import("../drivers/postgres/mod.ts");'), [
+      "dynamically imports ../drivers/postgres/mod.ts",
+    ]);
+    assert.deepEqual(importsOutsideSrc("src/x.ts", 'import type { P } from "../adapters/mod.ts";'), ["imports ../adapters/mod.ts"]);
   });
 
   test("cycles are found, type imports included; a chain is no cycle", () => {
