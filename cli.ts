@@ -17,10 +17,10 @@
  */
 import { detectPlatform } from "./adapters/mod.ts";
 import { envFlag, envOverrides, parseConfigFile } from "./src/config-file.ts";
-import { createStint } from "./src/stint.ts";
+import { createStint } from "./mod.ts";
 import { resolveConfig, type StintOptions } from "./src/config.ts";
-import { ConfigError } from "./src/errors.ts";
-import { errorLine, HELP, healthOptions, parseArgs, passwordsOf, pruneOptions, USAGE, UsageError } from "./src/cli-args.ts";
+import { ConfigError, UsageError } from "./src/errors.ts";
+import { errorLine, HELP, healthOptions, parseArgs, passwordsOf, pruneOptions, USAGE } from "./src/cli-args.ts";
 import { pruneParams } from "./src/retention.ts";
 
 const platform = await detectPlatform();

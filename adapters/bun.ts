@@ -1,11 +1,11 @@
-/** Bun's side of the Platform interface (Bun implements Node's process, os and fs). */
-import type { Platform } from "../src/platform.ts";
+/** Bun's side of the Platform interface and of CliPlatform (Bun implements Node's process, os and fs). */
+import type { CliPlatform } from "./cli-platform.ts";
 import { pidNamespace } from "./pid-namespace.ts";
 import { hostname } from "node:os";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import process from "node:process";
 
-export const bunPlatform: Platform = {
+export const bunPlatform: CliPlatform = {
   name: "bun",
   get pid() {
     return process.pid;

@@ -1,12 +1,12 @@
-/** Deno's side of the Platform interface. */
-import type { Platform } from "../src/platform.ts";
+/** Deno's side of the Platform interface and of CliPlatform. */
+import type { CliPlatform } from "./cli-platform.ts";
 import { pidNamespace } from "./pid-namespace.ts";
 import process from "node:process";
 
 // deno-lint-ignore no-explicit-any
 const D = (globalThis as any).Deno;
 
-export const denoPlatform: Platform = {
+export const denoPlatform: CliPlatform = {
   name: "deno",
   get pid() {
     return D.pid as number;

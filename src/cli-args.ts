@@ -3,17 +3,9 @@
  * typo must not create ./stint.db, start a supervisor or prune with a window
  * nobody asked for. Runtime-free, so cli.ts only wires it to the platform.
  */
-import { parseDuration } from "./duration.ts";
-import { StintError } from "./errors.ts";
-import { checkName } from "./task.ts";
+import { UsageError } from "./errors.ts";
 import type { PruneOptions } from "./retention.ts";
-
-/** The command line itself is wrong (unknown command or flag, a bad or missing value): exit code 2. */
-export class UsageError extends StintError {
-  constructor(message: string) {
-    super("CLI_USAGE", message);
-  }
-}
+import { usageCheck } from "./validate.ts";
 
 export const USAGE = "usage: stint <start|migrate|health|prune|stats> [--config FILE] [--backend ALIAS] [--url URL] …" +
   " (stint --help for more)";
@@ -102,7 +94,7 @@ export function durationFlag(flags: Map<string, string | true>, name: string): n
   const value = flags.get(name) as string | undefined;
   if (value === undefined) return undefined;
   const parsed = /^\d+$/.test(value) ? Number(value) : value;
-  parseDuration(parsed, `--${name}`, UsageError);
+  usageCheck.duration(parsed, `--${name}`);
   return parsed;
 }
 
@@ -110,7 +102,7 @@ export function durationFlag(flags: Map<string, string | true>, name: string): n
 export function healthOptions(flags: Map<string, string | true>): { maxAge?: number | string } {
   const maxAge = durationFlag(flags, "max-age");
   if (maxAge === undefined) return {};
-  if (parseDuration(maxAge, "--max-age", UsageError) <= 0) throw new UsageError("--max-age must be greater than zero");
+  if (usageCheck.duration(maxAge, "--max-age") <= 0) throw new UsageError("--max-age must be greater than zero");
   return { maxAge };
 }
 
@@ -118,7 +110,7 @@ export function healthOptions(flags: Map<string, string | true>): { maxAge?: num
 export function pruneOptions(flags: Map<string, string | true>): PruneOptions {
   const text = (name: string) => {
     const value = flags.get(name) as string | undefined;
-    return value === undefined ? undefined : checkName(value, `--${name}`, UsageError);
+    return value === undefined ? undefined : usageCheck.name(value, `--${name}`);
   };
   const batch = flags.get("batch-size") as string | undefined;
   if (batch !== undefined && (!/^\d+$/.test(batch) || Number(batch) < 1 || Number(batch) > MAX_BATCH)) {

@@ -9,43 +9,54 @@
  * into a shared "undefined" key by accident.
  */
 import type { ConcurrencyPolicy } from "./records.ts";
-import { describe, parseDuration } from "./duration.ts";
+import type { Duration } from "./duration.ts";
 import { EnqueueError } from "./errors.ts";
 import { hasUnstorable } from "./json.ts";
-import type { ConcurrencyOptions } from "./task.ts";
+import { type Checks, describe, enqueueCheck } from "./validate.ts";
+
+/** A task's `concurrency` option. */
+export interface ConcurrencyOptions<P> {
+  /** A template over payload fields ("account:{accountId}") or a function of the payload. */
+  key: string | ((payload: P) => string);
+  /** How many jobs with one key may be ready or running at once. */
+  limit: number;
+  duration?: Duration;
+  onConflict?: "block" | "discard";
+}
 
 export const MAX_KEY_LENGTH = 255;
 export const DEFAULT_CONCURRENCY_DURATION_MS = 180_000;
 const OPTION_KEYS = ["key", "limit", "duration", "onConflict"];
 const FIELD = /\{([^{}]+)\}/g;
 
-type ErrorType = new (message: string) => Error;
-
-/** Checks the option's shape; `what` names it in the error ("task sync: concurrency"). */
-export function checkConcurrency<P>(value: unknown, what: string, ErrorType: ErrorType): ConcurrencyOptions<P> {
+/**
+ * Checks the option's shape; `what` names it in the error ("task sync: concurrency").
+ * At defineTask a bad one is a ConfigError, at enqueue an EnqueueError: `check` says which.
+ */
+export function checkConcurrency<P>(value: unknown, what: string, check: Checks): ConcurrencyOptions<P> {
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new ErrorType(`${what}: ${describe(value)} is not valid (expected { key, limit, duration?, onConflict? })`);
+    check.fail(`${what}: ${describe(value)} is not valid (expected { key, limit, duration?, onConflict? })`);
   }
   const o = value as Record<string, unknown>;
   for (const k of Object.keys(o)) {
-    if (!OPTION_KEYS.includes(k)) throw new ErrorType(`${what}: unknown option ${JSON.stringify(k)} (known: ${OPTION_KEYS.join(", ")})`);
+    if (!OPTION_KEYS.includes(k)) check.fail(`${what}: unknown option ${JSON.stringify(k)} (known: ${OPTION_KEYS.join(", ")})`);
   }
   if (typeof o.key === "string") {
     if (o.key.length === 0 || o.key.length > MAX_KEY_LENGTH) {
-      throw new ErrorType(`${what}.key: must be a non-empty template of at most ${MAX_KEY_LENGTH} characters`);
+      check.fail(`${what}.key: must be a non-empty template of at most ${MAX_KEY_LENGTH} characters`);
     }
   } else if (typeof o.key !== "function") {
-    throw new ErrorType(`${what}.key: ${describe(o.key)} is not valid (expected a template like "account:{accountId}" or a function of the payload)`);
+    check.fail(`${what}.key: ${describe(o.key)} is not valid (expected a template like "account:{accountId}" or a function of the payload)`);
   }
-  if (o.limit === undefined) throw new ErrorType(`${what}.limit is missing (how many jobs with one key may run at once)`);
+  if (o.limit === undefined) check.fail(`${what}.limit is missing (how many jobs with one key may run at once)`);
   if (typeof o.limit !== "number" || !Number.isInteger(o.limit) || o.limit < 1 || o.limit > 1_000_000) {
-    throw new ErrorType(`${what}.limit: ${describe(o.limit)} is not valid (expected an integer of at least 1)`);
+    check.fail(`${what}.limit: ${describe(o.limit)} is not valid (expected an integer of at least 1)`);
   }
-  if (o.duration !== undefined && parseDuration(o.duration, `${what}.duration`, ErrorType) <= 0) {
-    throw new ErrorType(`${what}.duration: must be greater than zero`);
+  if (o.duration !== undefined && check.duration(o.duration, `${what}.duration`) <= 0) {
+    check.fail(`${what}.duration: must be greater than zero`);
   }
   if (o.onConflict !== undefined && o.onConflict !== "block" && o.onConflict !== "discard") {
-    throw new ErrorType(`${what}.onConflict: ${describe(o.onConflict)} is not valid (expected "block" or "discard")`);
+    check.fail(`${what}.onConflict: ${describe(o.onConflict)} is not valid (expected "block" or "discard")`);
   }
   return o as unknown as ConcurrencyOptions<P>;
 }
@@ -102,11 +113,11 @@ export function concurrencyPolicy(
 ): ConcurrencyPolicy | null {
   if (options === null || options === undefined) return null;
   // Checked again here: a task object may have been built or spread without defineTask.
-  checkConcurrency(options, what, EnqueueError);
+  checkConcurrency(options, what, enqueueCheck);
   return {
     key: keyFrom(options, payload, what),
     limit: options.limit!,
-    durationMs: options.duration === undefined ? defaultDurationMs : parseDuration(options.duration, `${what}.duration`, EnqueueError),
+    durationMs: options.duration === undefined ? defaultDurationMs : enqueueCheck.duration(options.duration, `${what}.duration`),
     onConflict: options.onConflict ?? "block",
   };
 }

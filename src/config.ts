@@ -7,13 +7,14 @@ import { hasUnencodedPassword, redactUrl } from "./redact.ts";
 import { type RecurringOptions, resolveRecurring } from "./recurring.ts";
 import type { RecurringDefinition } from "./records.ts";
 import type { Driver } from "./driver.ts";
-import { describe, type Duration, parseDuration } from "./duration.ts";
+import type { Duration } from "./duration.ts";
 import { ConfigError } from "./errors.ts";
 import { MAX_TIMER_MS } from "./timers.ts";
 import type { Logger } from "./log.ts";
 import type { Platform } from "./platform.ts";
 import { parseSelectors } from "./selectors.ts";
-import { type AnyTask, checkName } from "./task.ts";
+import type { AnyTask } from "./task.ts";
+import { configCheck, describe } from "./validate.ts";
 import type { QueueSelector } from "./records.ts";
 
 export interface WorkerOptions {
@@ -60,7 +61,6 @@ export interface StintOptions {
   clearFailedJobsAfter?: Duration;
   clearRecurringExecutionsAfter?: Duration;
   defaultConcurrencyDuration?: Duration;
-  useSkipLocked?: boolean;
   listenNotify?: boolean;
   statementTimeout?: Duration;
   /** Worker mode: an isolate that answers no ping for this long is replaced (default 30s). */
@@ -105,7 +105,6 @@ export interface ResolvedConfig {
   clearFailedJobsAfterMs: number | null;
   clearRecurringExecutionsAfterMs: number | null;
   defaultConcurrencyDurationMs: number;
-  useSkipLocked: boolean;
   listenNotify: boolean;
   statementTimeoutMs: number;
   isolateWatchdogTimeoutMs: number;
@@ -117,7 +116,7 @@ const KEYS = new Set([
   "url", "driver", "backend", "tasks", "mode", "workers", "dispatchers", "scheduler", "recurring",
   "processHeartbeatInterval", "processAliveThreshold", "shutdownTimeout", "supervisorPidfile", "preserveFinishedJobs",
   "clearFinishedJobsAfter", "clearFailedJobsAfter", "clearRecurringExecutionsAfter", "defaultConcurrencyDuration",
-  "useSkipLocked", "listenNotify", "statementTimeout", "isolateWatchdogTimeout", "isolateAbortGrace", "onRuntimeError", "logger", "platform",
+  "listenNotify", "statementTimeout", "isolateWatchdogTimeout", "isolateAbortGrace", "onRuntimeError", "logger", "platform",
 ]);
 const URL_SCHEME = /^(file|libsql|https?|wss?|postgres|postgresql|mysql|mariadb):/;
 
@@ -129,7 +128,7 @@ function bad(key: string, value: unknown, expected: string): never {
 function duration(options: Record<string, unknown>, key: string, fallback: number, positive = true, label = key): number {
   const value = options[key];
   if (value === undefined) return fallback;
-  const ms = parseDuration(value, label);
+  const ms = configCheck.duration(value, label);
   if (positive && ms <= 0) bad(label, value, "a duration greater than zero");
   return ms;
 }
@@ -181,7 +180,7 @@ export function resolveConfig(input: StintOptions): ResolvedConfig {
         `(%2F, %3F, %23)`,
     );
   }
-  const backend = o.backend === undefined ? "default" : checkName(o.backend, "backend", ConfigError);
+  const backend = o.backend === undefined ? "default" : configCheck.name(o.backend, "backend");
   if (o.mode !== undefined && o.mode !== "worker" && o.mode !== "async") bad("mode", o.mode, '"worker" or "async"');
   if (o.driver !== undefined && (o.driver === null || typeof (o.driver as Driver).jobClaim !== "function")) {
     bad("driver", o.driver, "a Driver instance");
@@ -219,7 +218,6 @@ export function resolveConfig(input: StintOptions): ResolvedConfig {
       ? null
       : duration(o, "clearRecurringExecutionsAfter", 0),
     defaultConcurrencyDurationMs: duration(o, "defaultConcurrencyDuration", 180_000),
-    useSkipLocked: bool(o.useSkipLocked, "useSkipLocked", true),
     listenNotify: bool(o.listenNotify, "listenNotify", true),
     statementTimeoutMs: timerDuration(o, "statementTimeout", 30_000),
     isolateWatchdogTimeoutMs: timerDuration(o, "isolateWatchdogTimeout", 30_000),

@@ -4,11 +4,11 @@
  */
 import { concurrencyPolicy, DEFAULT_CONCURRENCY_DURATION_MS } from "./concurrency.ts";
 import type { NewJob } from "./records.ts";
-import { parseDuration } from "./duration.ts";
 import { EnqueueError } from "./errors.ts";
 import { newJobId } from "./ids.ts";
 import { jsonProblem } from "./json.ts";
-import { checkName, checkPriority, isTask, type Task } from "./task.ts";
+import { isTask, type Task } from "./task.ts";
+import { enqueueCheck } from "./validate.ts";
 
 export interface EnqueueOptions {
   queue?: string;
@@ -39,7 +39,7 @@ export function buildJob(
     task = taskOrName;
     name = task.name;
   } else {
-    name = checkName(taskOrName, `${where}task name`, EnqueueError);
+    name = enqueueCheck.name(taskOrName, `${where}task name`);
     task = known.get(name);
     if (!task && known.size > 0) {
       throw new EnqueueError(
@@ -57,10 +57,10 @@ export function buildJob(
   const value = payload === undefined ? null : payload;
   const problem = jsonProblem(value, "payload");
   if (problem) throw new EnqueueError(`${where}${name}: ${problem}`);
-  const queue = opts.queue === undefined ? task?.queue ?? "default" : checkName(opts.queue, `${where}queue`, EnqueueError);
+  const queue = opts.queue === undefined ? task?.queue ?? "default" : enqueueCheck.name(opts.queue, `${where}queue`);
   const priority = opts.priority === undefined
     ? task?.priority ?? 0
-    : checkPriority(opts.priority, `${where}priority`, EnqueueError);
+    : enqueueCheck.priority(opts.priority, `${where}priority`);
   if (opts.runAt !== undefined && opts.delay !== undefined) {
     throw new EnqueueError(`${where}give runAt or delay, not both`);
   }
@@ -71,7 +71,7 @@ export function buildJob(
     }
     due = opts.runAt.getTime();
   } else if (opts.delay !== undefined) {
-    due = now + parseDuration(opts.delay, `${where}delay`, EnqueueError);
+    due = now + enqueueCheck.duration(opts.delay, `${where}delay`);
   }
   // Past the Date range the row's time would be an Invalid Date (or NaN in SQL): refuse before any statement.
   if (!(Math.abs(due) <= MAX_DATE_MS)) {

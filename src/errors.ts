@@ -197,3 +197,24 @@ export class NotMigratedError extends StintError {
     );
   }
 }
+
+/** The command line itself is wrong (unknown command or flag, a bad or missing value): exit code 2. */
+export class UsageError extends StintError {
+  constructor(message: string) {
+    super("CLI_USAGE", message);
+  }
+}
+
+/** `supervisorPidfile` is held by a supervisor whose process still exists. */
+export class PidfileError extends StintError {
+  constructor(path: string, pid: number) {
+    super("PIDFILE_HELD", `another supervisor (pid ${pid}) holds ${path}; stop it first or remove a stale file`);
+  }
+}
+
+/** The monitoring app (src/hono/) refuses a malformed request: answered 400 with the message. */
+export class BadRequestError extends StintError {
+  constructor(message: string) {
+    super("BAD_REQUEST", message);
+  }
+}

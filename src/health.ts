@@ -5,8 +5,9 @@
  * supervisor left with no worker runs no job). When unhealthy, `reason` says why.
  */
 import type { Driver } from "./driver.ts";
-import { parseDuration, type Duration } from "./duration.ts";
+import type { Duration } from "./duration.ts";
 import { ConfigError } from "./errors.ts";
+import { configCheck } from "./validate.ts";
 
 export interface HealthReport {
   healthy: boolean;
@@ -17,7 +18,7 @@ export interface HealthReport {
 }
 
 export async function checkHealth(driver: Driver, backend: string, maxAge: Duration, now = new Date()): Promise<HealthReport> {
-  const maxAgeMs = parseDuration(maxAge, "health maxAge");
+  const maxAgeMs = configCheck.duration(maxAge, "health maxAge");
   if (maxAgeMs <= 0) throw new ConfigError(`health maxAge: ${JSON.stringify(maxAge)} must be greater than zero`);
   const processes = await driver.processList({ backend });
   const age = (at: Date) => now.getTime() - at.getTime();

@@ -1,6 +1,7 @@
 /**
  * What the core needs from the runtime it runs on. adapters/deno.ts and
  * adapters/bun.ts supply it; the core never reaches for Deno or Bun globals.
+ * What only the command line needs (args, cwd, exit) is adapters/mod.ts's CliPlatform.
  */
 export interface Platform {
   readonly name: string;
@@ -17,8 +18,4 @@ export interface Platform {
   readTextFile(path: string): Promise<string | null>;
   writeTextFile(path: string, text: string): Promise<void>;
   removeFile(path: string): Promise<void>;
-  cwd(): string;
-  /** Command-line arguments after the script. */
-  args(): string[];
-  exit(code: number): never;
 }

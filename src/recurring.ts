@@ -6,13 +6,11 @@
  * (backend, key, slot) makes each fire once.
  */
 import { Cron } from "croner";
-import type { ResolvedConfig } from "./config.ts";
-import type { Driver } from "./driver.ts";
 import type { RecurringDefinition } from "./records.ts";
-import { describe } from "./duration.ts";
 import { ConfigError } from "./errors.ts";
 import { jsonProblem } from "./json.ts";
-import { type AnyTask, checkName, checkPriority, isTask, type Task } from "./task.ts";
+import { type AnyTask, isTask, type Task } from "./task.ts";
+import { configCheck, describe } from "./validate.ts";
 
 /** One recurring task, as given in `recurring: { key: {...} }` or to schedule(). */
 export interface RecurringOptions {
@@ -36,15 +34,13 @@ const FIELDS = ["task", "cron", "payload", "queue", "priority", "description", "
 const CRON_SHAPE = /^(@[a-z]+|\S+(\s+\S+){4,6})$/i;
 const cache = new Map<string, Cron>();
 
-type ErrorType = new (message: string) => Error;
-
-/** A paused croner instance for the pattern (never runs anything itself); throws ErrorType when invalid. */
-export function compileCron(cron: unknown, timeZone: string | null, what: string, ErrorType: ErrorType = ConfigError): Cron {
+/** A paused croner instance for the pattern (never runs anything itself); throws ConfigError when invalid. */
+export function compileCron(cron: unknown, timeZone: string | null, what: string): Cron {
   const id = `${timeZone ?? ""}\u0000${String(cron)}`;
   const hit = cache.get(id);
   if (hit) return hit;
   if (typeof cron !== "string" || !CRON_SHAPE.test(cron.trim())) {
-    throw new ErrorType(`${what}.cron: ${describe(cron)} is not a cron expression (five, six or seven fields, or a nickname like "@daily")`);
+    throw new ConfigError(`${what}.cron: ${describe(cron)} is not a cron expression (five, six or seven fields, or a nickname like "@daily")`);
   }
   let compiled: Cron;
   let next: Date | null;
@@ -52,40 +48,35 @@ export function compileCron(cron: unknown, timeZone: string | null, what: string
     compiled = new Cron(cron.trim(), { paused: true, timezone: timeZone ?? "UTC" });
     next = compiled.nextRun(); // an unknown time zone only shows here
   } catch (error) {
-    throw new ErrorType(`${what}: ${JSON.stringify(cron)}${timeZone ? ` in ${timeZone}` : ""} is not valid: ${(error as Error).message}`);
+    throw new ConfigError(`${what}: ${JSON.stringify(cron)}${timeZone ? ` in ${timeZone}` : ""} is not valid: ${(error as Error).message}`);
   }
-  if (next === null) throw new ErrorType(`${what}.cron: ${JSON.stringify(cron)} never fires again`);
+  if (next === null) throw new ConfigError(`${what}.cron: ${JSON.stringify(cron)} never fires again`);
   if (cache.size > 1000) cache.clear();
   cache.set(id, compiled);
   return compiled;
 }
 
 /** Checks one definition and turns it into what the driver stores. */
-export function parseRecurring(
-  key: unknown,
-  value: unknown,
-  what: string,
-  ErrorType: ErrorType = ConfigError,
-): RecurringDefinition {
-  checkName(key, `${what} key`, ErrorType);
+export function parseRecurring(key: unknown, value: unknown, what: string): RecurringDefinition {
+  configCheck.name(key, `${what} key`);
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new ErrorType(`${what}: ${describe(value)} is not valid (expected { task, cron, payload?, queue?, priority?, description?, timeZone? })`);
+    throw new ConfigError(`${what}: ${describe(value)} is not valid (expected { task, cron, payload?, queue?, priority?, description?, timeZone? })`);
   }
   const o = value as Record<string, unknown>;
   for (const k of Object.keys(o)) {
     if (!FIELDS.includes(k) && !(k === "key" && what.startsWith("schedule"))) {
-      throw new ErrorType(`${what}: unknown option ${JSON.stringify(k)} (known: ${FIELDS.join(", ")})`);
+      throw new ConfigError(`${what}: unknown option ${JSON.stringify(k)} (known: ${FIELDS.join(", ")})`);
     }
   }
-  const task = isTask(o.task) ? o.task.name : checkName(o.task, `${what}.task`, ErrorType);
+  const task = isTask(o.task) ? o.task.name : configCheck.name(o.task, `${what}.task`);
   let timeZone: string | null = null;
-  if (o.timeZone !== undefined) timeZone = checkName(o.timeZone, `${what}.timeZone`, ErrorType);
-  compileCron(o.cron, timeZone, what, ErrorType);
+  if (o.timeZone !== undefined) timeZone = configCheck.name(o.timeZone, `${what}.timeZone`);
+  compileCron(o.cron, timeZone, what);
   const payload = o.payload === undefined ? null : o.payload;
   const problem = jsonProblem(payload, `${what}.payload`);
-  if (problem) throw new ErrorType(problem);
+  if (problem) throw new ConfigError(problem);
   if (o.description !== undefined && typeof o.description !== "string") {
-    throw new ErrorType(`${what}.description: ${describe(o.description)} is not a string`);
+    throw new ConfigError(`${what}.description: ${describe(o.description)} is not a string`);
   }
   return {
     key: key as string,
@@ -93,8 +84,8 @@ export function parseRecurring(
     cron: (o.cron as string).trim(),
     timeZone,
     payload: JSON.stringify(payload),
-    queue: o.queue === undefined ? null : checkName(o.queue, `${what}.queue`, ErrorType),
-    priority: o.priority === undefined ? null : checkPriority(o.priority, `${what}.priority`, ErrorType),
+    queue: o.queue === undefined ? null : configCheck.name(o.queue, `${what}.queue`),
+    priority: o.priority === undefined ? null : configCheck.priority(o.priority, `${what}.priority`),
     description: (o.description as string | undefined) ?? null,
   };
 }
@@ -112,14 +103,9 @@ export function resolveRecurring(value: unknown): RecurringDefinition[] {
  * A task name must be registered, once any tasks are (an instance without tasks
  * may refer to tasks it does not load, as enqueue by name does).
  */
-export function checkRecurringTask(
-  def: RecurringDefinition,
-  tasks: Map<string, Task>,
-  what: string,
-  ErrorType: ErrorType = ConfigError,
-): void {
+export function checkRecurringTask(def: RecurringDefinition, tasks: Map<string, Task>, what: string): void {
   if (tasks.size > 0 && !tasks.has(def.task)) {
-    throw new ErrorType(
+    throw new ConfigError(
       `${what}.task: unknown task ${JSON.stringify(def.task)} (registered: ${[...tasks.keys()].sort().join(", ")})`,
     );
   }
@@ -141,43 +127,4 @@ export function dueSlot(def: Pick<RecurringDefinition, "cron" | "timeZone">, nex
   if (following === null || following.getTime() > now.getTime()) return nextRunAt;
   const [latest] = cron.previousRuns(1, now);
   return latest && latest.getTime() > nextRunAt.getTime() && latest.getTime() <= now.getTime() ? latest : following;
-}
-
-/** What schedule() reports. */
-export interface ScheduledTask {
-  key: string;
-  /** False when an existing dynamic task of that key was updated. */
-  created: boolean;
-  nextRunAt: Date | null;
-}
-
-/**
- * Creates or updates a dynamic recurring task. Everything is checked before
- * anything is written: the scheduler.dynamicTasks switch, the cron, the task
- * name, and that the key is not a static task's.
- */
-export async function scheduleTask(
-  driver: Driver,
-  config: ResolvedConfig,
-  tasks: Map<string, Task>,
-  options: ScheduleOptions,
-): Promise<ScheduledTask> {
-  if (!config.scheduler.dynamicTasks) {
-    throw new ConfigError("schedule(): dynamic recurring tasks are off; enable them with scheduler: { dynamicTasks: true }");
-  }
-  if (options === null || typeof options !== "object") {
-    throw new ConfigError("schedule() takes { key, task, cron, payload?, queue?, priority?, description?, timeZone? }");
-  }
-  const def = parseRecurring(options.key, options, "schedule");
-  checkRecurringTask(def, tasks, "schedule");
-  if (config.recurring.some((r) => r.key === def.key)) {
-    throw new ConfigError(`schedule(): ${JSON.stringify(def.key)} is a static recurring task; change it in the recurring option`);
-  }
-  const now = new Date();
-  const nextRunAt = nextSlot(def, now);
-  const result = await driver.recurringUpsert({ backend: config.backend, task: def, nextRunAt, now });
-  if (result === "static") {
-    throw new ConfigError(`schedule(): ${JSON.stringify(def.key)} is a static recurring task (from another instance's options)`);
-  }
-  return { key: def.key, created: result === "inserted", nextRunAt };
 }

@@ -7,9 +7,10 @@
 import type { ResolvedConfig } from "./config.ts";
 import type { Driver } from "./driver.ts";
 import type { PruneCounts } from "./records.ts";
-import { type Duration, parseDuration } from "./duration.ts";
+import type { Duration } from "./duration.ts";
 import { ConfigError } from "./errors.ts";
-import { checkName, isTask, type Task } from "./task.ts";
+import { isTask, type Task } from "./task.ts";
+import { configCheck } from "./validate.ts";
 
 export interface PruneOptions {
   /** Succeeded, discarded and cancelled jobs finished longer ago; default clearFinishedJobsAfter. */
@@ -34,7 +35,7 @@ const KEYS = ["finishedOlderThan", "failedOlderThan", "recurringOlderThan", "tas
 type PruneParams = Parameters<Driver["retentionPrune"]>[0];
 
 function cutoff(value: Duration | undefined, fallbackMs: number | null, what: string, now: number): Date | null {
-  const ms = value === undefined ? fallbackMs : parseDuration(value, `prune.${what}`);
+  const ms = value === undefined ? fallbackMs : configCheck.duration(value, `prune.${what}`);
   return ms === null ? null : new Date(now - ms);
 }
 
@@ -57,8 +58,8 @@ export function pruneParams(options: PruneOptions, config: ResolvedConfig, now: 
     ? undefined
     : isTask(options.task)
     ? options.task.name
-    : checkName(options.task, "prune.task", ConfigError);
-  const taskKey = options.taskKey === undefined ? undefined : checkName(options.taskKey, "prune.taskKey", ConfigError);
+    : configCheck.name(options.task, "prune.task");
+  const taskKey = options.taskKey === undefined ? undefined : configCheck.name(options.taskKey, "prune.taskKey");
   return {
     backend: config.backend,
     finishedBefore: cutoff(options.finishedOlderThan, anyWindow ? null : config.clearFinishedJobsAfterMs, "finishedOlderThan", now),

@@ -1,5 +1,6 @@
-import { type Duration, parseDuration } from "./duration.ts";
+import type { Duration } from "./duration.ts";
 import { ConfigError } from "./errors.ts";
+import { configCheck } from "./validate.ts";
 
 /**
  * `retry: { attempts, backoff }`: attempts counts every run, the first included,
@@ -33,12 +34,12 @@ function parseBackoff(value: unknown, what: string): BackoffPolicy {
   if (value === "exponential") return { kind: "exponential", baseMs: 1000, maxMs: 3_600_000 };
   if (value !== null && typeof value === "object" && "exponential" in value) {
     const spec = value as { exponential: Duration; max?: Duration };
-    const baseMs = parseDuration(spec.exponential, `${what}.exponential`);
-    const maxMs = spec.max === undefined ? 3_600_000 : parseDuration(spec.max, `${what}.max`);
+    const baseMs = configCheck.duration(spec.exponential, `${what}.exponential`);
+    const maxMs = spec.max === undefined ? 3_600_000 : configCheck.duration(spec.max, `${what}.max`);
     if (baseMs <= 0) throw new ConfigError(`${what}.exponential must be greater than zero`);
     return { kind: "exponential", baseMs, maxMs: Math.max(maxMs, baseMs) };
   }
-  return { kind: "fixed", delayMs: parseDuration(value, what) };
+  return { kind: "fixed", delayMs: configCheck.duration(value, what) };
 }
 
 /** Delay before attempt `failedAttempt + 1`. Exponential delays get "equal jitter" (50–100 %). */

@@ -1,6 +1,6 @@
 import type { QueueSelector } from "./records.ts";
 import { ConfigError } from "./errors.ts";
-import { nameProblem } from "./task.ts";
+import { nameProblem } from "./validate.ts";
 
 /** "*" selects every queue, "email*" every queue whose name starts with "email", anything else one queue. */
 export function parseSelectors(queues: unknown[], key: string): QueueSelector[] {

@@ -68,8 +68,8 @@ export interface SemaphoreStats {
   waiters: number;
 }
 
-function workerSelects(process: ProcessRecord, queue: string): boolean {
-  const queues = process.metadata.queues;
+function workerSelects(worker: ProcessRecord, queue: string): boolean {
+  const queues = worker.metadata.queues;
   if (!Array.isArray(queues)) return false;
   try {
     return selectorMatches(parseSelectors(queues, "queues"), queue);

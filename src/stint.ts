@@ -1,14 +1,13 @@
 /**
  * The Stint instance: enqueue, inspect and operate on jobs, and start the runtime.
  */
-import { resolveConfig, type ResolvedConfig, type RuntimeErrorContext, type StintOptions } from "./config.ts";
-import { connect } from "./connect.ts";
+import type { ResolvedConfig, RuntimeErrorContext } from "./config.ts";
 import type { Driver } from "./driver.ts";
 import type { JobFilter, JobStatus, JobSummary } from "./records.ts";
 import { buildJob, type EnqueueOptions } from "./enqueue.ts";
 import { ConfigError, EnqueueError, JobCancelledError, JobNotFoundError, StintClosedError, StintError, UndiscardableError } from "./errors.ts";
 import { isJobId } from "./ids.ts";
-import { consoleLogger, type Logger } from "./log.ts";
+import type { Logger } from "./log.ts";
 import type { Platform } from "./platform.ts";
 import { type QueueHandle, queueHandle } from "./queue.ts";
 import { collectStats, type Stats } from "./stats.ts";
@@ -17,54 +16,27 @@ import type { Duration } from "./duration.ts";
 import { type JobHandle, type JobResult, toResult } from "./result.ts";
 import type { RuntimeContext } from "./runtime/context.ts";
 import { type HookFn, type HookName, Hooks } from "./runtime/hooks.ts";
-import { checkStartOptions, type StartOptions, Supervisor } from "./runtime/supervisor.ts";
+import { Supervisor } from "./runtime/supervisor.ts";
 import { Wakeups } from "./runtime/wakeups.ts";
-import { type AnyTask, checkName, collectTasks, type Task } from "./task.ts";
-import { checkRecurringTask, type ScheduledTask, scheduleTask, type ScheduleOptions } from "./recurring.ts";
+import type { AnyTask, Task } from "./task.ts";
+import type { ScheduleOptions } from "./recurring.ts";
+import { type ScheduledTask, scheduleTask } from "./schedule.ts";
 import { type PruneOptions, pruneParams, type PruneResult } from "./retention.ts";
-import { checkFilter, checkHealthOptions, checkListArgs, type ListOptions } from "./options.ts";
+import {
+  checkFilter,
+  checkHealthOptions,
+  checkListArgs,
+  checkStartOptions,
+  configCheck,
+  type ListOptions,
+  type StartOptions,
+} from "./validate.ts";
 import { JobWaits, type WaitOptions } from "./wait.ts";
 
 export interface EnqueueItem {
   task: AnyTask | string;
   payload?: unknown;
   options?: Omit<EnqueueOptions, "tx">;
-}
-
-export async function createStint(options: StintOptions = {}): Promise<Stint> {
-  if (options === null || typeof options !== "object" || Array.isArray(options)) {
-    throw new ConfigError(`createStint options must be an object like { url, tasks }, got ${String(options)}`);
-  }
-  const config = resolveConfig(options);
-  const tasks = await loadTasks(options.tasks);
-  for (const def of config.recurring) checkRecurringTask(def, tasks, `recurring.${def.key}`);
-  const tasksUrl = options.tasks instanceof URL || typeof options.tasks === "string" ? tasksModuleUrl(options.tasks) : null;
-  const platform: Platform = options.platform ?? await (await import("../adapters/mod.ts")).detectPlatform();
-  const driver = options.driver ?? await connect(config.url, config.statementTimeoutMs, config.listenNotify);
-  return new Stint(config, driver, tasks, platform, options.logger ?? consoleLogger, options.onRuntimeError, tasksUrl);
-}
-
-/** Isolates import the tasks module by absolute URL; a relative string is resolved like import() would from here. */
-function tasksModuleUrl(source: URL | string): string {
-  try {
-    return new URL(String(source)).href;
-  } catch {
-    throw new ConfigError(`tasks: ${JSON.stringify(String(source))} is not an absolute URL (use new URL("./tasks.ts", import.meta.url))`);
-  }
-}
-
-async function loadTasks(source: StintOptions["tasks"]): Promise<Map<string, Task>> {
-  if (source === undefined) return new Map();
-  if (source instanceof URL || typeof source === "string") {
-    let module: unknown;
-    try {
-      module = await import(String(source));
-    } catch (error) {
-      throw new ConfigError(`tasks: cannot import ${String(source)}: ${(error as Error).message}`, { cause: error });
-    }
-    return collectTasks(module, `tasks module ${String(source)}`);
-  }
-  return collectTasks(source);
 }
 
 function checkId(id: unknown): string {
@@ -138,9 +110,11 @@ export class Stint {
 
   async enqueue<P>(task: Task<P> | string, payload?: P, options?: EnqueueOptions): Promise<JobHandle> {
     this.#open("enqueue");
-    const job = buildJob(task as Task | string, payload, options, this.tasks, Date.now(), "", this.config.defaultConcurrencyDurationMs);
+    // One clock read per enqueue: the job's id, its due time and the insert's `now` agree.
+    const now = Date.now();
+    const job = buildJob(task as Task | string, payload, options, this.tasks, now, "", this.config.defaultConcurrencyDurationMs);
     const tx = options?.tx;
-    const [inserted] = await this.driver.jobInsertMany({ backend: this.backend, jobs: [job], now: new Date(), tx });
+    const [inserted] = await this.driver.jobInsertMany({ backend: this.backend, jobs: [job], now: new Date(now), tx });
     // Inside the caller's transaction nothing is visible yet: polling (or the
     // database's own on-commit notification) wakes workers after the commit.
     if (tx === undefined && inserted.status === "ready") this.#ctx.wakeups.notify([job.queue]);
@@ -158,7 +132,7 @@ export class Stint {
       return buildJob(item.task, item.payload, item.options, this.tasks, now, `items[${i}]: `, this.config.defaultConcurrencyDurationMs);
     });
     if (jobs.length === 0) return [];
-    const inserted = await this.driver.jobInsertMany({ backend: this.backend, jobs, now: new Date() });
+    const inserted = await this.driver.jobInsertMany({ backend: this.backend, jobs, now: new Date(now) });
     this.#ctx.wakeups.notify(new Set(jobs.filter((_, i) => inserted[i].status === "ready").map((j) => j.queue)));
     return inserted;
   }
@@ -172,7 +146,7 @@ export class Stint {
 
   queue(name: string): QueueHandle {
     this.#open("queue");
-    return queueHandle(this.driver, this.backend, checkName(name, "queue name", ConfigError), (m) => this.#open(m));
+    return queueHandle(this.driver, this.backend, configCheck.name(name, "queue name"), (m) => this.#open(m));
   }
 
   async queues(): Promise<QueueHandle[]> {
@@ -244,9 +218,10 @@ export class Stint {
     this.#open("enqueueAgain");
     const record = await this.driver.jobGet({ backend: this.backend, id: checkId(id) });
     if (!record) throw new JobNotFoundError(id);
-    const job = buildJob(record.task, JSON.parse(record.payload), { queue: record.queue, priority: record.priority }, new Map(), Date.now());
+    const now = Date.now();
+    const job = buildJob(record.task, JSON.parse(record.payload), { queue: record.queue, priority: record.priority }, new Map(), now);
     job.concurrency = record.concurrency ?? null; // the copy keeps the stored concurrency policy
-    const [inserted] = await this.driver.jobInsertMany({ backend: this.backend, jobs: [job], now: new Date() });
+    const [inserted] = await this.driver.jobInsertMany({ backend: this.backend, jobs: [job], now: new Date(now) });
     this.#ctx.wakeups.notify([job.queue]);
     return inserted;
   }
@@ -280,7 +255,7 @@ export class Stint {
   /** Removes a dynamic recurring task; returns how many were removed (0 for a static or unknown key). */
   async unschedule(key: string): Promise<number> {
     this.#open("unschedule");
-    return await this.driver.recurringDelete({ backend: this.backend, key: checkName(key, "unschedule key", ConfigError) });
+    return await this.driver.recurringDelete({ backend: this.backend, key: configCheck.name(key, "unschedule key") });
   }
 
   /**

@@ -1,8 +1,8 @@
-import { checkConcurrency } from "./concurrency.ts";
-import { describe, type Duration, parseDuration } from "./duration.ts";
+import { checkConcurrency, type ConcurrencyOptions } from "./concurrency.ts";
+import type { Duration } from "./duration.ts";
 import { ConfigError } from "./errors.ts";
-import { hasUnstorable } from "./json.ts";
 import { type BackoffPolicy, parseRetry, type RetryOptions } from "./retry.ts";
+import { configCheck } from "./validate.ts";
 
 /** What a handler receives beside its payload. */
 export interface TaskContext {
@@ -16,15 +16,6 @@ export interface TaskContext {
 }
 
 export type TaskHandler<P, R> = (payload: P, ctx: TaskContext) => R | Promise<R>;
-
-export interface ConcurrencyOptions<P> {
-  /** A template over payload fields ("account:{accountId}") or a function of the payload. */
-  key: string | ((payload: P) => string);
-  /** How many jobs with one key may be ready or running at once. */
-  limit: number;
-  duration?: Duration;
-  onConflict?: "block" | "discard";
-}
 
 export interface TaskOptions<P = unknown> {
   queue?: string;
@@ -49,30 +40,6 @@ export interface Task<P = unknown, R = unknown> {
 // deno-lint-ignore no-explicit-any
 export type AnyTask = Task<any, any>;
 
-export const MAX_NAME_LENGTH = 200;
-
-/** Why `value` cannot be a name (of a task, queue, backend, key…), or null when it can. */
-export function nameProblem(value: unknown): string | null {
-  if (typeof value !== "string" || value.length === 0 || value.length > MAX_NAME_LENGTH || value.trim() !== value) {
-    return `must be a non-empty string of at most ${MAX_NAME_LENGTH} characters without surrounding spaces`;
-  }
-  if (hasUnstorable(value)) return "must not contain a NUL character or a lone surrogate (half of a UTF-16 pair)";
-  return null;
-}
-
-export function checkName(value: unknown, what: string, ErrorType: new (m: string) => Error): string {
-  const problem = nameProblem(value);
-  if (problem) throw new ErrorType(`${what} ${problem}, got ${describe(value)}`);
-  return value as string;
-}
-
-export function checkPriority(value: unknown, what: string, ErrorType: new (m: string) => Error): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < -100 || value > 100) {
-    throw new ErrorType(`${what} must be an integer from -100 to 100, got ${describe(value)}`);
-  }
-  return value;
-}
-
 const TASK_OPTION_KEYS = new Set(["queue", "priority", "concurrency", "retry", "timeout"]);
 
 /** Declares a task: a name, a handler taking one JSON payload, and its defaults. */
@@ -81,17 +48,17 @@ export function defineTask<P = unknown, R = unknown>(
   handler: TaskHandler<P, R>,
   options: TaskOptions<P> = {},
 ): Task<P, R> {
-  checkName(name, "task name", ConfigError);
+  configCheck.name(name, "task name");
   if (typeof handler !== "function") throw new ConfigError(`task ${name}: handler must be a function`);
   if (options === null || typeof options !== "object") throw new ConfigError(`task ${name}: options must be an object`);
   for (const key of Object.keys(options)) {
     if (!TASK_OPTION_KEYS.has(key)) throw new ConfigError(`task ${name}: unknown option ${JSON.stringify(key)}`);
   }
-  const queue = options.queue === undefined ? null : checkName(options.queue, `task ${name}: queue`, ConfigError);
+  const queue = options.queue === undefined ? null : configCheck.name(options.queue, `task ${name}: queue`);
   const priority = options.priority === undefined
     ? null
-    : checkPriority(options.priority, `task ${name}: priority`, ConfigError);
-  const timeoutMs = options.timeout === undefined ? null : parseDuration(options.timeout, `task ${name}: timeout`);
+    : configCheck.priority(options.priority, `task ${name}: priority`);
+  const timeoutMs = options.timeout === undefined ? null : configCheck.duration(options.timeout, `task ${name}: timeout`);
   if (timeoutMs === 0) throw new ConfigError(`task ${name}: timeout must be greater than zero`);
   const retry = options.retry === undefined ? null : parseRetry(options.retry, `task ${name}: retry`);
   return Object.freeze({
@@ -102,7 +69,7 @@ export function defineTask<P = unknown, R = unknown>(
     priority,
     concurrency: options.concurrency === undefined
       ? null
-      : checkConcurrency<P>(options.concurrency, `task ${name}: concurrency`, ConfigError),
+      : checkConcurrency<P>(options.concurrency, `task ${name}: concurrency`, configCheck),
     retry,
     timeoutMs,
   });

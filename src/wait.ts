@@ -9,12 +9,13 @@
  * polling, from 50 ms backing off to 2 s, so a long wait costs one small read
  * every two seconds.
  */
-import { describe, type Duration, parseDuration } from "./duration.ts";
+import type { Duration } from "./duration.ts";
 import type { JobStatus } from "./records.ts";
 import { ConfigError, DriverError, JobNotFoundError, StintClosedError, StintError, WaitTimeoutError } from "./errors.ts";
 import { isJobId } from "./ids.ts";
 import type { JobHandle, JobResult } from "./result.ts";
 import { type LongTimer, longTimeout } from "./timers.ts";
+import { configCheck, describe } from "./validate.ts";
 
 export interface WaitOptions {
   /** Give up (WaitTimeoutError) after this long; default: wait until the job ends or the instance closes. */
@@ -48,7 +49,7 @@ function timeoutOf(options: unknown): number | null {
     if (key !== "timeout") throw new ConfigError(`waitFor: unknown option ${JSON.stringify(key)} (known: timeout)`);
   }
   const timeout = (options as WaitOptions).timeout;
-  return timeout === undefined ? null : parseDuration(timeout, "waitFor timeout");
+  return timeout === undefined ? null : configCheck.duration(timeout, "waitFor timeout");
 }
 
 /**

@@ -10,9 +10,11 @@
 import postgres from "postgres";
 import type { DriverOptions } from "../../src/driver.ts";
 import { DriverError } from "../../src/errors.ts";
-import type { Sql } from "./access.ts";
 import { hasUnencodedPassword, redactUrl } from "../../src/redact.ts";
 import { handshake } from "./handshake.ts";
+
+/** access.ts's Sql, spelled out here: access.ts imports this file, so this one may not import it back. */
+type Sql = postgres.Sql<any>;
 
 const CONNECT_TIMEOUT_S = 10;
 

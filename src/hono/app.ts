@@ -10,8 +10,9 @@
  */
 import { type Context, Hono } from "hono";
 import type { JobStatus } from "../records.ts";
-import { ConfigError, StintError } from "../errors.ts";
-import { describe } from "../duration.ts";
+import { BadRequestError, ConfigError, StintError } from "../errors.ts";
+import { describe, JOB_STATUSES, MAX_NAME_LENGTH } from "../validate.ts";
+import { hasUnstorable } from "../json.ts";
 import { isJobId } from "../ids.ts";
 import type { Stint } from "../stint.ts";
 import { bearer, cookieValue, randomToken, tokensEqual } from "./auth.ts";
@@ -27,24 +28,15 @@ export interface StintAppOptions {
 const OPTION_KEYS = ["token", "readOnly"];
 /** Shorter than this, a token is guessed in a few thousand requests; a random one is 32+ characters. */
 const MIN_TOKEN_LENGTH = 8;
-const STATUSES = new Set<JobStatus>(["scheduled", "ready", "blocked", "running", "succeeded", "failed", "discarded", "cancelled"]);
 const COOKIE = "stint_token";
 
-/** Marks a request the app refuses as malformed: answered 400 with the message by onError. */
-class BadRequest extends StintError {
-  constructor(message: string) {
-    super("BAD_REQUEST", message);
-  }
-}
-
-// A NUL reaches no database intact (libSQL cuts the string there, PostgreSQL refuses it) and a
-// lone surrogate has no UTF-8 form: either would name another queue or fail as a driver error.
-const UNSTORABLE = /\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/** A queue name, task key or filter from the request, refused (400) when no stored name can equal it. */
+/**
+ * A queue name, task key or filter from the request, refused (400) when no stored name can equal it
+ * (a NUL or a lone surrogate, which no database stores intact, among them).
+ */
 function nameFrom(value: string, what: string): string {
-  if (value.length === 0 || value.length > 200 || UNSTORABLE.test(value)) {
-    throw new BadRequest(`${what} ${JSON.stringify(value.slice(0, 60))} is not a valid name`);
+  if (value.length === 0 || value.length > MAX_NAME_LENGTH || hasUnstorable(value)) {
+    throw new BadRequestError(`${what} ${JSON.stringify(value.slice(0, 60))} is not a valid name`);
   }
   return value;
 }
@@ -58,7 +50,7 @@ async function formBody(c: Context): Promise<Record<string, unknown>> {
   try {
     return await c.req.parseBody();
   } catch {
-    throw new BadRequest("the request body is not a valid form");
+    throw new BadRequestError("the request body is not a valid form");
   }
 }
 
@@ -161,7 +153,7 @@ export function stintApp(stint: Stint, options: StintAppOptions = {}): Hono {
 
   app.get("/jobs", async (c) => {
     const status = (c.req.query("status") ?? "failed") as JobStatus;
-    if (!STATUSES.has(status)) return c.text(`unknown status ${JSON.stringify(status)}\n`, 400);
+    if (!JOB_STATUSES.has(status)) return c.text(`unknown status ${JSON.stringify(status)}\n`, 400);
     const queueFilter = c.req.query("queue");
     const queue = queueFilter ? nameFrom(queueFilter, "queue") : undefined;
     const before = c.req.query("before") || undefined;
@@ -189,7 +181,7 @@ export function stintApp(stint: Stint, options: StintAppOptions = {}): Hono {
         ok = false;
         message = error instanceof StintError ? error.message : `failed: ${(error as Error).message}`;
         // A value the call refused (a bad name) is the request's fault; an id that names no job is a 404.
-        status = error instanceof ConfigError || error instanceof BadRequest
+        status = error instanceof ConfigError || error instanceof BadRequestError
           ? 400
           : error instanceof StintError && error.code === "JOB_NOT_FOUND"
           ? 404
@@ -221,7 +213,7 @@ export function stintApp(stint: Stint, options: StintAppOptions = {}): Hono {
   });
   // Malformed input is answered here; anything else goes on to the host app's own error handler.
   app.onError((error, c) => {
-    if (error instanceof BadRequest) return c.text(`${error.message}\n`, 400);
+    if (error instanceof BadRequestError) return c.text(`${error.message}\n`, 400);
     throw error;
   });
   return app;

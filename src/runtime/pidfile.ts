@@ -3,14 +3,8 @@
  * process still exists (even one we may not signal) refuses the start; a stale
  * or garbage one is replaced; the file is removed on stop.
  */
-import { StintError } from "../errors.ts";
+import { PidfileError } from "../errors.ts";
 import type { Platform } from "../platform.ts";
-
-export class PidfileError extends StintError {
-  constructor(path: string, pid: number) {
-    super("PIDFILE_HELD", `another supervisor (pid ${pid}) holds ${path}; stop it first or remove a stale file`);
-  }
-}
 
 export async function acquirePidfile(platform: Platform, path: string): Promise<() => Promise<void>> {
   const existing = await platform.readTextFile(path);

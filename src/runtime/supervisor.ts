@@ -4,7 +4,7 @@
  * standalone supervisor also owns SIGTERM/SIGINT (graceful) and SIGQUIT
  * (immediate); an embedded one installs no handlers.
  */
-import { ConfigError } from "../errors.ts";
+import type { StartOptions } from "../validate.ts";
 import { acquirePidfile } from "./pidfile.ts";
 import { deadOnThisHost, recoverClaims } from "./recovery.ts";
 import type { RuntimeContext } from "./context.ts";
@@ -13,31 +13,6 @@ import { Runner } from "./runner.ts";
 import { Scheduler } from "./scheduler.ts";
 import { sleep } from "./sleep.ts";
 import { Worker } from "./worker.ts";
-
-export interface StartOptions {
-  mode?: "worker" | "async";
-  /** Run only the workers, or only the dispatchers. */
-  only?: "work" | "dispatch";
-  skipRecurring?: boolean;
-  /** Own the process: install signal handlers. */
-  standalone?: boolean;
-}
-
-const START_KEYS = new Set(["mode", "only", "skipRecurring", "standalone"]);
-
-export function checkStartOptions(options: StartOptions): Required<Pick<StartOptions, "standalone">> & StartOptions {
-  if (options === null || typeof options !== "object") throw new ConfigError("start options must be an object");
-  for (const key of Object.keys(options)) {
-    if (!START_KEYS.has(key)) throw new ConfigError(`start: unknown option ${JSON.stringify(key)}`);
-  }
-  if (options.mode !== undefined && options.mode !== "async" && options.mode !== "worker") {
-    throw new ConfigError(`start.mode: ${JSON.stringify(options.mode)} is not valid (expected "worker" or "async")`);
-  }
-  if (options.only !== undefined && options.only !== "work" && options.only !== "dispatch") {
-    throw new ConfigError(`start.only: ${JSON.stringify(options.only)} is not valid (expected "work" or "dispatch")`);
-  }
-  return { ...options, standalone: options.standalone ?? false };
-}
 
 export class Supervisor extends Runner {
   readonly #options: StartOptions;

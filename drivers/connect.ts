@@ -1,11 +1,13 @@
 /**
  * Picks a driver by URL scheme and loads it lazily, so an application never
- * loads a database client it does not use.
+ * loads a database client it does not use. mod.ts binds it as createStint's
+ * default; the core itself never imports a driver.
  */
-import type { Driver } from "./driver.ts";
-import { ConfigError } from "./errors.ts";
+import type { Driver } from "../src/driver.ts";
+import { ConfigError } from "../src/errors.ts";
+import type { ConnectOptions } from "../src/create.ts";
 
-export async function connect(url: string, statementTimeoutMs: number, notify = true): Promise<Driver> {
+export async function connect({ url, statementTimeoutMs, notify }: ConnectOptions): Promise<Driver> {
   const scheme = url.slice(0, url.indexOf(":")).toLowerCase();
   switch (scheme) {
     case "file":
@@ -14,17 +16,17 @@ export async function connect(url: string, statementTimeoutMs: number, notify = 
     case "https":
     case "ws":
     case "wss": {
-      const { createLibsqlDriver } = await import("../drivers/libsql/mod.ts");
+      const { createLibsqlDriver } = await import("./libsql/mod.ts");
       return createLibsqlDriver({ url, statementTimeoutMs });
     }
     case "mysql":
     case "mariadb": {
-      const { createMysqlDriver } = await import("../drivers/mysql/mod.ts");
+      const { createMysqlDriver } = await import("./mysql/mod.ts");
       return createMysqlDriver({ url, statementTimeoutMs });
     }
     case "postgres":
     case "postgresql": {
-      const { createPostgresDriver } = await import("../drivers/postgres/mod.ts");
+      const { createPostgresDriver } = await import("./postgres/mod.ts");
       return createPostgresDriver({ url, statementTimeoutMs, notify });
     }
     default:
