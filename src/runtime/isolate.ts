@@ -4,6 +4,11 @@
  * answered with a structured result: an uncaught error would kill the isolate
  * (and, on Deno, the whole process unless the main thread prevents it).
  *
+ * JSON crosses the boundary as text, once each way: the payload's text is
+ * parsed here, and the result is checked (the same check and ResultError as in
+ * async mode, execute.ts) and stringified here; the main thread stores that
+ * text as it is.
+ *
  * A job starts only through the gate shared with the main thread (see
  * isolate-pool.ts): once the main thread has given up on this isolate, jobs
  * still in its message queue are never started, even when terminate() could

@@ -21,8 +21,8 @@ import type { ClaimedJob } from "../records.ts";
 import { JobCancelledError, ProcessPrunedError, safeErrorInfo } from "../errors.ts";
 import { Completer } from "./completer.ts";
 import type { RuntimeContext } from "./context.ts";
-import { executeJob, failure, JobAbort, ShutdownSignal } from "./execute.ts";
-import { IsolatePool } from "./isolate-pool.ts";
+import { failure, JobAbort, ShutdownSignal } from "./execute.ts";
+import { type Executor, inlineExecutor, isolateExecutor } from "./executor.ts";
 import { Runner } from "./runner.ts";
 import { sleep, Waker, yieldToEventLoop } from "./sleep.ts";
 
@@ -34,7 +34,7 @@ export class Worker extends Runner {
   readonly #completer: Completer;
   readonly #inFlight = new Map<string, { abort: JobAbort; done: Promise<void> }>();
   readonly #mode: "async" | "worker";
-  #pool: IsolatePool | null = null;
+  readonly #executor: Executor;
   /** While a reconciliation runs: the ids every claim answer delivered meanwhile. */
   #delivered: Set<string> | null = null;
   /** Claims in flight, and the slots they hold for the jobs they may bring. */
@@ -84,6 +84,9 @@ export class Worker extends Runner {
     super(ctx, "worker", name, supervisorId);
     this.#options = options;
     this.#mode = mode;
+    this.#executor = mode === "worker"
+      ? isolateExecutor(ctx, { name, processId: this.id, isolates: options.isolates })
+      : inlineExecutor(ctx.tasks);
     this.#waker = new Waker(this.stopSignal);
     this.#completer = new Completer(ctx, this.id, name, () => this.#newWork());
   }
@@ -95,34 +98,18 @@ export class Worker extends Runner {
 
   /** In worker mode, the isolates are up (each has imported the tasks module) before the first claim. */
   override async start(): Promise<void> {
-    if (this.#mode === "worker") {
-      const { config, tasksUrl, hooks, reportError } = this.ctx;
-      if (!tasksUrl) throw new Error("worker mode needs the tasks module URL");
-      const pool = new IsolatePool({
-        size: this.#options.isolates,
-        tasksUrl,
-        name: this.name,
-        watchdogTimeoutMs: config.isolateWatchdogTimeoutMs,
-        abortGraceMs: config.isolateAbortGraceMs,
-        onExit: (isolateName, error) => {
-          reportError(error, { operation: "isolate", processName: isolateName });
-          void hooks.emit({ name: "worker.exit", kind: "worker", processName: isolateName, processId: this.id, error });
-        },
-      });
-      await pool.start();
-      this.#pool = pool;
-    }
+    await this.#executor.start();
     try {
       await super.start();
     } catch (error) {
-      void this.#pool?.stop();
+      void this.#executor.stop(0);
       throw error;
     }
   }
 
   /** Live isolates (worker mode); 0 in async mode. */
   get isolatesAlive(): number {
-    return this.#pool?.alive ?? 0;
+    return this.#executor.isolatesAlive;
   }
 
   get inFlight(): number {
@@ -254,8 +241,6 @@ export class Worker extends Runner {
   #launch(job: ClaimedJob): void {
     const abort = new JobAbort();
     this.ctx.running.set(job.id, abort);
-    const pool = this.#pool;
-    const run = pool ? (_payload: unknown, ctx: { signal: AbortSignal }) => pool.run(job, ctx.signal) : undefined;
     const settled = () => {
       this.#inFlight.delete(job.id);
       // A free slot ends an idle wait, as before the back-off: the worker claims for it at once.
@@ -265,16 +250,15 @@ export class Worker extends Runner {
       if (!this.stopSignal.aborted) this.#startBuffered();
       this.#waker.wake();
     };
-    const task = this.ctx.tasks.get(job.task);
-    const done = executeJob(job, task, abort, run).then(
+    const done = this.#executor.run(job, abort).then(
       (outcome) => {
         this.#completer.add({ ...outcome, claim: job.claim });
         settled();
       },
       (error) => {
-        // executeJob always decides an outcome; should it ever fail to, the job still fails: a job with
+        // The executor always decides an outcome; should it ever fail to, the job still fails: a job with
         // no outcome stays claimed, is released by #reconcile and runs again with no attempt counted.
-        this.#completer.add({ ...failure(job, task, error, Date.now), claim: job.claim });
+        this.#completer.add({ ...failure(job, this.ctx.tasks.get(job.task), error, Date.now), claim: job.claim });
         settled();
         this.ctx.reportError(error, { operation: "execute", processName: this.name, jobId: job.id });
       },
@@ -375,7 +359,7 @@ export class Worker extends Runner {
     for (const { abort } of this.#inFlight.values()) abort.abort(new ShutdownSignal());
     // Worker mode: each job's release waits until its isolate is done with it (see execute.ts). A graceful
     // stop gives aborted handlers the abort grace to see their signal; an immediate one terminates at once.
-    const stopped = this.#pool?.stop(immediate ? 0 : this.ctx.config.isolateAbortGraceMs);
+    const stopped = this.#executor.stop(immediate ? 0 : this.ctx.config.isolateAbortGraceMs);
     await all();
     await stopped;
     await this.#completer.close(Date.now() + Math.max(5000, this.ctx.config.shutdownTimeoutMs));
