@@ -7,7 +7,7 @@
  *
  * In worker mode JSON crosses the isolate boundary as text, once each way: the
  * payload's text goes to the isolate, which parses it, runs the handler, checks
- * the result (the same check and ResultError as here) and answers with its JSON
+ * the result (resultJson, as here) and answers with its JSON
  * text, stored as it is. Nothing is parsed or stringified on the main thread.
  *
  * The handler's promise races the job's abort: timeout, cancel and shutdown
@@ -184,10 +184,7 @@ async function decide(
     let value = task.handler(JSON.parse(job.payload), ctx);
     if (isThenable(value)) value = await abort.race(value);
     if (abort.aborted) throw abort.reason;
-    const result = value === undefined ? null : value;
-    const problem = jsonProblem(result, "return value");
-    if (problem) throw new ResultError(`${job.task}: ${problem}`);
-    return { id: job.id, kind: "succeeded", returnValue: JSON.stringify(result) };
+    return { id: job.id, kind: "succeeded", returnValue: resultJson(job.task, value) };
   } catch (error) {
     // An abort decides the outcome whatever the handler threw in answer to it.
     const reason = abort.aborted ? abort.reason : error;
@@ -197,6 +194,18 @@ async function decide(
   } finally {
     timer?.clear();
   }
+}
+
+/**
+ * A handler's value as the JSON text to store (undefined is null), or a
+ * ResultError naming what would not round-trip. Worker mode calls it in the
+ * isolate (isolate.ts), so a bad result fails the same way in both modes.
+ */
+export function resultJson(task: string, value: unknown): string {
+  const result = value === undefined ? null : value;
+  const problem = jsonProblem(result, "return value");
+  if (problem) throw new ResultError(`${task}: ${problem}`);
+  return JSON.stringify(result);
 }
 
 /** A failure is retried while the task's attempts last, else final. */
