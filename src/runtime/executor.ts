@@ -68,7 +68,8 @@ export function isolateExecutor(
         abortGraceMs: config.isolateAbortGraceMs,
         onExit: (isolateName, error) => {
           reportError(error, { operation: "isolate", processName: isolateName });
-          void hooks.emit({ name: "worker.exit", kind: "worker", processName: isolateName, processId: worker.processId, error });
+          const processId = worker.processId;
+          void hooks.emit({ name: "worker.exit", kind: "worker", processName: isolateName, processId, error });
         },
       });
       await starting.start();

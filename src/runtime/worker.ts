@@ -4,7 +4,7 @@
  *   wake-ups ─▶ ClaimPipeline ──claimed jobs──▶ Slots ──job──▶ Executor ──outcome──▶ Completer ─▶ jobFinishMany
  *               (claims.ts)  ◀──a slot is free── (slots.ts)    (executor.ts)          (completer.ts)
  *                   ▲                                                                       │
- *                   └──────────────────── jobs requeued, slots released ────────────────────┘
+ *                   └─────────── written: requeued or promoted jobs are claimable ──────────┘
  *
  *   Watchers (watchers.ts), on timers: cancel checks, and reconciliation with
  *   the claims the database says this worker holds.
