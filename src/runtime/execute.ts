@@ -7,8 +7,8 @@
  *
  * In worker mode JSON crosses the isolate boundary as text, once each way: the
  * payload's text goes to the isolate, which parses it, runs the handler, checks
- * the result (resultJson, as here) and answers with its JSON
- * text, stored as it is. Nothing is parsed or stringified on the main thread.
+ * the result (resultJson, as here) and answers with its JSON text, which is
+ * stored as it is. Nothing is parsed or stringified on the main thread.
  *
  * The handler's promise races the job's abort: timeout, cancel and shutdown
  * abort it with a reason, and the outcome follows the reason even if the
