@@ -35,10 +35,6 @@ export class Completer {
     this.#onRequeued = onRequeued;
   }
 
-  get pending(): number {
-    return this.#pending.length;
-  }
-
   /** Jobs whose outcome is not written yet: their claims are still in the database, legitimately. */
   unwrittenIds(): Set<string> {
     return new Set([...this.#pending, ...this.#writing].map((o) => o.id));

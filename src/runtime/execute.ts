@@ -1,8 +1,14 @@
 /**
- * Runs one claimed job and decides its outcome. In async mode the handler runs
- * in this event loop; in worker mode `run` hands the job to a Web Worker
- * isolate (see isolate-pool.ts) and this function still owns the timeout and
- * the decision, on the main thread.
+ * Runs one claimed job and decides its outcome. In async mode (executeJob) the
+ * handler runs in this event loop; in worker mode (executeInIsolate) `run`
+ * hands the job to a Web Worker isolate (see isolate-pool.ts) and this module
+ * still owns the timeout and the decision, on the main thread. Which of the
+ * two a worker uses is chosen once, by its Executor (executor.ts).
+ *
+ * In worker mode JSON crosses the isolate boundary as text, once each way: the
+ * payload's text goes to the isolate, which parses it, runs the handler, checks
+ * the result (resultJson, as here) and answers with its JSON text, which is
+ * stored as it is. Nothing is parsed or stringified on the main thread.
  *
  * The handler's promise races the job's abort: timeout, cancel and shutdown
  * abort it with a reason, and the outcome follows the reason even if the
@@ -98,16 +104,38 @@ function isA(value: unknown, type: abstract new (...args: never[]) => unknown): 
   }
 }
 
+/** Async mode: the handler runs in this event loop. */
 export async function executeJob(
   job: ClaimedJob,
   task: AnyTask | undefined,
   abort: JobAbort,
-  run?: (payload: unknown, ctx: TaskContext) => Promise<unknown>,
   now: () => number = Date.now,
 ): Promise<Outcome> {
-  /** Worker mode: the isolate's answer, which settles once the isolate is done with the job. */
-  let ran: Promise<unknown> | undefined;
-  const handOver = run && ((payload: unknown, ctx: TaskContext) => (ran = run(payload, ctx)));
+  try {
+    return await decide(job, task, abort, null, now);
+  } catch (error) {
+    return failure(job, task, error, now);
+  }
+}
+
+/**
+ * Hands one job to an isolate: resolves with the JSON text of the handler's
+ * result, rejects with its error (NotStartedSignal when the isolate never
+ * started it), and settles only once the isolate is done with the job.
+ */
+export type IsolateRun = (job: ClaimedJob, signal: AbortSignal) => Promise<string>;
+
+/** Worker mode: `run` runs the handler in an isolate; the timeout and the outcome stay here. */
+export async function executeInIsolate(
+  job: ClaimedJob,
+  task: AnyTask | undefined,
+  abort: JobAbort,
+  run: IsolateRun,
+  now: () => number = Date.now,
+): Promise<Outcome> {
+  /** The isolate's answer, which settles once the isolate is done with the job. */
+  let ran: Promise<string> | undefined;
+  const handOver = (ctx: TaskContext) => (ran = run(job, ctx.signal));
   let outcome: Outcome;
   try {
     outcome = await decide(job, task, abort, handOver, now);
@@ -121,11 +149,12 @@ export async function executeJob(
   return outcome;
 }
 
+/** `isolate`: worker mode, the hand-over to the isolate; null in async mode. */
 async function decide(
   job: ClaimedJob,
   task: AnyTask | undefined,
   abort: JobAbort,
-  run: ((payload: unknown, ctx: TaskContext) => Promise<unknown>) | undefined,
+  isolate: ((ctx: TaskContext) => Promise<string>) | null,
   now: () => number,
 ): Promise<Outcome> {
   if (!task) return failure(job, undefined, new UnknownTaskError(job.task), now);
@@ -145,15 +174,17 @@ async function decide(
       task: job.task,
       queue: job.queue,
     };
-    const payload = JSON.parse(job.payload);
+    if (isolate) {
+      // The isolate parsed the payload and checked the result (isolate.ts): its JSON text is stored as it is.
+      const json = await abort.race(isolate(ctx));
+      if (abort.aborted) throw abort.reason;
+      return { id: job.id, kind: "succeeded", returnValue: json };
+    }
     // A synchronous handler's value is taken as it is; a promise races the abort.
-    let value = run ? run(payload, ctx) : task.handler(payload, ctx);
+    let value = task.handler(JSON.parse(job.payload), ctx);
     if (isThenable(value)) value = await abort.race(value);
     if (abort.aborted) throw abort.reason;
-    const result = value === undefined ? null : value;
-    const problem = jsonProblem(result, "return value");
-    if (problem) throw new ResultError(`${job.task}: ${problem}`);
-    return { id: job.id, kind: "succeeded", returnValue: JSON.stringify(result) };
+    return { id: job.id, kind: "succeeded", returnValue: resultJson(job.task, value) };
   } catch (error) {
     // An abort decides the outcome whatever the handler threw in answer to it.
     const reason = abort.aborted ? abort.reason : error;
@@ -163,6 +194,18 @@ async function decide(
   } finally {
     timer?.clear();
   }
+}
+
+/**
+ * A handler's value as the JSON text to store (undefined is null), or a
+ * ResultError naming what would not round-trip. Worker mode calls it in the
+ * isolate (isolate.ts), so a bad result fails the same way in both modes.
+ */
+export function resultJson(task: string, value: unknown): string {
+  const result = value === undefined ? null : value;
+  const problem = jsonProblem(result, "return value");
+  if (problem) throw new ResultError(`${task}: ${problem}`);
+  return JSON.stringify(result);
 }
 
 /** A failure is retried while the task's attempts last, else final. */

@@ -39,7 +39,8 @@ export interface IsolatePoolOptions {
 interface Pending {
   /** The job's place in the order it was posted to its isolate (from 1). */
   seq: number;
-  resolve(value: unknown): void;
+  /** With the JSON text of the handler's result, passed on unparsed. */
+  resolve(json: string): void;
   reject(error: unknown): void;
 }
 
@@ -144,7 +145,7 @@ export class IsolatePool {
           const pending = isolate.pending.get(message.id);
           if (!pending) return;
           isolate.pending.delete(message.id);
-          if (message.ok) pending.resolve(JSON.parse(message.json));
+          if (message.ok) pending.resolve(message.json);
           else pending.reject(errorFromInfo(message.error));
         }
       });
@@ -234,12 +235,16 @@ export class IsolatePool {
     }
   }
 
-  /** Runs one job in the least busy isolate; an abort is forwarded, and enforced after the grace period. */
-  async run(job: { id: string; task: string; queue: string; attempt: number; payload: string }, signal: AbortSignal): Promise<unknown> {
+  /**
+   * Runs one job in the least busy isolate; an abort is forwarded, and enforced after the grace period.
+   * The payload goes as the text it was stored as, the result comes back as JSON text: neither is
+   * parsed or stringified on this thread (the isolate does both, once).
+   */
+  async run(job: { id: string; task: string; queue: string; attempt: number; payload: string }, signal: AbortSignal): Promise<string> {
     const isolate = await this.#pick();
     // Aborted while waiting for an isolate (all were respawning): never start it.
     if (signal.aborted) throw signal.reason;
-    return new Promise((resolve, reject) => {
+    return new Promise<string>((resolve, reject) => {
       let grace: ReturnType<typeof setTimeout> | undefined;
       // Settling clears the grace timer: a pending timer would keep a stopped process alive for abortGrace.
       const settle = <T>(fn: (value: T) => void) => (value: T) => {
@@ -262,7 +267,9 @@ export class IsolatePool {
           this.#gone(isolate, `was terminated: ${why}`);
         }, this.#options.abortGraceMs);
       };
-      this.#post(isolate, { type: "run", seq, ...job });
+      // The fields the isolate reads, not the whole claimed job: every field posted is cloned.
+      const { id, task, queue, attempt, payload } = job;
+      this.#post(isolate, { type: "run", seq, id, task, queue, attempt, payload });
       signal.addEventListener("abort", onAbort, { once: true });
     });
   }

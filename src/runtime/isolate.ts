@@ -4,14 +4,18 @@
  * answered with a structured result: an uncaught error would kill the isolate
  * (and, on Deno, the whole process unless the main thread prevents it).
  *
+ * JSON crosses the boundary as text, once each way: the payload's text is
+ * parsed here, and the result is checked and stringified here by resultJson
+ * (execute.ts, as in async mode); the main thread stores that text as it is.
+ *
  * A job starts only through the gate shared with the main thread (see
  * isolate-pool.ts): once the main thread has given up on this isolate, jobs
  * still in its message queue are never started, even when terminate() could
  * not stop the thread (Deno, a synchronous loop).
  */
-import { JobCancelledError, JobTimeoutError, ResultError, safeErrorInfo } from "../errors.ts";
-import { jsonProblem } from "../json.ts";
+import { JobCancelledError, JobTimeoutError, safeErrorInfo } from "../errors.ts";
 import { collectTasks, type Task } from "../task.ts";
+import { resultJson } from "./execute.ts";
 import type { FromIsolate, ToIsolate } from "./protocol.ts";
 
 // A Web Worker's global scope; typed loosely so this file needs no DOM/worker lib.
@@ -51,10 +55,7 @@ async function run(message: Extract<ToIsolate, { type: "run" }>): Promise<void> 
       task: message.task,
       queue: message.queue,
     });
-    const result = value === undefined ? null : value;
-    const problem = jsonProblem(result, "return value");
-    if (problem) throw new ResultError(`${message.task}: ${problem}`);
-    post({ type: "result", id: message.id, ok: true, json: JSON.stringify(result) });
+    post({ type: "result", id: message.id, ok: true, json: resultJson(message.task, value) });
   } catch (error) {
     post({ type: "result", id: message.id, ok: false, error: safeErrorInfo(error) });
   } finally {

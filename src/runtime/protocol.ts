@@ -10,6 +10,7 @@ export type AbortKind = "timeout" | "cancel" | "shutdown";
 export type ToIsolate =
   /** `gate`: one Int32 the isolate raises to a job's seq as it starts it; -1 once the main thread gave up on it. */
   | { type: "init"; tasksUrl: string; gate: SharedArrayBuffer }
+  /** `payload`: the JSON text as stored; the isolate parses it, the main thread never does. */
   | { type: "run"; seq: number; id: string; task: string; queue: string; attempt: number; payload: string }
   | { type: "abort"; id: string; kind: AbortKind; message: string }
   | { type: "ping"; n: number };
@@ -17,6 +18,7 @@ export type ToIsolate =
 export type FromIsolate =
   | { type: "ready"; tasks: string[] }
   | { type: "init-failed"; error: ErrorInfo }
+  /** `json`: the result's JSON text, checked in the isolate and stored by the main thread as it is. */
   | { type: "result"; id: string; ok: true; json: string }
   | { type: "result"; id: string; ok: false; error: ErrorInfo }
   | { type: "pong"; n: number };

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { defineTask, JobCancelledError, type TaskContext } from "../../mod.ts";
 import type { ClaimedJob } from "../../src/records.ts";
 import { errorInfo, safeErrorInfo } from "../../src/errors.ts";
-import { executeJob, JobAbort, NotStartedSignal, ShutdownSignal } from "../../src/runtime/execute.ts";
+import { executeInIsolate, executeJob, JobAbort, NotStartedSignal, ShutdownSignal } from "../../src/runtime/execute.ts";
 import { hostileValue } from "../fixtures/tasks.ts";
 
 function claimed(payload: unknown, attempt = 1): ClaimedJob {
@@ -130,25 +130,44 @@ describe("executeJob", () => {
 
   test("worker mode: the outcome waits for the isolate to be done with the job; one never started is released", async () => {
     const task = defineTask("t", () => null, { timeout: "10ms" });
-    let finish!: (value: unknown) => void;
-    const ran = new Promise((resolve) => (finish = resolve));
+    let finish!: (json: string) => void;
+    const ran = new Promise<string>((resolve) => (finish = resolve));
     let decided = false;
-    const pending = executeJob(claimed(null), task, new JobAbort(), () => ran).then((o) => (decided = true, o));
+    const pending = executeInIsolate(claimed(null), task, new JobAbort(), () => ran).then((o) => (decided = true, o));
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(decided, false, "timed out, but the isolate still runs the handler: no outcome yet");
-    finish("late");
+    finish('"late"');
     const outcome = await pending;
     assert.equal(outcome.kind === "failed" && outcome.error.name, "JobTimeoutError");
 
     const never = Promise.reject(new NotStartedSignal("the isolate went first"));
-    assert.deepEqual(await executeJob(claimed(null), task, new JobAbort(), () => never), { id: claimed(0).id, kind: "released" });
+    assert.deepEqual(await executeInIsolate(claimed(null), task, new JobAbort(), () => never), {
+      id: claimed(0).id,
+      kind: "released",
+    });
     let drop!: (error: unknown) => void;
-    const queuedRun = new Promise((_, reject) => (drop = reject));
+    const queuedRun = new Promise<string>((_, reject) => (drop = reject));
     const cancelled = new JobAbort();
-    const queued = executeJob(claimed(null), defineTask("t", () => null), cancelled, () => queuedRun);
+    const queued = executeInIsolate(claimed(null), defineTask("t", () => null), cancelled, () => queuedRun);
     cancelled.abort(new JobCancelledError("x"));
     drop(new NotStartedSignal("the isolate went first"));
     assert.equal((await queued).kind, "cancelled", "a cancelled job that never started stays cancelled");
+  });
+});
+
+describe("executeInIsolate", () => {
+  test("hands the payload text over as stored and stores the isolate's JSON text as it came", async () => {
+    // Spacing no JSON.stringify produces: a parse and a stringify on the way would change it.
+    const payload = '{ "n" : 21 }';
+    const answer = '{ "double" : 42 }';
+    const seen: string[] = [];
+    const job = { ...claimed(null), payload };
+    const outcome = await executeInIsolate(job, defineTask("t", () => null), new JobAbort(), (handed) => {
+      seen.push(handed.payload);
+      return Promise.resolve(answer);
+    });
+    assert.deepEqual(seen, [payload]);
+    assert.deepEqual(outcome, { id: job.id, kind: "succeeded", returnValue: answer });
   });
 });
 

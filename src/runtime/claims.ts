@@ -1,0 +1,181 @@
+/**
+ * A worker's claim loop: claims as many ready jobs as it has free slots.
+ *
+ *   ┌─▶ free slots? ──no──▶ wait for a job to finish (no polling at capacity)
+ *   │        │yes
+ *   │   claim up to free ──got all──▶ claim again at once
+ *   │        │got fewer
+ *   └── wait pollingInterval, or a wake-up (local enqueue, finished job)
+ *
+ * With `prefetch`, where the driver allows it (capabilities.overlappingClaims:
+ * PostgreSQL), two claims of half the capacity each can be in flight at once
+ * while the last answer was full: a fast drain otherwise spends most of its
+ * time waiting for the next claim with nothing left to run. A short answer
+ * (from whichever claim is the newest to answer) starts the polling wait.
+ * Failed claims back off, from pollingInterval doubling up to 2 s.
+ */
+import type { ResolvedWorker } from "../config.ts";
+import type { ClaimedJob } from "../records.ts";
+import type { RuntimeContext } from "./context.ts";
+import type { Slots } from "./slots.ts";
+import { sleep, Waker, yieldToEventLoop } from "./sleep.ts";
+
+export interface ClaimPipelineOptions {
+  processId: string;
+  processName: string;
+  worker: ResolvedWorker;
+  slots: Slots;
+  stopSignal: AbortSignal;
+  /** Every claim's jobs, as it answers (after they joined the buffer). */
+  delivered(jobs: ClaimedJob[]): void;
+}
+
+export class ClaimPipeline {
+  readonly #ctx: RuntimeContext;
+  readonly #options: ClaimPipelineOptions;
+  readonly #waker: Waker;
+  /** Claims in flight, and the slots they hold for the jobs they may bring. */
+  readonly #claims = new Set<Promise<void>>();
+  #reserved = 0;
+  /**
+   * The newest claim answered came back short: no claim before this time unless a wake-up says jobs
+   * became claimable (an enqueue, a finished job). Other wake-ups (a claim's answer) only make the loop check it again.
+   */
+  #idleUntil = 0;
+  /** The newest claim answered came back full: a second claim may be pipelined (see #claimLimit). */
+  #draining = false;
+  /**
+   * Counts the signals that jobs became claimable (an enqueue's wake-up, a requeue). A claim that comes back
+   * short proves the queue empty only as of its own snapshot: when a signal came while it was in flight, the
+   * loop claims again at once instead of waiting a polling interval.
+   */
+  #work = 0;
+  /**
+   * Claims started so far, and the newest of them that answered: with two claims pipelined, answers come back
+   * from the older one too, and an older answer never overrides what a newer one said about the queue.
+   */
+  #started = 0;
+  #answered = 0;
+  /** Claims failed in a row, and when the next may start (backing off a failing database). */
+  #failures = 0;
+  #retryAt = 0;
+  /** An error in handling a claim's answer, for the loop to throw. */
+  #crash: unknown = null;
+
+  constructor(ctx: RuntimeContext, options: ClaimPipelineOptions) {
+    this.#ctx = ctx;
+    this.#options = options;
+    this.#waker = new Waker(options.stopSignal);
+  }
+
+  /** Jobs became claimable (an enqueue's wake-up, a requeue): claim at once. */
+  newWork(): void {
+    this.#work++;
+    this.#idleUntil = 0;
+    this.#waker.wake();
+  }
+
+  /** A slot became free: it ends an idle wait, as before the back-off, and the worker claims for it at once. */
+  slotFreed(): void {
+    this.#idleUntil = 0;
+    this.#waker.wake();
+  }
+
+  /** The loop; returns at stop, throws a broken claim answer (the runner restarts it). */
+  async run(): Promise<void> {
+    const { slots, stopSignal } = this.#options;
+    this.#crash = null;
+    while (!stopSignal.aborted) {
+      if (this.#crash !== null) throw this.#crash;
+      slots.startBuffered();
+      const backoff = this.#retryAt - Date.now();
+      if (backoff > 0) {
+        await sleep(backoff, stopSignal);
+        continue;
+      }
+      const limit = this.#claimLimit();
+      if (limit === 0) {
+        // At capacity, or claims in flight: a finished job or a claim's answer wakes the loop.
+        await this.#waker.wait(Infinity);
+        continue;
+      }
+      const idle = this.#idleUntil - Date.now();
+      if (idle > 0) {
+        await this.#waker.wait(idle);
+        continue;
+      }
+      this.#startClaim(limit);
+      await yieldToEventLoop();
+    }
+  }
+
+  /** Resolves once every claim in flight now has answered (and its jobs joined the buffer) or failed. */
+  settled(): Promise<unknown> {
+    return Promise.allSettled([...this.#claims]);
+  }
+
+  /** How many jobs the next claim may ask for now; 0 when it must wait. */
+  #claimLimit(): number {
+    const { worker: { concurrency, prefetch }, slots } = this.#options;
+    const capacity = concurrency + prefetch;
+    const room = capacity - slots.inFlight.size - slots.buffer.length - this.#reserved;
+    if (room <= 0) return 0;
+    const pipelined = prefetch > 0 && this.#ctx.driver.capabilities.overlappingClaims;
+    const half = Math.ceil(capacity / 2);
+    // Pipelined: a second claim of half the capacity while the first is in flight.
+    // Only while draining: an idle worker's poll is one claim, not two.
+    if (this.#claims.size > 0) {
+      return pipelined && this.#draining && this.#claims.size === 1 && room >= half ? half : 0;
+    }
+    // With a buffer still over half full, wait for jobs to finish: fewer, bigger claims.
+    if (prefetch > 0 && slots.buffer.length > prefetch / 2) return 0;
+    return pipelined ? Math.min(room, half) : room;
+  }
+
+  /**
+   * Starts a claim of up to `limit` jobs without waiting for it: its jobs join the buffer when it answers.
+   * A claim that fails is reported and backed off from; its slots are free again.
+   */
+  #startClaim(limit: number): void {
+    const { slots, stopSignal, worker, processId } = this.#options;
+    this.#reserved += limit;
+    const work = this.#work;
+    const n = ++this.#started;
+    const now = new Date();
+    const { backend } = this.#ctx.config;
+    const claim = this.#ctx.driver.jobClaim({ backend, processId, selectors: worker.selectors, limit, now }).then(
+      (claimed) => {
+        this.#failures = this.#retryAt = 0;
+        try {
+          // Every outcome names its claim (Outcome in src/records.ts).
+          for (const job of claimed) job.claim = { attempt: job.attempt, startedAt: now.getTime() };
+          slots.buffer.push(...claimed);
+          this.#options.delivered(claimed);
+          if (n > this.#answered) {
+            this.#answered = n;
+            this.#draining = claimed.length === limit;
+            // Short proves the queue empty only as of this claim's snapshot: not when a wake-up came meanwhile.
+            const empty = !this.#draining && this.#work === work;
+            this.#idleUntil = empty ? Date.now() + worker.pollingIntervalMs : 0;
+          }
+        } catch (error) {
+          // Not a failed claim but a broken answer: the loop rethrows it, and the runner restarts it.
+          this.#crash ??= error;
+        }
+      },
+      (error) => {
+        this.#failures++;
+        // Not so far that a recovered database waits long.
+        this.#retryAt = Date.now() + Math.min(2000, worker.pollingIntervalMs * 2 ** Math.min(this.#failures, 10));
+        this.#ctx.reportError(error, { operation: "claim", processName: this.#options.processName });
+      },
+    ).finally(() => {
+      this.#reserved -= limit;
+      this.#claims.delete(claim);
+      // After a stop the buffer is released, not started (see Worker.windDown).
+      if (!stopSignal.aborted) slots.startBuffered();
+      this.#waker.wake();
+    });
+    this.#claims.add(claim);
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * The execution seam: how a worker runs one claimed job to its outcome. The
+ * worker picks its executor once, by mode, when it is made, and then calls
+ * run() for every job with no mode of its own to branch on.
+ *
+ *   async mode   inlineExecutor    the handler runs in this event loop (executeJob)
+ *   worker mode  isolateExecutor   an IsolatePool runs the handler; the timeout and
+ *                                  the outcome stay on this thread (executeInIsolate)
+ *
+ *   made ──start()──▶ running (run(job, abort) per job) ──stop(grace)──▶ stopped
+ *
+ * run() decides an outcome on every path (execute.ts). In worker mode it
+ * resolves only once the isolate is done with the job, and a job the isolate
+ * never started comes back released. The payload goes to the isolate as the
+ * text it was stored as, and the result comes back as the JSON text to store.
+ */
+import type { ClaimedJob, Outcome } from "../records.ts";
+import type { Task } from "../task.ts";
+import type { RuntimeContext } from "./context.ts";
+import { executeInIsolate, executeJob, type IsolateRun, type JobAbort } from "./execute.ts";
+import { IsolatePool } from "./isolate-pool.ts";
+
+export interface Executor {
+  /** Runs one claimed job and decides its outcome. */
+  run(job: ClaimedJob, abort: JobAbort): Promise<Outcome>;
+  /** Ready to run jobs: in worker mode, every isolate has imported the tasks module. */
+  start(): Promise<void>;
+  /**
+   * After the worker's drain, once it aborted the jobs still running: worker
+   * mode gives aborted handlers `graceMs` to see their signal, then terminates
+   * the isolates (jobs still inside them fail, those never started go back to ready).
+   */
+  stop(graceMs: number): Promise<void>;
+  /** Live isolates; 0 inline. */
+  readonly isolatesAlive: number;
+}
+
+/** Async mode: the handler runs in this event loop. */
+export function inlineExecutor(tasks: Map<string, Task>): Executor {
+  return {
+    run: (job, abort) => executeJob(job, tasks.get(job.task), abort),
+    start: () => Promise.resolve(),
+    stop: () => Promise.resolve(),
+    isolatesAlive: 0,
+  };
+}
+
+/**
+ * Worker mode: `isolates` Web Workers, each importing the tasks module by URL.
+ * The main thread's copy of each task still supplies its timeout and retry policy.
+ */
+export function isolateExecutor(
+  ctx: RuntimeContext,
+  worker: { name: string; processId: string; isolates: number },
+): Executor {
+  let pool: IsolatePool | null = null;
+  const runInPool: IsolateRun = (job, signal) => pool!.run(job, signal);
+  return {
+    run: (job, abort) => executeInIsolate(job, ctx.tasks.get(job.task), abort, runInPool),
+    async start() {
+      const { config, tasksUrl, hooks, reportError } = ctx;
+      if (!tasksUrl) throw new Error("worker mode needs the tasks module URL");
+      const starting = new IsolatePool({
+        size: worker.isolates,
+        tasksUrl,
+        name: worker.name,
+        watchdogTimeoutMs: config.isolateWatchdogTimeoutMs,
+        abortGraceMs: config.isolateAbortGraceMs,
+        onExit: (isolateName, error) => {
+          reportError(error, { operation: "isolate", processName: isolateName });
+          const processId = worker.processId;
+          void hooks.emit({ name: "worker.exit", kind: "worker", processName: isolateName, processId, error });
+        },
+      });
+      await starting.start();
+      pool = starting;
+    },
+    stop: (graceMs) => pool?.stop(graceMs) ?? Promise.resolve(),
+    get isolatesAlive() {
+      return pool?.alive ?? 0;
+    },
+  };
+}
