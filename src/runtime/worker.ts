@@ -211,8 +211,6 @@ export class Worker extends Runner {
         this.#failures = 0;
         this.#retryAt = 0;
         try {
-          // Every outcome names its claim (src/driver.ts Outcome).
-          for (const job of claimed) job.claim = { attempt: job.attempt, startedAt: now.getTime() };
           this.#buffer.push(...claimed);
           if (this.#delivered) for (const job of claimed) this.#delivered.add(job.id);
           if (n > this.#answered) {

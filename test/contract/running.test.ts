@@ -63,6 +63,7 @@ for (const target of targets) {
           const [claimed] = await claimAt(stint, processId, q, started);
           assert.equal(claimed.id, id);
           assert.equal(claimed.attempt, 1);
+          assert.deepEqual(claimed.claim, { attempt: 1, startedAt: started.getTime() }, "the claim token comes with the job");
 
           const record = await get(stint, id);
           assert.equal(record.status, "running");
@@ -346,6 +347,19 @@ for (const target of targets) {
       // Regression: the flag outlived the run it was meant for, so an operator's
       // retry of a job that failed before its worker saw the cancel was cancelled
       // again at the worker's first check.
+      test("an orphaned claim comes back with its claim token, as the claim did", () =>
+        withStint(target, {}, async (stint) => {
+          const q = uniqueName();
+          const { id } = await stint.enqueue("t", null, { queue: q });
+          const processId = await registerProcess(stint);
+          const [claimed] = await claimAt(stint, processId, q, at(10));
+          await stint.driver.processDeregister({ backend: stint.backend, id: processId });
+          const [orphan] = await stint.driver.claimListOrphaned({ backend: stint.backend });
+          assert.equal(orphan?.id, id);
+          assert.deepEqual(orphan.claim, claimed.claim);
+          assert.equal(orphan.attempt, 1);
+        }));
+
       test("a cancel requested of a run that then failed does not carry over to its retry", () =>
         withStint(target, {}, async (stint) => {
           const q = uniqueName();
@@ -356,7 +370,8 @@ for (const target of targets) {
           const claim = { attempt: 1, startedAt: at(10).getTime() };
           const failed: Outcome = { id, kind: "failed", error: boom("failed first"), claim };
           assert.deepEqual(await finish(stint, processId, [failed], at(30)), [id]);
-          assert.equal(await stint.driver.jobRetryMany({ backend: stint.backend, ids: [id], now: at(40) }), 1);
+          const retried = await stint.driver.jobRetryMany({ backend: stint.backend, ids: [id], now: at(40) });
+          assert.deepEqual(retried, { count: 1, queues: [q] }, "the queue that got a ready job comes back with the count");
           const [again] = await claimAt(stint, processId, q, at(50));
           assert.equal(again?.id, id);
           assert.deepEqual(await stint.driver.jobCancelRequested({ backend: stint.backend, ids: [id] }), []);
