@@ -9,7 +9,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { defineTask, type Stint, UndiscardableError } from "../../mod.ts";
 import type { ClaimedJob, JobRecord, Outcome } from "../../src/records.ts";
-import { targets } from "../support/targets.ts";
+import { targetsWithEngine } from "../support/targets.ts";
 import { uniqueName, withStint } from "../support/harness.ts";
 import { registerProcess } from "../support/driver.ts";
 
@@ -46,7 +46,7 @@ const at = (s: number) => new Date(BASE + s * 1000);
 const gated = defineTask("gated", () => null, { concurrency: { key: uniqueName("running-gate"), limit: 5 } });
 const boom = (message: string) => ({ name: "Boom", message, stack: `Boom: ${message}` });
 
-for (const target of targets) {
+for (const target of targetsWithEngine) {
   describe(target.name, { skip: target.skip }, () => {
     describe("running jobs", () => {
       test("a claimed job reads as running with attempt 1 and the claim's start, listed as running only", () =>
