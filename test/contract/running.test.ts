@@ -174,6 +174,34 @@ for (const target of targetsWithEngine) {
           assert.deepEqual(b.errors.map((e) => e.attempt), [1]);
         }));
 
+      test("without preserveFinished a succeeded job is deleted, alone or beside other outcomes", () =>
+        withStint(target, {}, async (stint) => {
+          const q = uniqueName();
+          const [retried, alone, mixed, failed] = await stint.enqueueAll(
+            [1, 2, 3, 4].map((n) => ({ task: "t", payload: n, options: { queue: q } })),
+          );
+          const processId = await registerProcess(stint);
+          const done = (outcomes: Outcome[], now: Date) =>
+            stint.driver.jobFinishMany({ backend: stint.backend, processId, outcomes, preserveFinished: false, now });
+          await claimAt(stint, processId, q, at(10), 4);
+          const retry: Outcome = { id: retried.id, kind: "retry", error: boom("again"), retryAt: at(20) };
+          const ok = (id: string): Outcome => ({ id, kind: "succeeded", returnValue: "1" });
+          assert.deepEqual(await done([retry, ok(alone.id)], at(20)), [retried.id, alone.id], "a mixed batch");
+          const [again] = await claimAt(stint, processId, q, at(30));
+          assert.equal(again.id, retried.id);
+          assert.deepEqual(await done([ok(retried.id)], at(40)), [retried.id], "an all-succeeded batch");
+          assert.deepEqual(await done([ok(mixed.id), { id: failed.id, kind: "failed", error: boom("no") }], at(40)), [
+            mixed.id,
+            failed.id,
+          ]);
+          for (const { id } of [retried, alone, mixed]) {
+            assert.equal(await stint.driver.jobGet({ backend: stint.backend, id }), null, "deleted");
+          }
+          const kept = await get(stint, failed.id);
+          assert.equal(kept.status, "failed");
+          assert.deepEqual(kept.errors.map((e) => [e.attempt, e.message]), [[1, "no"]]);
+        }));
+
       test("a job with a concurrency key keeps its claim's attempt through retry, release and success", () =>
         withStint(target, { tasks: [gated] }, async (stint) => {
           const { id } = await stint.enqueue(gated, null);

@@ -2,7 +2,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { defineTask, type TaskContext } from "../../mod.ts";
-import { targetsWithEngine } from "../support/targets.ts";
+import { targets } from "../support/targets.ts";
 import { fastRuntime, sleep, withStint, withStintAt } from "../support/harness.ts";
 import { waitFor, waitForStatus } from "../support/wait.ts";
 
@@ -25,7 +25,7 @@ const returnsMap = defineTask("returns_map", () => new Map([["a", 1]]));
 const returnsBigInt = defineTask("returns_bigint", () => Promise.resolve(10n));
 const tasks = [add, nothing, boom, throwsString, returnsMap, returnsBigInt];
 
-for (const target of targetsWithEngine) {
+for (const target of targets) {
   describe(target.name, { skip: target.skip }, () => {
     describe("async runtime: outcomes", () => {
       test("jobs run and succeed with their return value", () =>
