@@ -1,4 +1,4 @@
-/** Read-only listings for stats and the dashboard: jobs of one status. */
+/** Jobs of one status, for stats and the dashboard. */
 import type { JobStatus, JobSummary } from "../../src/records.ts";
 import { dateOrNull, num, type Param, type SqlAccess, str } from "./access.ts";
 import { attemptsOf, statusOf } from "./status.ts";

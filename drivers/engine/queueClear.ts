@@ -1,3 +1,4 @@
+/** Removes a queue's ready jobs, a batch per transaction; their concurrency slots go back. */
 import { placeholders, type SqlAccess, str } from "./access.ts";
 import { deleteJobs } from "./job-rows.ts";
 import { releaseSlots } from "./semaphores.ts";

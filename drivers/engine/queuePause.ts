@@ -1,4 +1,4 @@
-/** Queue controls: pause, resume (with the latency shift), clear, and counts. */
+/** A paused queue is skipped by every claim (jobClaim) until queueResume; pausing twice is pausing once. */
 import type { SqlAccess } from "./access.ts";
 
 export async function queuePause(access: SqlAccess, p: { backend: string; queue: string; now: Date }): Promise<void> {

@@ -1,6 +1,6 @@
 /**
- * Recurring tasks: definitions (static from options, dynamic from schedule()),
- * and firing, shared by every SQL driver.
+ * Recurring tasks' rows, for the recurring* operations: definitions (static
+ * from options, dynamic from schedule()) and firing.
  *
  * Firing a slot is two steps, so that any number of schedulers fire it once:
  *
