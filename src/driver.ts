@@ -51,7 +51,8 @@ export interface Driver {
   /**
    * Moves up to `limit` ready jobs to claimed for `processId`, in selector order,
    * then priority (high first), then age; paused queues are excluded inside the
-   * same transaction. Increments attempts.
+   * same transaction. Increments attempts. Each job comes back with its claim
+   * token (the attempt, and `now` as the claim's start), for its outcome to name.
    */
   jobClaim(p: {
     backend: string;
@@ -74,8 +75,15 @@ export interface Driver {
   }): Promise<string[]>;
   /** Scheduled jobs due by `now` become ready, at most `limit`; returns the queues touched and count. */
   jobPromoteDue(p: { backend: string; limit: number; now: Date }): Promise<{ count: number; queues: string[] }>;
-  /** Failed jobs back to ready (all failed ones matching `ids` or `filter`); returns how many. */
-  jobRetryMany(p: { backend: string; ids?: string[]; filter?: JobFilter; now: Date }): Promise<number>;
+  /**
+   * Failed jobs back to ready (all failed ones matching `ids` or `filter`);
+   * returns how many, and the queues that got ready jobs (a retried job may be
+   * blocked behind its concurrency key instead).
+   */
+  jobRetryMany(p: { backend: string; ids?: string[]; filter?: JobFilter; now: Date }): Promise<{
+    count: number;
+    queues: string[];
+  }>;
   /**
    * Discards jobs that are ready, scheduled, blocked or failed (kept as finished rows
    * with status "discarded"). With `ids`, returns each id's status before the call
@@ -100,7 +108,7 @@ export interface Driver {
   queueResume(p: { backend: string; queue: string; now: Date }): Promise<void>;
   queueIsPaused(p: { backend: string; queue: string }): Promise<boolean>;
   /** Removes the queue's ready jobs; returns how many. */
-  queueClear(p: { backend: string; queue: string }): Promise<number>;
+  queueClear(p: { backend: string; queue: string; now: Date }): Promise<number>;
   /** Every queue with live jobs or a pause, with counts; or just `queue`. */
   queueList(p: { backend: string; queue?: string }): Promise<QueueInfo[]>;
 
@@ -199,7 +207,7 @@ export interface Driver {
   retentionPrune(p: PruneParams): Promise<PruneCounts>;
 
   /**
-   * Wake-ups from other processes, where `capabilities.listenNotify` (PostgreSQL
+   * Wake-ups from other processes, where the database has them (PostgreSQL
    * LISTEN/NOTIFY). Calls `onWake` with queues of `backend` that got ready jobs,
    * after the transaction that made them visible committed. Best effort — a
    * dropped connection loses wake-ups until it is back — so polling stays the

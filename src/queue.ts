@@ -31,6 +31,6 @@ export function queueHandle(driver: Driver, backend: string, name: string, open:
     isPaused: checked("isPaused", () => driver.queueIsPaused({ backend, queue: name })),
     pause: checked("pause", () => driver.queuePause({ backend, queue: name, now: new Date() })),
     resume: checked("resume", () => driver.queueResume({ backend, queue: name, now: new Date() })),
-    clear: checked("clear", () => driver.queueClear({ backend, queue: name })),
+    clear: checked("clear", () => driver.queueClear({ backend, queue: name, now: new Date() })),
   };
 }

@@ -10,10 +10,6 @@
 import type { ErrorInfo } from "./errors.ts";
 
 export interface DriverCapabilities {
-  /** LISTEN/NOTIFY style wake-ups across processes (PostgreSQL). */
-  readonly listenNotify: boolean;
-  /** Claims use FOR UPDATE SKIP LOCKED (so concurrent claimers do not wait on each other). */
-  readonly skipLocked: boolean;
   /**
    * A worker with `prefetch` may keep two claims in flight at once: measured
    * faster on PostgreSQL; on MariaDB the two contend in InnoDB and drain slower.
@@ -65,8 +61,8 @@ export interface ClaimedJob {
   /** 1 for the first run. */
   attempt: number;
   enqueuedAt: Date;
-  /** Set by the worker: which claim of the job this is (see Outcome). */
-  claim?: ClaimToken;
+  /** Which claim of the job this is (see Outcome): set by the driver's claim. */
+  claim: ClaimToken;
 }
 
 /**
@@ -146,7 +142,7 @@ export interface QueueInfo {
   nextScheduledAt: Date | null;
 }
 
-/** A claimed job whose process is gone (the same fields as a fresh claim). */
+/** A claimed job whose process is gone (the same fields as a fresh claim, its claim token the claimed row's). */
 export type OrphanClaim = ClaimedJob;
 
 

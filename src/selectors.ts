@@ -20,8 +20,19 @@ export function parseSelectors(queues: unknown[], key: string): QueueSelector[] 
   });
 }
 
+/**
+ * The index of the first selector that matches `queue` (selectors.length when
+ * none does): a claim takes a queue's jobs in this rank, and a queue belongs to
+ * the selectors that match it. Case-sensitive, like queue names.
+ */
+export function selectorRank(selectors: QueueSelector[], queue: string): number {
+  for (let i = 0; i < selectors.length; i++) {
+    const s = selectors[i];
+    if (s.kind === "all" || (s.kind === "exact" ? s.queue === queue : queue.startsWith(s.prefix))) return i;
+  }
+  return selectors.length;
+}
+
 export function selectorMatches(selectors: QueueSelector[], queue: string): boolean {
-  return selectors.some((s) =>
-    s.kind === "all" || (s.kind === "exact" ? s.queue === queue : queue.startsWith(s.prefix))
-  );
+  return selectorRank(selectors, queue) < selectors.length;
 }

@@ -173,12 +173,12 @@ export class Stint {
   /** Puts a failed job back to ready. */
   async retryJob(id: string): Promise<JobHandle> {
     this.#open("retryJob");
-    const count = await this.driver.jobRetryMany({ backend: this.backend, ids: [checkId(id)], now: new Date() });
+    const { count, queues } = await this.driver.jobRetryMany({ backend: this.backend, ids: [checkId(id)], now: new Date() });
     if (count === 0) {
       const { status } = await this.getResult(id);
       throw new StintError("JOB_NOT_FAILED", `job ${id} is ${status}; only failed jobs can be retried`);
     }
-    this.#ctx.wakeups.notify([(await this.getResult(id)).queue]);
+    this.#ctx.wakeups.notify(queues);
     return { id, status: "ready" };
   }
 
@@ -196,7 +196,7 @@ export class Stint {
   /** Retries every failed job (matching the filter); returns how many. */
   async retryAll(filter: JobFilter = {}): Promise<number> {
     this.#open("retryAll");
-    const count = await this.driver.jobRetryMany({ backend: this.backend, filter: checkFilter(filter), now: new Date() });
+    const { count } = await this.driver.jobRetryMany({ backend: this.backend, filter: checkFilter(filter), now: new Date() });
     if (count > 0) {
       // Without a queue filter the retried jobs may be in any queue: every local worker looks.
       if (filter.queue === undefined) this.#ctx.wakeups.notifyAll();

@@ -13,11 +13,11 @@ import { type Client, createClient, type InStatement, type Transaction } from "@
 import type { Driver, DriverOptions } from "../../src/driver.ts";
 import { DriverError } from "../../src/errors.ts";
 import { redactUrl, urlHost, urlPassword } from "../../src/redact.ts";
-import type { Migration, Param, Row, SqlAccess, SqlRunner } from "../sql/access.ts";
-import { createSqlDriver } from "../sql/engine.ts";
-import { applyMigrations } from "../sql/migrate.ts";
-import { guardUserTx, type TxIdentity } from "../sql/user-tx.ts";
-import { inCauseChain, withNotMigratedError } from "../sql/not-migrated.ts";
+import type { Migration, Param, Row, SqlAccess, SqlRunner } from "../engine/access.ts";
+import { createEngineDriver } from "../engine/engine.ts";
+import { applyMigrations } from "../engine/migrate.ts";
+import { guardUserTx, type TxIdentity } from "../engine/user-tx.ts";
+import { inCauseChain, withNotMigratedError } from "../engine/not-migrated.ts";
 import { migrations } from "./schema.ts";
 
 const SYNC_BUSY_MS = 20;
@@ -47,7 +47,7 @@ function safeDecode(text: string): string {
 }
 
 export function createLibsqlDriver(options: DriverOptions): Promise<Driver> {
-  return openLibsql(options).then((access) => withNotMigratedError(createSqlDriver(access), isMissingTable));
+  return openLibsql(options).then((access) => withNotMigratedError(createEngineDriver(access), isMissingTable));
 }
 
 /** SQLite's "no such table: stint_…" (the client gives it no code of its own). */
@@ -174,7 +174,7 @@ async function openLibsql(options: DriverOptions): Promise<SqlAccess> {
 
   const access: SqlAccess = {
     dialect: "sqlite",
-    capabilities: { listenNotify: false, skipLocked: false, overlappingClaims: false },
+    capabilities: { overlappingClaims: false },
     query: (sql, params) => serial(() => withBusyRetry(() => pool.query(sql, params))),
     run: (sql, params) => serial(() => withBusyRetry(() => pool.run(sql, params))),
     transaction,

@@ -3,8 +3,8 @@
  * full schema of DESIGN §4 is version 1, so later features add no ad-hoc columns.
  * Times are INTEGER milliseconds since the epoch; JSON is TEXT.
  */
-import type { Migration } from "../sql/access.ts";
-import { CLAIM_ATTEMPT_BACKFILL } from "../sql/migrate.ts";
+import type { Migration } from "../engine/access.ts";
+import { CLAIM_ATTEMPT_BACKFILL } from "../engine/migrate.ts";
 
 export const migrations: Migration[] = [
   {

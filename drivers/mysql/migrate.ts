@@ -9,8 +9,8 @@
  */
 import type { Pool, PoolConnection } from "mysql2/promise";
 import { DriverError } from "../../src/errors.ts";
-import type { Migration, Param, Row } from "../sql/access.ts";
-import { applyMigrations } from "../sql/migrate.ts";
+import type { Migration, Param, Row } from "../engine/access.ts";
+import { applyMigrations } from "../engine/migrate.ts";
 import { driverError } from "./errors.ts";
 
 const LOCK_WAIT_S = 120;

@@ -18,19 +18,20 @@
  */
 import mysql, { type Pool, type PoolConnection, type ResultSetHeader } from "mysql2/promise";
 import type { Driver, DriverOptions } from "../../src/driver.ts";
-import type { InsertedJob } from "../../src/records.ts";
 import { DriverError } from "../../src/errors.ts";
-import type { Migration, Param, Row, SqlAccess, SqlRunner } from "../sql/access.ts";
-import { createSqlDriver } from "../sql/engine.ts";
-import { inCauseChain, namesStintTable, withNotMigratedError } from "../sql/not-migrated.ts";
-import { cancelJob, discardJobs, retryJobs } from "../sql/admin.ts";
-import { finishJobs, insertJobs } from "../sql/jobs.ts";
-import { claimBySelector } from "../sql/claim.ts";
-import { likePrefix } from "../sql/selectors.ts";
+import type { Migration, Param, Row, SqlAccess, SqlRunner } from "../engine/access.ts";
+import { createEngineDriver } from "../engine/engine.ts";
+import { inCauseChain, namesStintTable, withNotMigratedError } from "../engine/not-migrated.ts";
+import { jobCancel } from "../engine/jobCancel.ts";
+import { jobDiscardMany } from "../engine/jobDiscardMany.ts";
+import { jobRetryMany } from "../engine/jobRetryMany.ts";
+import { likePrefix } from "../engine/selectors.ts";
 import { connectError, driverError, isFatal, isTransient } from "./errors.ts";
-import { guardUserTx, type TxIdentity } from "../sql/user-tx.ts";
+import { guardUserTx, type TxIdentity } from "../engine/user-tx.ts";
 import { migrateMysql } from "./migrate.ts";
-import { checkPayloads, fitOutcome, groupBySize, jobSize, outcomeSize, textBudget } from "./limits.ts";
+import { jobFinishMany } from "./jobFinishMany.ts";
+import { jobInsertMany } from "./jobInsertMany.ts";
+import { textBudget } from "./limits.ts";
 import { migrations } from "./schema.ts";
 import { parseMysqlUrl } from "./url.ts";
 
@@ -38,7 +39,7 @@ const MAX_ATTEMPTS = 12;
 
 export async function createMysqlDriver(options: DriverOptions): Promise<Driver> {
   const { access, server } = await openMysqlAccess(options);
-  const driver = createSqlDriver(access);
+  const driver = createEngineDriver(access);
   // Acting on one named job must wait for a row another transaction holds for a
   // moment (a claim, a finish), not skip it: with SKIP LOCKED, cancel and
   // discard would report an existing job as missing.
@@ -46,30 +47,11 @@ export async function createMysqlDriver(options: DriverOptions): Promise<Driver>
   const budget = textBudget(server.maxAllowedPacket);
   return withNotMigratedError({
     ...driver,
-    async jobInsertMany(p) {
-      checkPayloads(p.jobs, budget, server.maxAllowedPacket);
-      const groups = groupBySize(p.jobs, jobSize, budget);
-      const insert = async (q: SqlRunner) => {
-        const out: InsertedJob[] = [];
-        for (const jobs of groups) out.push(...await insertJobs(q, p.backend, jobs, p.now, access));
-        return out;
-      };
-      return await (p.tx === undefined ? access.transaction(insert) : insert(access.runnerForUserTx(p.tx)));
-    },
-    jobClaim: (p) => claimBySelector(access, p, likePrefix),
-    async jobFinishMany(p) {
-      const outcomes = p.outcomes.map((o) => fitOutcome(o, budget));
-      const applied: string[] = [];
-      // Separate transactions are safe: an outcome already applied is ignored when the batch is retried,
-      // even once its job has been claimed again (each outcome names its claim; src/driver.ts Outcome).
-      for (const group of groupBySize(outcomes, outcomeSize, budget)) {
-        applied.push(...await finishJobs(access, { ...p, outcomes: group }));
-      }
-      return applied;
-    },
-    jobCancel: (p) => cancelJob(waiting, p),
-    jobDiscardMany: (p) => discardJobs(waiting, p),
-    jobRetryMany: (p) => retryJobs(waiting, p),
+    jobInsertMany: (p) => jobInsertMany(access, { maxAllowedPacket: server.maxAllowedPacket, budget }, p),
+    jobFinishMany: (p) => jobFinishMany(access, budget, p),
+    jobCancel: (p) => jobCancel(waiting, p),
+    jobDiscardMany: (p) => jobDiscardMany(waiting, p),
+    jobRetryMany: (p) => jobRetryMany(waiting, p),
   }, isMissingTable);
 }
 
@@ -188,7 +170,7 @@ export async function openMysqlAccess(options: DriverOptions): Promise<{ access:
   let ownIdentity: Promise<TxIdentity> | null = null;
   const access: SqlAccess = {
     dialect: "mysql",
-    capabilities: { listenNotify: false, skipLocked: true, overlappingClaims: false },
+    capabilities: { overlappingClaims: false },
     query: (sql, params) => retried(() => poolRunner.query(sql, params)),
     run: (sql, params) => retried(() => poolRunner.run(sql, params)),
     transaction,
@@ -212,6 +194,8 @@ export async function openMysqlAccess(options: DriverOptions): Promise<{ access:
         new Array(rows).fill(`(${columns.map(() => "?").join(", ")})`).join(", ")
       }`,
     lockSuffix: "FOR UPDATE SKIP LOCKED",
+    // LIKE is case-sensitive under the binary collation, and an index range can serve it.
+    prefixMatch: likePrefix,
     close: () => pool.end(),
   };
   return { access, server };

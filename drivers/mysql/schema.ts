@@ -23,8 +23,8 @@
  * - times are BIGINT milliseconds since the epoch, as everywhere.
  * - ROW_FORMAT=DYNAMIC is spelled out because the 3072-byte key limit needs it.
  */
-import type { Migration } from "../sql/access.ts";
-import { CLAIM_ATTEMPT_BACKFILL } from "../sql/migrate.ts";
+import type { Migration } from "../engine/access.ts";
+import { CLAIM_ATTEMPT_BACKFILL } from "../engine/migrate.ts";
 
 const ID = "CHAR(36) CHARACTER SET ascii COLLATE ascii_bin";
 const NAME = "VARCHAR(255)";

@@ -1,5 +1,5 @@
 /**
- * The shared SQL engine's `SqlAccess` over postgres.js.
+ * The shared engine's `SqlAccess` over postgres.js.
  *
  * Every statement is a named prepared statement (`prepare: true`), so after its
  * first use on a connection it costs one round trip. `?` placeholders become
@@ -7,11 +7,12 @@
  * the engine's times are epoch milliseconds, well inside 2^53.
  */
 import type postgres from "postgres";
-import { applyMigrations } from "../sql/migrate.ts";
+import { applyMigrations } from "../engine/migrate.ts";
 import { DriverError } from "../../src/errors.ts";
-import type { Migration, Param, Row, SqlAccess, SqlRunner } from "../sql/access.ts";
+import type { Migration, Param, Row, SqlAccess, SqlRunner } from "../engine/access.ts";
 import { migrations } from "./schema.ts";
-import { guardUserTx, type TxIdentity } from "../sql/user-tx.ts";
+import { likePrefix } from "../engine/selectors.ts";
+import { guardUserTx, type TxIdentity } from "../engine/user-tx.ts";
 import { endPool } from "./open.ts";
 
 export type Sql = postgres.Sql<any>;
@@ -48,6 +49,16 @@ export function numbered(sql: string): string {
   if (rewritten.size > 5000) rewritten.clear();
   rewritten.set(sql, out);
   return out;
+}
+
+/**
+ * LIMIT goes into the text, not a parameter: a generic plan for `LIMIT $n`
+ * assumes a tenth of the table and picks hash joins over sequential scans, so
+ * PostgreSQL would plan the statement afresh on every call. A literal gives one
+ * cached generic plan per batch size, with index scans.
+ */
+export function literalLimit(limit: number): number {
+  return Math.max(1, Math.min(100_000, Math.floor(limit)));
 }
 
 /**
@@ -149,7 +160,7 @@ export function createAccess(sql: Sql): SqlAccess {
 
   return {
     dialect: "postgres",
-    capabilities: { listenNotify: true, skipLocked: true, overlappingClaims: true },
+    capabilities: { overlappingClaims: true },
     query: pool.query,
     run: pool.run,
     transaction,
@@ -161,6 +172,8 @@ export function createAccess(sql: Sql): SqlAccess {
         new Array(rows).fill(`(${columns.map(() => "?").join(", ")})`).join(", ")
       } ON CONFLICT DO NOTHING`,
     lockSuffix: "FOR UPDATE SKIP LOCKED",
+    // Case-sensitive here, and an index range can serve it (the engine's claim, on the engine-only target).
+    prefixMatch: likePrefix,
     close: () => endPool(sql, 5),
   };
 }

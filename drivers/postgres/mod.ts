@@ -1,9 +1,10 @@
 /**
  * The PostgreSQL driver over postgres.js.
  *
- * The shared SQL engine supplies every method; the hot path is replaced by
- * single statements (one round trip each: insert, claim, finish, promote), and
- * `listen` adds LISTEN/NOTIFY wake-ups. Claims use FOR UPDATE SKIP LOCKED, so
+ * The shared engine (drivers/engine/) supplies every method; the hot path is
+ * replaced by single statements (one round trip each: jobInsertMany, jobClaim,
+ * jobFinishMany, jobPromoteDue, each in the file of its name), and `listen`
+ * adds LISTEN/NOTIFY wake-ups. Claims use FOR UPDATE SKIP LOCKED, so
  * any number of workers claim side by side without waiting on each other.
  *
  * The queue's statements carry `statement_timeout` (a connection parameter on
@@ -15,11 +16,13 @@
  * connection is refused) and the runtime's claim and completion loops retry.
  */
 import type { Driver, DriverOptions } from "../../src/driver.ts";
-import { createSqlDriver } from "../sql/engine.ts";
-import { inCauseChain, namesStintTable, withNotMigratedError } from "../sql/not-migrated.ts";
+import { createEngineDriver } from "../engine/engine.ts";
+import { inCauseChain, namesStintTable, withNotMigratedError } from "../engine/not-migrated.ts";
 import { createAccess, runnerOver } from "./access.ts";
-import { finishClaimedJobs } from "./finish.ts";
-import { claimReadyJobs, insertPlainJobs, promoteDueJobs } from "./jobs.ts";
+import { jobClaim } from "./jobClaim.ts";
+import { jobFinishMany } from "./jobFinishMany.ts";
+import { jobInsertMany } from "./jobInsertMany.ts";
+import { jobPromoteDue } from "./jobPromoteDue.ts";
 import { createListener } from "./notify.ts";
 import { endPool, openPool } from "./open.ts";
 
@@ -28,25 +31,34 @@ export async function createPostgresDriver(options: DriverOptions): Promise<Driv
   const access = createAccess(sql);
   const hot = runnerOver(hotSql, { retry: true });
   const listener = createListener(options.url, pgOptions);
-  const base = createSqlDriver(access);
   const notify = options.notify ?? true;
   return withNotMigratedError({
-    ...base,
-    jobInsertMany: (p) =>
-      insertPlainJobs(access, hot, {
-        backend: p.backend,
-        jobs: p.jobs,
-        now: p.now,
-        userTx: p.tx === undefined ? null : access.runnerForUserTx(p.tx),
-        notify,
-      }),
-    jobClaim: (p) => claimReadyJobs(hot, p),
-    jobFinishMany: (p) => finishClaimedJobs(access, hot, { ...p, notify }),
-    jobPromoteDue: (p) => promoteDueJobs(access, hot, { ...p, notify }),
+    ...createEngineDriver(access),
+    jobInsertMany: (p) => jobInsertMany(access, hot, { ...p, notify }),
+    jobClaim: (p) => jobClaim(hot, p),
+    jobFinishMany: (p) => jobFinishMany(access, hot, { ...p, notify }),
+    jobPromoteDue: (p) => jobPromoteDue(access, hot, { ...p, notify }),
     listen: (p) => listener.listen(p),
     async close() {
       await listener.close();
       await Promise.all([access.close(), endPool(hotSql, 5)]);
+    },
+  }, isMissingTable);
+}
+
+/**
+ * The shared engine's statements alone on PostgreSQL: none of the statements
+ * above, no wake-ups. Not part of the package's surface: the contract suite
+ * runs it beside the full driver (test/support/targets.ts, "postgres-engine"),
+ * so a PostgreSQL statement that drifts from the engine fails a test.
+ */
+export async function createPostgresEngineDriver(options: DriverOptions): Promise<Driver> {
+  const { sql, hot } = await openPool(options);
+  const access = createAccess(sql);
+  return withNotMigratedError({
+    ...createEngineDriver(access),
+    async close() {
+      await Promise.all([access.close(), endPool(hot, 5)]);
     },
   }, isMissingTable);
 }

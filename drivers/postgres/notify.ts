@@ -12,7 +12,7 @@
  * succeeds. Wake-ups sent while it was down are lost: polling covers them.
  */
 import postgres from "postgres";
-import type { SqlRunner } from "../sql/access.ts";
+import type { SqlRunner } from "../engine/access.ts";
 import { pgArray } from "./arrays.ts";
 import { endPool } from "./open.ts";
 

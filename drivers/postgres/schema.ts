@@ -14,7 +14,7 @@
  *   whenever it moves or deletes a job, and deregistering a process clears its
  *   claims' process_id itself, so nothing relies on them; any new code that
  *   deletes jobs must delete their state rows and their stint_job_errors rows
- *   explicitly, as drivers/sql does.
+ *   explicitly, as drivers/engine does.
  * - The retention and task indexes hold finished jobs only (what retention,
  *   retryAll and discardAll look up by them), and `status` is in no index: an
  *   enqueue writes one index entry fewer. A claim does not write the job's row
@@ -30,8 +30,8 @@
  *   running right now, so its rare scans by process or backend are cheap, while
  *   every claim would pay for two more index entries per job.
  */
-import type { Migration } from "../sql/access.ts";
-import { CLAIM_ATTEMPT_BACKFILL } from "../sql/migrate.ts";
+import type { Migration } from "../engine/access.ts";
+import { CLAIM_ATTEMPT_BACKFILL } from "../engine/migrate.ts";
 
 export const migrations: Migration[] = [
   {

@@ -147,8 +147,6 @@ export class ClaimPipeline {
       (claimed) => {
         this.#failures = this.#retryAt = 0;
         try {
-          // Every outcome names its claim (Outcome in src/records.ts).
-          for (const job of claimed) job.claim = { attempt: job.attempt, startedAt: now.getTime() };
           slots.buffer.push(...claimed);
           this.#options.delivered(claimed);
           if (n > this.#answered) {

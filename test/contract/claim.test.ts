@@ -1,12 +1,13 @@
 /**
  * Claim order, through the public Driver's jobClaim (no runtime, no timing):
  * selector order beats priority; within a selector, priority then age; paused
- * queues are skipped inside the claim (SEMANTICS 4, 7).
+ * queues are skipped inside the claim (SEMANTICS 4, 7). And the promotion of
+ * due scheduled jobs (jobPromoteDue) that feeds it.
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { ConfigError, createStint, type Stint } from "../../mod.ts";
-import { targets } from "../support/targets.ts";
+import { ConfigError, createStint, defineTask, type Stint } from "../../mod.ts";
+import { targetsWithEngine } from "../support/targets.ts";
 import { uniqueBackend, withDatabase, withStint } from "../support/harness.ts";
 import { claim, claimOneByOne, registerProcess } from "../support/driver.ts";
 
@@ -25,7 +26,11 @@ async function orderOf(stint: Stint, queues: string[], labels: Map<string, strin
   return (await claimOneByOne(stint, processId, queues)).map((j) => labels.get(j.id)!);
 }
 
-for (const target of targets) {
+/** A job with a concurrency key is promoted by the shared engine on every driver (PostgreSQL's statement skips it). */
+const plain = defineTask("t", () => null);
+const gated = defineTask("gated", () => null, { concurrency: { key: `promote-${crypto.randomUUID()}`, limit: 5 } });
+
+for (const target of targetsWithEngine) {
   describe(target.name, { skip: target.skip }, () => {
     describe("claim order", () => {
       test("selector order beats priority across selectors", () =>
@@ -127,6 +132,39 @@ for (const target of targets) {
           assert.equal((await claim(stint, processId, ["*"], 100)).length, 3);
           assert.deepEqual(await claim(stint, processId, ["*"], 100), [], "the scheduled job stays scheduled");
           assert.equal((await stint.driver.queueList({ backend: stint.backend, queue: "default" }))[0].scheduled, 1);
+        }));
+    });
+
+    describe("promotion", () => {
+      test("due jobs become ready by due time then priority, up to the limit, their latency counted from their due time", () =>
+        withStint(target, { tasks: [plain, gated] }, async (stint) => {
+          const t = Date.now();
+          const h = (n: number) => new Date(t + n * 3_600_000);
+          const [a, b, c, keyed, later] = [
+            await stint.enqueue("t", "a", { queue: "pa", runAt: h(2) }),
+            await stint.enqueue("t", "b", { queue: "pb", runAt: h(1), priority: 1 }),
+            await stint.enqueue("t", "c", { queue: "pa", runAt: h(1), priority: 5 }),
+            await stint.enqueue(gated, "keyed", { queue: "pk", runAt: h(1.5) }),
+            await stint.enqueue("t", "later", { queue: "pa", runAt: h(9) }),
+          ];
+          const promote = (limit: number) => stint.driver.jobPromoteDue({ backend: stint.backend, limit, now: h(3) });
+          const first = await promote(1);
+          assert.deepEqual(first, { count: 1, queues: ["pa"] }, "the higher priority of the earliest due");
+          assert.equal((await stint.getResult(c.id)).status, "ready");
+          assert.equal((await stint.getResult(b.id)).status, "scheduled");
+          const rest = await promote(10);
+          assert.equal(rest.count, 3);
+          assert.deepEqual([...rest.queues].sort(), ["pa", "pb", "pk"]);
+          for (const { id } of [a, b, keyed]) assert.equal((await stint.getResult(id)).status, "ready");
+          assert.equal((await stint.getResult(later.id)).status, "scheduled");
+          assert.deepEqual(await promote(10), { count: 0, queues: [] });
+          const queues = await stint.driver.queueList({ backend: stint.backend });
+          const oldest = new Map(queues.map((q) => [q.queue, q.oldestReadyAt?.getTime()]));
+          assert.deepEqual(Object.fromEntries(oldest), { pa: h(1).getTime(), pb: h(1).getTime(), pk: h(1.5).getTime() });
+          const processId = await registerProcess(stint);
+          const claimed = await claim(stint, processId, ["pa", "pb", "pk"], 10);
+          assert.deepEqual(claimed.map((j) => JSON.parse(j.payload)), ["c", "a", "b", "keyed"]);
+          assert.ok(claimed.every((j) => j.attempt === 1));
         }));
     });
 

@@ -2,7 +2,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { defineTask, EnqueueError, JobNotFoundError, type Stint } from "../../mod.ts";
-import { targets } from "../support/targets.ts";
+import { targetsWithEngine } from "../support/targets.ts";
 import { fastRuntime, queueNames, withStint } from "../support/harness.ts";
 import { waitForStatus } from "../support/wait.ts";
 
@@ -26,7 +26,7 @@ async function assertNothingWritten(stint: Stint): Promise<void> {
   assert.deepEqual(await stint.driver.queueList({ backend: stint.backend }), []);
 }
 
-for (const target of targets) {
+for (const target of targetsWithEngine) {
   describe(target.name, { skip: target.skip }, () => {
     describe("enqueue", () => {
       test("by task object: takes the task's queue and priority", () =>
@@ -112,6 +112,17 @@ for (const target of targets) {
           assert.equal((await stint.enqueue("t", null, { delay: 0 })).status, "ready");
           assert.equal((await stint.enqueue("t", null, { delay: "0s" })).status, "ready");
           assert.equal(await stint.queue("default").size(), 3);
+          // A job due in the past has waited since then: its latency clock starts at its runAt, alone or in a batch.
+          const past = new Date(Date.now() - 60_000);
+          await stint.enqueue("t", null, { queue: "past", runAt: past });
+          await stint.enqueueAll([
+            { task: "t", options: { queue: "past_batch", runAt: new Date(past.getTime() + 1000) } },
+            { task: "t", options: { queue: "past_batch", runAt: past } },
+          ]);
+          for (const queue of ["past", "past_batch"]) {
+            const [info] = await stint.driver.queueList({ backend: stint.backend, queue });
+            assert.equal(info.oldestReadyAt?.getTime(), past.getTime(), queue);
+          }
         }));
 
       test("runAt and delay together is an EnqueueError", () =>

@@ -20,7 +20,7 @@ const isDeno = "Deno" in globalThis;
 const CLI = new URL("../../cli.ts", import.meta.url).pathname;
 
 const fresh: Record<
-  Target["name"],
+  Target["dialect"],
   { skip: string | undefined; with: (fn: (url: string) => Promise<void>) => Promise<void> }
 > = {
   libsql: {
@@ -50,7 +50,7 @@ async function rejectsNotMigrated(what: string, fn: () => Promise<unknown>): Pro
 }
 
 for (const target of targets) {
-  const empty = fresh[target.name];
+  const empty = fresh[target.dialect];
   describe(target.name, { skip: target.skip ?? empty.skip }, () => {
     test("before migrate(), every operation is a NotMigratedError; after it, they work", () =>
       empty.with(async (url) => {

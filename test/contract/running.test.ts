@@ -9,7 +9,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { defineTask, type Stint, UndiscardableError } from "../../mod.ts";
 import type { ClaimedJob, JobRecord, Outcome } from "../../src/records.ts";
-import { targets } from "../support/targets.ts";
+import { targetsWithEngine } from "../support/targets.ts";
 import { uniqueName, withStint } from "../support/harness.ts";
 import { registerProcess } from "../support/driver.ts";
 
@@ -46,7 +46,7 @@ const at = (s: number) => new Date(BASE + s * 1000);
 const gated = defineTask("gated", () => null, { concurrency: { key: uniqueName("running-gate"), limit: 5 } });
 const boom = (message: string) => ({ name: "Boom", message, stack: `Boom: ${message}` });
 
-for (const target of targets) {
+for (const target of targetsWithEngine) {
   describe(target.name, { skip: target.skip }, () => {
     describe("running jobs", () => {
       test("a claimed job reads as running with attempt 1 and the claim's start, listed as running only", () =>
@@ -63,6 +63,7 @@ for (const target of targets) {
           const [claimed] = await claimAt(stint, processId, q, started);
           assert.equal(claimed.id, id);
           assert.equal(claimed.attempt, 1);
+          assert.deepEqual(claimed.claim, { attempt: 1, startedAt: started.getTime() }, "the claim token comes with the job");
 
           const record = await get(stint, id);
           assert.equal(record.status, "running");
@@ -171,6 +172,34 @@ for (const target of targets) {
           assert.equal(b.attempts, 2);
           assert.equal(b.startedAt?.getTime(), at(30).getTime());
           assert.deepEqual(b.errors.map((e) => e.attempt), [1]);
+        }));
+
+      test("without preserveFinished a succeeded job is deleted, alone or beside other outcomes", () =>
+        withStint(target, {}, async (stint) => {
+          const q = uniqueName();
+          const [retried, alone, mixed, failed] = await stint.enqueueAll(
+            [1, 2, 3, 4].map((n) => ({ task: "t", payload: n, options: { queue: q } })),
+          );
+          const processId = await registerProcess(stint);
+          const done = (outcomes: Outcome[], now: Date) =>
+            stint.driver.jobFinishMany({ backend: stint.backend, processId, outcomes, preserveFinished: false, now });
+          await claimAt(stint, processId, q, at(10), 4);
+          const retry: Outcome = { id: retried.id, kind: "retry", error: boom("again"), retryAt: at(20) };
+          const ok = (id: string): Outcome => ({ id, kind: "succeeded", returnValue: "1" });
+          assert.deepEqual(await done([retry, ok(alone.id)], at(20)), [retried.id, alone.id], "a mixed batch");
+          const [again] = await claimAt(stint, processId, q, at(30));
+          assert.equal(again.id, retried.id);
+          assert.deepEqual(await done([ok(retried.id)], at(40)), [retried.id], "an all-succeeded batch");
+          assert.deepEqual(await done([ok(mixed.id), { id: failed.id, kind: "failed", error: boom("no") }], at(40)), [
+            mixed.id,
+            failed.id,
+          ]);
+          for (const { id } of [retried, alone, mixed]) {
+            assert.equal(await stint.driver.jobGet({ backend: stint.backend, id }), null, "deleted");
+          }
+          const kept = await get(stint, failed.id);
+          assert.equal(kept.status, "failed");
+          assert.deepEqual(kept.errors.map((e) => [e.attempt, e.message]), [[1, "no"]]);
         }));
 
       test("a job with a concurrency key keeps its claim's attempt through retry, release and success", () =>
@@ -346,6 +375,19 @@ for (const target of targets) {
       // Regression: the flag outlived the run it was meant for, so an operator's
       // retry of a job that failed before its worker saw the cancel was cancelled
       // again at the worker's first check.
+      test("an orphaned claim comes back with its claim token, as the claim did", () =>
+        withStint(target, {}, async (stint) => {
+          const q = uniqueName();
+          const { id } = await stint.enqueue("t", null, { queue: q });
+          const processId = await registerProcess(stint);
+          const [claimed] = await claimAt(stint, processId, q, at(10));
+          await stint.driver.processDeregister({ backend: stint.backend, id: processId });
+          const [orphan] = await stint.driver.claimListOrphaned({ backend: stint.backend });
+          assert.equal(orphan?.id, id);
+          assert.deepEqual(orphan.claim, claimed.claim);
+          assert.equal(orphan.attempt, 1);
+        }));
+
       test("a cancel requested of a run that then failed does not carry over to its retry", () =>
         withStint(target, {}, async (stint) => {
           const q = uniqueName();
@@ -356,7 +398,8 @@ for (const target of targets) {
           const claim = { attempt: 1, startedAt: at(10).getTime() };
           const failed: Outcome = { id, kind: "failed", error: boom("failed first"), claim };
           assert.deepEqual(await finish(stint, processId, [failed], at(30)), [id]);
-          assert.equal(await stint.driver.jobRetryMany({ backend: stint.backend, ids: [id], now: at(40) }), 1);
+          const retried = await stint.driver.jobRetryMany({ backend: stint.backend, ids: [id], now: at(40) });
+          assert.deepEqual(retried, { count: 1, queues: [q] }, "the queue that got a ready job comes back with the count");
           const [again] = await claimAt(stint, processId, q, at(50));
           assert.equal(again?.id, id);
           assert.deepEqual(await stint.driver.jobCancelRequested({ backend: stint.backend, ids: [id] }), []);

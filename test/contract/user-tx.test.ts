@@ -9,7 +9,7 @@ import { createClient } from "@libsql/client";
 import postgres from "postgres";
 import mysql from "mysql2/promise";
 import { createStint, defineTask, type Stint, StintError } from "../../mod.ts";
-import { type Target, targets } from "../support/targets.ts";
+import { driverFor, type Target, targetsWithEngine } from "../support/targets.ts";
 import { uniqueBackend, withDatabase } from "../support/harness.ts";
 import * as pg from "../postgres/env.ts";
 import * as my from "../mysql/env.ts";
@@ -26,7 +26,7 @@ interface TxKit {
   otherDatabaseSkip(): Promise<string | undefined>;
 }
 
-const kits: Record<Target["name"], TxKit> = {
+const kits: Record<Target["dialect"], TxKit> = {
   libsql: {
     async inTx(url, fn) {
       const client = createClient({ url });
@@ -93,7 +93,7 @@ const kits: Record<Target["name"], TxKit> = {
 
 /** Look-alikes of the other clients' transaction objects (shapes only: the check must not need a server). */
 const resolved = (value: unknown) => () => Promise.resolve(value);
-const foreign: Record<Target["name"], unknown> = {
+const foreign: Record<Target["dialect"], unknown> = {
   libsql: { execute: resolved({ rows: [] }), batch: resolved([]), commit: resolved(undefined), closed: false },
   postgres: Object.assign(resolved([]), { unsafe: resolved([]), savepoint: resolved(undefined) }),
   mysql: { query: resolved([[]]), execute: resolved([[]]), connection: { promise: () => ({}) } },
@@ -112,7 +112,7 @@ async function nothingWritten(stint: Stint): Promise<void> {
 }
 
 async function withTwo(url: string, backend: string, fn: (stint: Stint) => Promise<void>): Promise<void> {
-  const stint = await createStint({ url, backend, tasks: [note] });
+  const stint = await createStint({ url, backend, tasks: [note], driver: await driverFor(url) });
   try {
     await stint.migrate();
     await fn(stint);
@@ -121,15 +121,15 @@ async function withTwo(url: string, backend: string, fn: (stint: Stint) => Promi
   }
 }
 
-for (const target of targets) {
-  const kit = kits[target.name];
+for (const target of targetsWithEngine) {
+  const kit = kits[target.dialect];
   describe(target.name, { skip: target.skip }, () => {
     describe("enqueue's tx option", () => {
       test("a transaction of another client is refused", () =>
         withDatabase(target, (url) =>
           withTwo(url, uniqueBackend(), async (stint) => {
             for (const [name, tx] of Object.entries(foreign)) {
-              if (name === target.name) continue;
+              if (name === target.dialect) continue;
               await assert.rejects(stint.enqueue(note, null, { tx }), refusedTx(/tx must be/), `a ${name} look-alike`);
             }
             await nothingWritten(stint);

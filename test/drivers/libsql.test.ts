@@ -13,7 +13,7 @@ import { fastRuntime, sleep, withDatabase, withStintAt } from "../support/harnes
 import { waitForStatus } from "../support/wait.ts";
 import { migrations } from "../../drivers/libsql/schema.ts";
 import { applyVersion1, checkUpgrade, type RawSql, type Row, seedVersion1 } from "../support/upgrade.ts";
-import { substrPrefix } from "../../drivers/sql/selectors.ts";
+import { substrPrefix } from "../../drivers/engine/selectors.ts";
 import { armPicks } from "../support/claim-plans.ts";
 
 const target = targets.find((t) => t.name === "libsql")!;

@@ -6,7 +6,7 @@ import type { Driver } from "../../src/driver.ts";
 import type { QueueSelector } from "../../src/records.ts";
 import { newJobId } from "../../src/ids.ts";
 import { mysqlUrl, rawConnection, skip } from "./env.ts";
-import { likePrefix } from "../../drivers/sql/selectors.ts";
+import { likePrefix } from "../../drivers/engine/selectors.ts";
 import { armPicks } from "../support/claim-plans.ts";
 
 const backend = () => `t_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;

@@ -9,7 +9,7 @@ import mysql from "mysql2/promise";
 import { createStint, defineTask, DriverError, JobNotFoundError, type Stint } from "../../mod.ts";
 import { openMysqlAccess } from "../../drivers/mysql/mod.ts";
 import { isTransient } from "../../drivers/mysql/errors.ts";
-import type { SqlAccess } from "../../drivers/sql/access.ts";
+import type { SqlAccess } from "../../drivers/engine/access.ts";
 import { mysqlUrl, rawConnection, skip } from "./env.ts";
 
 const note = defineTask("note", (p: { n: number }) => p.n);

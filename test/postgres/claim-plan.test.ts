@@ -11,7 +11,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createStint, defineTask } from "../../mod.ts";
-import { claimStatement } from "../../drivers/postgres/jobs.ts";
+import { claimStatement } from "../../drivers/postgres/jobClaim.ts";
 import type { QueueSelector } from "../../src/records.ts";
 import { freshDatabaseSkip, rawClient, withFreshDatabase } from "./env.ts";
 import { uniqueBackend } from "../support/harness.ts";

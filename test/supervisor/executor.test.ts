@@ -23,6 +23,7 @@ function claimed(task: string, payload: string): ClaimedJob {
     payload,
     attempt: 1,
     enqueuedAt: new Date(0),
+    claim: { attempt: 1, startedAt: 0 },
   };
 }
 

@@ -1,12 +1,12 @@
 /**
  * The claim-plan tests of the shared engine (libSQL, MySQL): selector lists of
  * every kind, and for each the SELECT of every arm its claim reads
- * (drivers/sql/claim.ts), to EXPLAIN with [backend, ...params, limit].
+ * (drivers/engine/claim.ts), to EXPLAIN with [backend, ...params, limit].
  */
 import type { QueueSelector } from "../../src/records.ts";
-import type { Param } from "../../drivers/sql/access.ts";
-import { pickSql } from "../../drivers/sql/claim.ts";
-import { armWhere, type PrefixMatch, selectorArms } from "../../drivers/sql/selectors.ts";
+import type { Param } from "../../drivers/engine/access.ts";
+import { pickSql } from "../../drivers/engine/jobClaim.ts";
+import { armWhere, type PrefixMatch, selectorArms } from "../../drivers/engine/selectors.ts";
 
 export const PLAN_SELECTOR_LISTS: QueueSelector[][] = [
   [{ kind: "exact", queue: "mail" }],

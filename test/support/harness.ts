@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { createStint, type Stint, type StintOptions } from "../../mod.ts";
 import type { RuntimeErrorContext } from "../../src/config.ts";
-import type { Target } from "./targets.ts";
+import { driverFor, type Target } from "./targets.ts";
 
 export interface RuntimeErrorRecord {
   error: unknown;
@@ -50,15 +50,23 @@ export async function withStintAt(
 ): Promise<void> {
   const { allowRuntimeErrors = false, onRuntimeError, ...rest } = options;
   const runtimeErrors: RuntimeErrorRecord[] = [];
-  const stint = await createStint({
-    url,
-    backend: uniqueBackend(),
-    ...rest,
-    onRuntimeError(error, context) {
-      runtimeErrors.push({ error, context });
-      onRuntimeError?.(error, context);
-    },
-  });
+  const driver = rest.driver ?? await driverFor(url);
+  let stint: Stint;
+  try {
+    stint = await createStint({
+      url,
+      backend: uniqueBackend(),
+      ...rest,
+      driver,
+      onRuntimeError(error, context) {
+        runtimeErrors.push({ error, context });
+        onRuntimeError?.(error, context);
+      },
+    });
+  } catch (error) {
+    if (driver !== rest.driver) await driver?.close();
+    throw error;
+  }
   try {
     await stint.migrate();
     await fn(stint, runtimeErrors);

@@ -6,6 +6,15 @@
  *   postgres  PG_URL, once "postgres" is listed in STINT_DRIVERS_READY
  *   mysql     MYSQL_URL, once "mysql" is listed in STINT_DRIVERS_READY
  *
+ * and, for the contract files that exercise what the PostgreSQL driver does in
+ * its own statements (jobInsertMany, jobClaim, jobFinishMany, jobPromoteDue),
+ * `targetsWithEngine` adds
+ *
+ *   postgres-engine  PG_URL (when "postgres" runs), through the shared engine's
+ *                    statements alone (drivers/postgres/mod.ts
+ *                    createPostgresEngineDriver): the same tests must pass on
+ *                    both, so the fast path cannot drift from the engine.
+ *
  * STINT_DRIVERS_READY is a comma or space separated list, all three by default.
  * Shared servers are not reset between tests: every test isolates itself by
  * using its own random backend alias (see harness.ts).
@@ -13,10 +22,14 @@
 import { mkdtempSync, rmdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Driver } from "../../src/driver.ts";
+import { createPostgresEngineDriver } from "../../drivers/postgres/mod.ts";
 import { env } from "./env.ts";
 
 export interface Target {
-  readonly name: "libsql" | "postgres" | "mysql";
+  readonly name: "libsql" | "postgres" | "mysql" | "postgres-engine";
+  /** The database behind it (postgres-engine's is PostgreSQL). */
+  readonly dialect: "libsql" | "postgres" | "mysql";
   /** A database URL for one test (or a group of tests sharing one database). */
   url(): Promise<string> | string;
   /** Gives back what url() made (the libsql temp file); a no-op for servers. */
@@ -34,6 +47,7 @@ let fileCounter = 0;
 
 const libsql: Target = {
   name: "libsql",
+  dialect: "libsql",
   url() {
     tempDir ??= mkdtempSync(join(tmpdir(), "stint-test-"));
     return `file:${join(tempDir, `t${++fileCounter}-${crypto.randomUUID().slice(0, 8)}.db`)}`;
@@ -57,6 +71,7 @@ const libsql: Target = {
 function server(name: "postgres" | "mysql", variable: string): Target {
   return {
     name,
+    dialect: name,
     url() {
       const url = env(variable);
       if (url === undefined) throw new Error(`${variable} is not set`);
@@ -76,3 +91,33 @@ function server(name: "postgres" | "mysql", variable: string): Target {
 }
 
 export const targets: Target[] = [libsql, server("postgres", "PG_URL"), server("mysql", "MYSQL_URL")];
+
+/**
+ * The engine target's URLs are PG_URL with this startup parameter (harmless:
+ * it names the session in pg_stat_activity), so the harness can tell them
+ * apart and give their Stint the engine-only driver.
+ */
+const ENGINE_MARK = "application_name=stint_engine";
+
+const postgres = targets[1];
+const postgresEngine: Target = {
+  name: "postgres-engine",
+  dialect: "postgres",
+  url() {
+    const url = postgres.url() as string;
+    return `${url}${url.includes("?") ? "&" : "?"}${ENGINE_MARK}`;
+  },
+  release() {},
+  get skip() {
+    return postgres.skip;
+  },
+};
+
+/** Every target, and the PostgreSQL engine-only one. */
+export const targetsWithEngine: Target[] = [...targets, postgresEngine];
+
+/** The driver a Stint on `url` must be given (the engine-only one for postgres-engine's URLs), or undefined. */
+export function driverFor(url: string, statementTimeoutMs?: number): Promise<Driver> | undefined {
+  if (!url.includes(ENGINE_MARK)) return undefined;
+  return createPostgresEngineDriver({ url, statementTimeoutMs });
+}

@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { createStint } from "../../mod.ts";
 import type { Driver } from "../../src/driver.ts";
-import type { Migration } from "../../drivers/sql/access.ts";
+import type { Migration } from "../../drivers/engine/access.ts";
 import { uniqueBackend } from "./harness.ts";
 
 export type Row = Record<string, unknown>;

@@ -15,6 +15,7 @@ function claimed(payload: unknown, attempt = 1): ClaimedJob {
     payload: JSON.stringify(payload),
     attempt,
     enqueuedAt: new Date(0),
+    claim: { attempt, startedAt: 0 },
   };
 }
 

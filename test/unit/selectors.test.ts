@@ -2,8 +2,8 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { QueueSelector } from "../../src/records.ts";
 import { ConfigError } from "../../mod.ts";
-import { parseSelectors, selectorMatches } from "../../src/selectors.ts";
-import { armWhere, likePrefix, selectorArms, selectorRank, substrPrefix } from "../../drivers/sql/selectors.ts";
+import { parseSelectors, selectorMatches, selectorRank } from "../../src/selectors.ts";
+import { armWhere, likePrefix, selectorArms, substrPrefix } from "../../drivers/engine/selectors.ts";
 
 const all: QueueSelector = { kind: "all" };
 const exact = (queue: string): QueueSelector => ({ kind: "exact", queue });

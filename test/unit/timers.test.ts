@@ -19,6 +19,7 @@ const job: ClaimedJob = {
   payload: "null",
   attempt: 1,
   enqueuedAt: new Date(0),
+  claim: { attempt: 1, startedAt: 0 },
 };
 
 describe("long durations", () => {

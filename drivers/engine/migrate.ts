@@ -26,7 +26,7 @@ export async function applyMigrations(q: SqlRunner, list: Migration[], createVer
 /**
  * Version 2's data step, the same on every dialect: a claim now records its
  * attempt and start on the claimed row and leaves the job's row as it was
- * (drivers/sql/jobs.ts). Claims made before the upgrade move their attempt
+ * (drivers/engine/job-rows.ts). Claims made before the upgrade move their attempt
  * there, and their jobs go back to the state a claim leaves them in now.
  * Both statements can run again after a half-applied run (MySQL has no DDL
  * transactions): the second only touches jobs the first has already moved.

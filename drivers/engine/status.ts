@@ -1,11 +1,10 @@
 /**
  * A job's status as readers see it. A claim writes only the claimed row
- * (jobs.ts): while that row exists the job is running, whatever its own row
+ * (job-rows.ts): while that row exists the job is running, whatever its own row
  * says (still "ready"), and the attempt and its start are the claimed row's.
  */
 import type { JobStatus } from "../../src/records.ts";
-import { dateOrNull, num, placeholders, type SqlAccess, type SqlRunner, str } from "./access.ts";
-import { lockWait } from "./jobs.ts";
+import { dateOrNull, lockWait, num, placeholders, type SqlAccess, type SqlRunner, str } from "./access.ts";
 
 /** Job columns plus the claim's (`claim_attempt` is NULL when the job is not claimed). */
 export const JOB_AND_CLAIM = `SELECT j.*, c.attempt AS claim_attempt, c.started_at AS claim_started_at

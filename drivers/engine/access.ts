@@ -7,6 +7,7 @@
  * three databases, and each driver overrides only what its dialect does better.
  */
 import type { DriverCapabilities } from "../../src/records.ts";
+import type { PrefixMatch } from "./selectors.ts";
 
 export type Row = Record<string, unknown>;
 export type Param = string | number | null;
@@ -40,7 +41,14 @@ export interface SqlAccess extends SqlRunner {
   readonly lockSuffix: string;
   /** Suffix for a SELECT that must wait for rows another transaction holds (default FOR UPDATE where lockSuffix is set). */
   readonly lockWaitSuffix?: string;
+  /** How the claim matches a queue prefix (selectors.ts; default `substrPrefix`). */
+  readonly prefixMatch?: PrefixMatch;
   close(): Promise<void>;
+}
+
+/** FOR UPDATE (waiting) where the dialect locks rows; SQLite's write transaction already serializes. */
+export function lockWait(access: SqlAccess): string {
+  return access.lockWaitSuffix ?? (access.lockSuffix ? "FOR UPDATE" : "");
 }
 
 /** `(?, ?, ?)` repeated `rows` times for `columns` columns. */

@@ -4,7 +4,7 @@
  * Each SELECT runs down an index already in (priority DESC, job_id) order and
  * stops at LIMIT: (backend, queue, priority, job_id) for an exact queue,
  * (backend, priority, job_id) for "*" and prefixes. A later selector is read
- * only when the earlier ones came back short (drivers/sql/selectors.ts).
+ * only when the earlier ones came back short (selectors.ts).
  *
  * Why not one SELECT with the selector's rank in ORDER BY: that sorts every
  * matching ready row on each claim (SQLite: a temporary B-tree), and InnoDB
@@ -21,9 +21,9 @@
  * pruned it may already have failed or retried what it held.
  */
 import type { ClaimedJob, QueueSelector } from "../../src/records.ts";
-import type { Row, SqlAccess } from "./access.ts";
-import { claimedFromPick, markClaimed, sortClaimed } from "./jobs.ts";
-import { armWhere, type PrefixMatch, selectorArms } from "./selectors.ts";
+import { num, placeholders, type Row, type SqlAccess, type SqlRunner, valuesList } from "./access.ts";
+import { claimedJob, sortClaimed } from "./job-rows.ts";
+import { armWhere, selectorArms, substrPrefix } from "./selectors.ts";
 
 /** The SELECT of one selector's arm: `where` is armWhere's condition on `r`. */
 export function pickSql(where: string, lockSuffix: string): string {
@@ -34,12 +34,12 @@ export function pickSql(where: string, lockSuffix: string): string {
     ORDER BY r.priority DESC, r.job_id LIMIT ? ${lockSuffix}`;
 }
 
-export function claimBySelector(
+export function jobClaim(
   access: SqlAccess,
   p: { backend: string; processId: string; selectors: QueueSelector[]; limit: number; now: Date },
-  prefixMatch: PrefixMatch,
 ): Promise<ClaimedJob[]> {
   const t = p.now.getTime();
+  const prefixMatch = access.prefixMatch ?? substrPrefix;
   return access.transaction(async (q) => {
     const picked: Row[] = [];
     for (const arm of selectorArms(p.selectors, prefixMatch)) {
@@ -53,8 +53,32 @@ export function claimBySelector(
     // Checked only when there is something to claim, so an idle poll costs no extra statement.
     const live = await q.query(`SELECT 1 AS live FROM stint_processes WHERE id = ? AND backend = ?`, [p.processId, p.backend]);
     if (live.length === 0) return [];
-    const claimed = picked.map(claimedFromPick);
+    // A picked ready row (its job's attempts so far in `attempts`) is the claim of the next attempt.
+    const claimed = picked.map((r) => claimedJob(r, num(r.attempts) + 1, t));
     await markClaimed(q, p.backend, p.processId, claimed, t);
     return sortClaimed(claimed, p.selectors);
   });
+}
+
+/**
+ * The writes of a claim: ready rows out, claimed rows in with the attempt they
+ * start. The jobs' own rows are not written (job-rows.ts).
+ */
+async function markClaimed(
+  q: SqlRunner,
+  backend: string,
+  processId: string,
+  jobs: Array<{ id: string; attempt: number }>,
+  t: number,
+): Promise<void> {
+  await q.run(
+    `DELETE FROM stint_ready_executions WHERE job_id IN (${placeholders(jobs.length)})`,
+    jobs.map((j) => j.id),
+  );
+  await q.run(
+    `INSERT INTO stint_claimed_executions (job_id, backend, process_id, attempt, started_at, created_at) VALUES ${
+      valuesList(6, jobs.length)
+    }`,
+    jobs.flatMap((j) => [j.id, backend, processId, j.attempt, t, t]),
+  );
 }

@@ -1,3 +1,7 @@
+/**
+ * The SQL side of queue selectors: a claim's condition per selector. Parsing
+ * and matching in code (the rank a claimed queue got) are src/selectors.ts's.
+ */
 import type { QueueSelector } from "../../src/records.ts";
 import type { Param } from "./access.ts";
 
@@ -66,15 +70,4 @@ export function selectorArms(selectors: QueueSelector[], prefixMatch: PrefixMatc
 export function armWhere(arm: Arm): Condition {
   const parts = [arm.own?.sql ?? "1 = 1", ...arm.earlier.map((c) => `NOT (${c.sql})`)];
   return { sql: parts.join(" AND "), params: [...(arm.own?.params ?? []), ...arm.earlier.flatMap((c) => c.params)] };
-}
-
-/** The rank a claimed queue got, for ordering a claim's results the same way in code. */
-export function selectorRank(selectors: QueueSelector[], queue: string): number {
-  for (let i = 0; i < selectors.length; i++) {
-    const s = selectors[i];
-    if (s.kind === "all") return i;
-    if (s.kind === "exact" && s.queue === queue) return i;
-    if (s.kind === "prefix" && queue.startsWith(s.prefix)) return i;
-  }
-  return selectors.length;
 }

@@ -1,13 +1,13 @@
-/** Read-only listings for stats and the dashboard. */
-import type { JobStatus, JobSummary, ProcessRecord } from "../../src/records.ts";
-import { dateOrNull, num, numOrNull, type Param, type SqlAccess, str, strOrNull } from "./access.ts";
+/** Jobs of one status, for stats and the dashboard. */
+import type { JobStatus, JobSummary } from "../../src/records.ts";
+import { dateOrNull, num, type Param, type SqlAccess, str } from "./access.ts";
 import { attemptsOf, statusOf } from "./status.ts";
 
 /**
  * Jobs of one status, newest first. Running jobs are the claimed ones, whose
  * rows still say "ready" (status.ts); so "ready" means that row and no claim.
  */
-export async function listJobs(
+export async function jobList(
   access: SqlAccess,
   p: { backend: string; status: JobStatus; queue?: string; limit: number; before?: string },
 ): Promise<JobSummary[]> {
@@ -47,41 +47,4 @@ export async function listJobs(
     finishedAt: dateOrNull(r.finished_at),
     lastError: r.error_name == null ? null : `${str(r.error_name)}: ${str(r.error_message)}`,
   }));
-}
-
-export async function failedCounts(access: SqlAccess, p: { backend: string }): Promise<Map<string, number>> {
-  const rows = await access.query(
-    `SELECT j.queue AS queue, COUNT(*) AS n FROM stint_failed_executions f JOIN stint_jobs j ON j.id = f.job_id
-     WHERE f.backend = ? GROUP BY j.queue`,
-    [p.backend],
-  );
-  return new Map(rows.map((r) => [str(r.queue), num(r.n)]));
-}
-
-export async function listProcesses(access: SqlAccess, p: { backend: string }): Promise<ProcessRecord[]> {
-  const rows = await access.query(
-    `SELECT id, kind, name, pid, hostname, metadata, supervisor_id, last_heartbeat_at, created_at
-     FROM stint_processes WHERE backend = ? ORDER BY created_at, name`,
-    [p.backend],
-  );
-  return rows.map((r) => ({
-    id: str(r.id),
-    kind: str(r.kind),
-    name: str(r.name),
-    pid: numOrNull(r.pid),
-    hostname: strOrNull(r.hostname),
-    metadata: parseObject(r.metadata),
-    supervisorId: strOrNull(r.supervisor_id),
-    lastHeartbeatAt: new Date(num(r.last_heartbeat_at)),
-    createdAt: new Date(num(r.created_at)),
-  }));
-}
-
-function parseObject(value: unknown): Record<string, unknown> {
-  try {
-    const parsed = JSON.parse(String(value ?? "{}"));
-    return parsed && typeof parsed === "object" ? parsed : {};
-  } catch {
-    return {};
-  }
 }

@@ -19,57 +19,34 @@
  * batches never deadlock on them. Semaphores are database-wide: the key alone
  * names them, whatever the backend.
  *
- * Dialect drivers that replace jobInsertMany / jobFinishMany / jobPromoteDue call the
- * helpers here inside their own transaction: `acquireSlots` + `insertBlockedRows`
- * (new jobs), `admitJobs` (existing jobs becoming ready), `releaseSlots` (jobs
- * that end).
+ * The operations that move jobs (jobInsertMany, jobFinishMany, jobPromoteDue,
+ * jobRetryMany, ..., and a dialect's own versions of them) call the helpers here
+ * inside their own transaction: `acquireSlots` + `insertBlockedRows` (new jobs),
+ * `admitJobs` (existing jobs becoming ready), `releaseSlots` (jobs that end).
+ * concurrencyMaintain.ts promotes what no release reached.
  */
-import type { ConcurrencyPolicy, SemaphoreRecord } from "../../src/records.ts";
+import type { ConcurrencyPolicy } from "../../src/records.ts";
 import { chunks, num, placeholders, type SqlAccess, type SqlRunner, str, valuesList } from "./access.ts";
 
-/** The dialect's insert-if-absent (creating a semaphore may race another transaction doing the same). */
+/**
+ * The dialect's insert-if-absent: creating a semaphore may race another
+ * transaction doing the same, and the loser must find the row, not abort.
+ */
 export type InsertIgnore = Pick<SqlAccess, "insertIgnore">;
 export type Admission = "ready" | "blocked" | "discarded";
 
 const CHUNK = 500;
 
-interface Semaphore {
+export interface Semaphore {
   key: string;
   value: number;
   limit: number;
   expiresAt: number;
 }
 
-async function createSemaphore(q: SqlRunner, ig: InsertIgnore | undefined, key: string, limit: number, t: number) {
+async function createSemaphore(q: SqlRunner, ig: InsertIgnore, key: string, limit: number, t: number) {
   const columns = ["semaphore_key", "value", "limit_value", "expires_at", "created_at", "updated_at"];
-  const params = [key, limit, limit, t, t, t];
-  if (ig) {
-    await q.run(ig.insertIgnore("stint_semaphores", columns, 1), params);
-    return;
-  }
-  // Without the dialect's insert-if-absent, a savepoint (portable) keeps a
-  // duplicate from aborting the transaction: another one created the row first,
-  // and the read that follows finds it.
-  await q.run(`SAVEPOINT stint_semaphore`);
-  try {
-    await q.run(`INSERT INTO stint_semaphores (${columns.join(", ")}) VALUES (?, ?, ?, ?, ?, ?)`, params);
-    await q.run(`RELEASE SAVEPOINT stint_semaphore`);
-  } catch (error) {
-    // Anything else (a deadlock: the whole transaction is gone) goes to the retry loop.
-    if (!isDuplicate(error)) throw error;
-    await q.run(`ROLLBACK TO SAVEPOINT stint_semaphore`);
-    await q.run(`RELEASE SAVEPOINT stint_semaphore`);
-  }
-}
-
-/** A unique-key violation, in any dialect's words (possibly wrapped in a DriverError). */
-function isDuplicate(error: unknown): boolean {
-  let e = error as { errno?: unknown; code?: unknown; message?: unknown; cause?: unknown } | null;
-  for (let depth = 0; e && depth < 4; depth++, e = e.cause as typeof e) {
-    if (e.errno === 1062 || e.code === "ER_DUP_ENTRY" || e.code === "23505") return true;
-    if (/UNIQUE constraint failed|duplicate key|Duplicate entry/i.test(String(e.message ?? ""))) return true;
-  }
-  return false;
+  await q.run(ig.insertIgnore("stint_semaphores", columns, 1), [key, limit, limit, t, t, t]);
 }
 
 /**
@@ -79,9 +56,9 @@ function isDuplicate(error: unknown): boolean {
  * nothing and the next SELECT would be read without a lock. (`updated_at + 1`
  * always changes the row, so MySQL reports it as affected.)
  */
-async function lockSemaphore(
+export async function lockSemaphore(
   q: SqlRunner,
-  ig: InsertIgnore | undefined,
+  ig: InsertIgnore,
   key: string,
   limit: number,
   t: number,
@@ -100,7 +77,7 @@ async function lockSemaphore(
   throw new Error(`semaphore ${JSON.stringify(key)} could not be locked`);
 }
 
-function saveSemaphore(q: SqlRunner, s: Semaphore, t: number): Promise<number> {
+export function saveSemaphore(q: SqlRunner, s: Semaphore, t: number): Promise<number> {
   return q.run(
     `UPDATE stint_semaphores SET value = ?, limit_value = ?, expires_at = ?, updated_at = ? WHERE semaphore_key = ?`,
     [s.value, s.limit, s.expiresAt, t, s.key],
@@ -131,7 +108,7 @@ function byKey<T>(items: T[], key: (item: T) => string): Array<[string, T[]]> {
  */
 export async function acquireSlots(
   q: SqlRunner,
-  ig: InsertIgnore | undefined,
+  ig: InsertIgnore,
   jobs: Array<{ id: string; policy: ConcurrencyPolicy }>,
   t: number,
 ): Promise<Map<string, Admission>> {
@@ -213,7 +190,7 @@ async function insertReady(q: SqlRunner, rows: Array<[string, string, string, nu
  */
 export async function admitJobs(
   q: SqlRunner,
-  ig: InsertIgnore | undefined,
+  ig: InsertIgnore,
   ids: string[],
   t: number,
   latencyFrom?: Map<string, number>,
@@ -253,7 +230,7 @@ export async function admitJobs(
  * backends, or one), highest priority then oldest first. A waiter whose blocked
  * row another transaction removed meanwhile (discarded, cancelled) is skipped.
  */
-async function promoteWaiters(
+export async function promoteWaiters(
   q: SqlRunner,
   sem: Semaphore,
   t: number,
@@ -293,7 +270,7 @@ async function promoteWaiters(
  */
 export async function releaseSlots(
   q: SqlRunner,
-  ig: InsertIgnore | undefined,
+  ig: InsertIgnore,
   jobIds: string[],
   t: number,
 ): Promise<Array<{ id: string; backend: string; queue: string }>> {
@@ -316,79 +293,4 @@ export async function releaseSlots(
     await saveSemaphore(q, sem, t);
   }
   return promoted;
-}
-
-/**
- * The dispatcher's maintenance: deletes semaphores whose lease ran out
- * (database-wide), then promotes this backend's blocked jobs wherever a slot can
- * be had: their own lease ran out, their semaphore is gone, or it has free
- * slots (a limit raised meanwhile). Each key is one short transaction, so two
- * dispatchers racing on a key promote one waiter per free slot, not two.
- */
-export async function maintainConcurrency(
-  access: SqlAccess,
-  p: { backend: string; limit: number; now: Date },
-): Promise<{ expired: number; promoted: number; queues: string[] }> {
-  const t = p.now.getTime();
-  let expired = 0;
-  for (;;) {
-    const count = await access.transaction(async (q) => {
-      const keys = (await q.query(
-        `SELECT semaphore_key FROM stint_semaphores WHERE expires_at < ? ORDER BY semaphore_key LIMIT ?`,
-        [t, p.limit],
-      )).map((r) => str(r.semaphore_key));
-      if (keys.length === 0) return 0;
-      await q.run(
-        `DELETE FROM stint_semaphores WHERE semaphore_key IN (${placeholders(keys.length)}) AND expires_at < ?`,
-        [...keys, t],
-      );
-      return keys.length;
-    });
-    expired += count;
-    if (count < p.limit) break;
-  }
-  const keys = await access.query(
-    `SELECT DISTINCT b.concurrency_key FROM stint_blocked_executions b
-     LEFT JOIN stint_semaphores s ON s.semaphore_key = b.concurrency_key
-     WHERE b.backend = ? AND (b.expires_at < ? OR s.semaphore_key IS NULL OR s.value > 0)
-     ORDER BY b.concurrency_key LIMIT ?`,
-    [p.backend, t, p.limit],
-  );
-  let promoted = 0;
-  const queues = new Set<string>();
-  for (const row of keys) {
-    const key = str(row.concurrency_key);
-    const moved = await access.transaction(async (q) => {
-      const first = await q.query(
-        `SELECT j.concurrency_limit FROM stint_blocked_executions b JOIN stint_jobs j ON j.id = b.job_id
-         WHERE b.concurrency_key = ? AND b.backend = ? ORDER BY b.priority DESC, b.job_id LIMIT 1`,
-        [key, p.backend],
-      );
-      if (first.length === 0) return [];
-      const sem = await lockSemaphore(q, access, key, num(first[0].concurrency_limit), t);
-      const out = await promoteWaiters(q, sem, t, p.backend);
-      if (out.length > 0) await saveSemaphore(q, sem, t);
-      return out;
-    });
-    promoted += moved.length;
-    for (const m of moved) queues.add(m.queue);
-  }
-  return { expired, promoted, queues: [...queues] };
-}
-
-/** Semaphores (database-wide) with how many jobs wait on each; busiest first. */
-export async function listSemaphores(access: SqlAccess, p: { limit: number }): Promise<SemaphoreRecord[]> {
-  const rows = await access.query(
-    `SELECT s.semaphore_key, s.value, s.limit_value, s.expires_at,
-       (SELECT COUNT(*) FROM stint_blocked_executions b WHERE b.concurrency_key = s.semaphore_key) AS waiters
-     FROM stint_semaphores s ORDER BY s.value, s.semaphore_key LIMIT ?`,
-    [p.limit],
-  );
-  return rows.map((r) => ({
-    key: str(r.semaphore_key),
-    value: num(r.value),
-    limit: num(r.limit_value),
-    expiresAt: new Date(num(r.expires_at)),
-    waiters: num(r.waiters),
-  }));
 }

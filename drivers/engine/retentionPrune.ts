@@ -65,7 +65,7 @@ async function pruneReservations(
   });
 }
 
-export async function pruneRetention(
+export async function retentionPrune(
   access: SqlAccess,
   p: PruneParams,
 ): Promise<PruneCounts> {

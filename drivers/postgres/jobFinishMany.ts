@@ -1,7 +1,7 @@
 /**
  * Applying a batch of outcomes in one statement, with the effects of the shared
- * engine's finishJobs (drivers/sql/jobs.ts, the reference — change both
- * together):
+ * engine's jobFinishMany (drivers/engine/jobFinishMany.ts; the contract suite
+ * runs on both):
  *
  *   succeeded  → deleted with its errors, or kept as "succeeded" with its return value
  *   failed     → error recorded for the attempt, failed row, status "failed"
@@ -10,7 +10,7 @@
  *   released   → back to ready, the attempt not counted
  *
  * A kept job's row gets the attempt and its start from the claimed row (the
- * claim does not write the job's row; drivers/sql/jobs.ts).
+ * claim does not write the job's row; drivers/engine/job-rows.ts).
  *
  * Only outcomes for jobs still claimed by `processId` apply: the claimed rows
  * are deleted first (`mine`), and everything else reads from what that delete
@@ -24,8 +24,8 @@
  * same statement, delivered on commit.
  */
 import type { Outcome } from "../../src/records.ts";
-import { finishJobs } from "../sql/jobs.ts";
-import { chunks, type Param, type SqlAccess, type SqlRunner, str } from "../sql/access.ts";
+import { chunks, type Param, type SqlAccess, type SqlRunner, str } from "../engine/access.ts";
+import * as engine from "../engine/jobFinishMany.ts";
 import { pgArray } from "./arrays.ts";
 import { notifyExpr, notifyQueues } from "./notify.ts";
 
@@ -55,7 +55,7 @@ const mine = (ids: string, tokens: string | null) =>
 /**
  * The outcomes' claims as one JSON object, id → "attempt:startedAt", parsed once
  * per statement (the sub-select), with a lookup per claimed row: an outcome for
- * another claim of the job does not apply (src/driver.ts Outcome). Outcomes
+ * another claim of the job does not apply (src/records.ts Outcome). Outcomes
  * without one match any claim. The parameter is text on purpose: typed jsonb,
  * postgres.js would encode the string once more, as a JSON string.
  *
@@ -204,7 +204,7 @@ async function finishBatch(
   return rows.filter((r) => r.id !== null).map((r) => str(r.id));
 }
 
-export async function finishClaimedJobs(
+export async function jobFinishMany(
   access: SqlAccess,
   hot: SqlRunner,
   p: {
@@ -230,7 +230,7 @@ export async function finishClaimedJobs(
   // recovery path, or claims this process no longer holds (the engine ignores those).
   const rest = outcomes.filter((o) => !applied.has(o.id));
   if (rest.length > 0) {
-    const done = new Set(await finishJobs(access, { ...p, outcomes: rest }));
+    const done = new Set(await engine.jobFinishMany(access, { ...p, outcomes: rest }));
     for (const id of done) applied.add(id);
     const requeued = rest.filter((o) =>
       done.has(o.id) && (o.kind === "released" || (o.kind === "retry" && o.retryAt.getTime() <= t))

@@ -1,0 +1,119 @@
+/**
+ * Inserting jobs in single PostgreSQL statements: one round trip (no
+ * BEGIN/COMMIT; a statement is its own transaction), with the same effects as
+ * the shared engine's jobInsertMany (drivers/engine/jobInsertMany.ts). The
+ * contract suite runs on both (test/support/targets.ts, "postgres-engine"), so
+ * the two cannot drift apart unnoticed. Batches travel as array literals
+ * through `unnest`, so each statement is prepared once per connection whatever
+ * the batch size.
+ *
+ * Jobs with a concurrency policy go through the shared engine: semaphores and
+ * blocked jobs are its business, and this file only handles plain jobs.
+ */
+import type { InsertedJob, NewJob } from "../../src/records.ts";
+import { chunks, type Param, type SqlAccess, type SqlRunner } from "../engine/access.ts";
+import { jobInsertManyIn } from "../engine/jobInsertMany.ts";
+import { pgArray } from "./arrays.ts";
+import { notifyExpr, notifyQueues } from "./notify.ts";
+
+/** Jobs per insert statement; a bigger batch is several statements in one transaction. */
+const INSERT_CHUNK = 10_000;
+
+/**
+ * The batch's columns arrive as arrays; in a uniform batch (one task, queue,
+ * priority and due time: single enqueues, and most bulk ones) those four are
+ * scalars, which the server parses once instead of once per job (5-10% of a
+ * 1,000-job insert). The parameter positions are the same in both.
+ */
+const INPUT = {
+  mixed: `SELECT * FROM unnest($3::uuid[], $4::text[], $5::text[], $6::integer[], $7::text[], $8::bigint[])
+      AS i (id, task, queue, priority, payload, scheduled_at)`,
+  uniform: `SELECT i.id, $4::text AS task, $5::text AS queue, $6::integer AS priority, i.payload,
+      $8::bigint AS scheduled_at FROM unnest($3::uuid[], $7::text[]) AS i (id, payload)`,
+};
+
+const insertSql = (notify: boolean, uniform: boolean) => `WITH input AS (
+    ${uniform ? INPUT.uniform : INPUT.mixed}
+  ), jobs AS (
+    INSERT INTO stint_jobs (id, backend, task, queue, priority, payload, status, attempts, scheduled_at, created_at,
+      updated_at)
+    SELECT id, $1, task, queue, priority, payload, CASE WHEN scheduled_at <= $2 THEN 'ready' ELSE 'scheduled' END, 0,
+      scheduled_at, $2, $2
+    FROM input
+    RETURNING id, queue, priority, scheduled_at, status
+  ), ready AS (
+    INSERT INTO stint_ready_executions (job_id, backend, queue, priority, latency_started_at, created_at)
+    SELECT id, $1, queue, priority, scheduled_at, $2 FROM jobs WHERE status = 'ready'
+  ), scheduled AS (
+    INSERT INTO stint_scheduled_executions (job_id, backend, queue, priority, scheduled_at, created_at)
+    SELECT id, $1, queue, priority, scheduled_at, $2 FROM jobs WHERE status = 'scheduled'
+  )
+  SELECT ${notifyExpr("$1", "queue", notify)} FROM (SELECT DISTINCT queue FROM jobs WHERE status = 'ready') AS q`;
+const INSERT = {
+  notify: { uniform: insertSql(true, true), mixed: insertSql(true, false) },
+  quiet: { uniform: insertSql(false, true), mixed: insertSql(false, false) },
+};
+
+function isUniform(jobs: NewJob[]): boolean {
+  const [first] = jobs;
+  const due = first.scheduledAt.getTime();
+  return jobs.every((j) =>
+    j.task === first.task && j.queue === first.queue && j.priority === first.priority && j.scheduledAt.getTime() === due
+  );
+}
+
+/** The statement and its parameters for one batch. */
+function insertStatement(notify: boolean, backend: string, t: number, jobs: NewJob[]): [string, Param[]] {
+  const variants = notify ? INSERT.notify : INSERT.quiet;
+  const ids = pgArray(jobs.map((j) => j.id));
+  const payloads = pgArray(jobs.map((j) => j.payload));
+  if (isUniform(jobs)) {
+    const [j] = jobs;
+    return [variants.uniform, [backend, t, ids, j.task, j.queue, j.priority, payloads, j.scheduledAt.getTime()]];
+  }
+  return [variants.mixed, [
+    backend,
+    t,
+    ids,
+    pgArray(jobs.map((j) => j.task)),
+    pgArray(jobs.map((j) => j.queue)),
+    pgArray(jobs.map((j) => j.priority)),
+    payloads,
+    pgArray(jobs.map((j) => j.scheduledAt.getTime())),
+  ]];
+}
+
+/**
+ * Inserts jobs; a ready job's wake-up is sent by the same statement, so it is
+ * delivered when the insert commits (the caller's commit, with `tx`).
+ */
+export async function jobInsertMany(
+  access: SqlAccess,
+  hot: SqlRunner,
+  p: { backend: string; jobs: NewJob[]; now: Date; tx?: unknown; notify: boolean },
+): Promise<InsertedJob[]> {
+  const userTx = p.tx === undefined ? null : access.runnerForUserTx(p.tx);
+  const t = p.now.getTime();
+  const out = p.jobs.map((j): InsertedJob => ({
+    id: j.id,
+    status: j.scheduledAt.getTime() <= t ? "ready" : "scheduled",
+  }));
+  if (p.jobs.some((j) => j.concurrency !== null)) {
+    // The shared engine owns concurrency; the wake-up joins its transaction.
+    const viaEngine = async (q: SqlRunner) => {
+      const inserted = await jobInsertManyIn(q, access, p);
+      const ready = p.jobs.filter((_, i) => inserted[i].status === "ready").map((j) => j.queue);
+      await notifyQueues(q, p.backend, ready, p.notify);
+      return inserted;
+    };
+    return userTx ? viaEngine(userTx) : access.transaction(viaEngine);
+  }
+  const batches = chunks(p.jobs, INSERT_CHUNK);
+  const write = async (q: SqlRunner) => {
+    for (const batch of batches) await q.query(...insertStatement(p.notify, p.backend, t, batch));
+  };
+  if (userTx) await write(userTx);
+  else if (batches.length === 1) await hot.query(...insertStatement(p.notify, p.backend, t, p.jobs));
+  else await access.transaction(write);
+  return out;
+}
