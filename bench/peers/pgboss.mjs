@@ -158,8 +158,10 @@ class Bench {
    */
   async startWorkers(queue, mode, handler) {
     const options = workOptions(mode, this.o.batchSize);
-    const batchHandler = async (jobs) => {
+    // pg-boss awaits what the handler returns: a resolved promise, as an async handler gives.
+    const batchHandler = (jobs) => {
       for (const job of jobs) handler(job);
+      return Promise.resolve();
     };
     for (let k = 0; k < this.o.concurrency; k++) await this.boss.work(queue, options, batchHandler);
     return () => this.boss.offWork(queue);
