@@ -3,9 +3,8 @@
  * loads a database client it does not use. mod.ts binds it as createStint's
  * default; the core itself never imports a driver.
  */
-import type { Driver } from "../src/driver.ts";
 import { ConfigError } from "../src/errors.ts";
-import type { ConnectOptions } from "../src/create.ts";
+import type { ConnectOptions, Driver } from "../src/driver.ts";
 
 export async function connect({ url, statementTimeoutMs, notify }: ConnectOptions): Promise<Driver> {
   const scheme = url.slice(0, url.indexOf(":")).toLowerCase();

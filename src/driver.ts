@@ -228,3 +228,11 @@ export interface DriverOptions {
    */
   notify?: boolean;
 }
+
+/** What a driver factory is given to open the database at `url`. */
+export interface ConnectOptions {
+  url: string;
+  statementTimeoutMs: number;
+  /** Whether the driver may listen for the database's notifications (listenNotify). */
+  notify: boolean;
+}

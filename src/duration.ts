@@ -1,2 +1,3 @@
-/** Milliseconds, or a string with a unit: "500ms", "30s", "5m", "2h", "7d" (parseDuration in validate.ts reads it). */
+// parseDuration in validate.ts reads it.
+/** Milliseconds, or a string with a unit: "500ms", "30s", "5m", "2h", "7d". */
 export type Duration = number | string;

@@ -1,3 +1,5 @@
+import { ResultError } from "./errors.ts";
+
 /**
  * Payloads and return values must survive JSON.stringify → JSON.parse unchanged.
  * `jsonProblem` walks a value and names the first part that would not, so the
@@ -105,4 +107,16 @@ const UNSTORABLE = /\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\
 
 export function hasUnstorable(value: string): boolean {
   return UNSTORABLE.test(value);
+}
+
+/**
+ * A handler's value as the JSON text to store (undefined is null), or a
+ * ResultError naming what would not round-trip. Worker mode calls it in the
+ * isolate (isolate.ts), so a bad result fails the same way in both modes.
+ */
+export function resultJson(task: string, value: unknown): string {
+  const result = value === undefined ? null : value;
+  const problem = jsonProblem(result, "return value");
+  if (problem) throw new ResultError(`${task}: ${problem}`);
+  return JSON.stringify(result);
 }

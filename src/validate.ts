@@ -41,9 +41,9 @@ export const MAX_DURATION_MS = 4.32e15;
  * Parses a Duration into milliseconds. `what` names the option in the error.
  * Negative, non-finite and unit-less strings are refused, and so is anything
  * longer than the Date range (a time plus it would be an Invalid Date).
- * Public (mod.ts), hence the error class parameter; inside Stint the bound
- * checks below choose it.
+ * `ErrorType` is the error thrown (default ConfigError).
  */
+// Public (mod.ts), hence the error class parameter; inside Stint the bound checks below choose it.
 export function parseDuration(value: unknown, what: string, ErrorType: new (m: string) => Error = ConfigError): number {
   if (typeof value === "number") {
     if (!Number.isFinite(value) || value < 0) {

@@ -12,7 +12,7 @@
  * while the last answer was full: a fast drain otherwise spends most of its
  * time waiting for the next claim with nothing left to run. A short answer
  * (from whichever claim is the newest to answer) starts the polling wait.
- * Failed claims back off, from pollingInterval doubling up to 2 s.
+ * Failed claims back off: twice pollingInterval, doubling with each failure in a row, up to 2 s.
  */
 import type { ResolvedWorker } from "../config.ts";
 import type { ClaimedJob } from "../records.ts";

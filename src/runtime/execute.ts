@@ -27,8 +27,8 @@
  * without its attempts ever counting.
  */
 import type { ClaimedJob, Outcome } from "../records.ts";
-import { JobCancelledError, JobTimeoutError, ResultError, safeErrorInfo, UnknownTaskError } from "../errors.ts";
-import { jsonProblem } from "../json.ts";
+import { JobCancelledError, JobTimeoutError, safeErrorInfo, UnknownTaskError } from "../errors.ts";
+import { resultJson } from "../json.ts";
 import { backoffDelay } from "../retry.ts";
 import type { AnyTask, Task, TaskContext } from "../task.ts";
 import { type LongTimer, longTimeout } from "../timers.ts";
@@ -194,18 +194,6 @@ async function decide(
   } finally {
     timer?.clear();
   }
-}
-
-/**
- * A handler's value as the JSON text to store (undefined is null), or a
- * ResultError naming what would not round-trip. Worker mode calls it in the
- * isolate (isolate.ts), so a bad result fails the same way in both modes.
- */
-export function resultJson(task: string, value: unknown): string {
-  const result = value === undefined ? null : value;
-  const problem = jsonProblem(result, "return value");
-  if (problem) throw new ResultError(`${task}: ${problem}`);
-  return JSON.stringify(result);
 }
 
 /** A failure is retried while the task's attempts last, else final. */

@@ -15,7 +15,7 @@
  */
 import { JobCancelledError, JobTimeoutError, safeErrorInfo } from "../errors.ts";
 import { collectTasks, type Task } from "../task.ts";
-import { resultJson } from "./execute.ts";
+import { resultJson } from "../json.ts";
 import type { FromIsolate, ToIsolate } from "./protocol.ts";
 
 // A Web Worker's global scope; typed loosely so this file needs no DOM/worker lib.
