@@ -7,10 +7,18 @@
  * three databases, and each driver overrides only what its dialect does better.
  */
 import type { DriverCapabilities } from "../../src/records.ts";
-import type { PrefixMatch } from "./selectors.ts";
 
 export type Row = Record<string, unknown>;
 export type Param = string | number | null;
+
+/** A condition on the ready row `r` and its parameters. */
+export interface Condition {
+  sql: string;
+  params: Param[];
+}
+
+/** How a dialect matches a queue prefix on `r.queue`. */
+export type PrefixMatch = (prefix: string) => Condition;
 
 /** Runs statements: on the pool, or inside one transaction. */
 export interface SqlRunner {

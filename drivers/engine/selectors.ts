@@ -3,16 +3,7 @@
  * and matching in code (the rank a claimed queue got) are src/selectors.ts's.
  */
 import type { QueueSelector } from "../../src/records.ts";
-import type { Param } from "./access.ts";
-
-/** A condition on the ready row `r` and its parameters. */
-export interface Condition {
-  sql: string;
-  params: Param[];
-}
-
-/** How a dialect matches a queue prefix on `r.queue`. */
-export type PrefixMatch = (prefix: string) => Condition;
+import type { Condition, PrefixMatch } from "./access.ts";
 
 /**
  * SUBSTR, not LIKE: SQLite's LIKE ignores ASCII case (so "mail*" would take

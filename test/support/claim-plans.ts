@@ -6,7 +6,8 @@
 import type { QueueSelector } from "../../src/records.ts";
 import type { Param } from "../../drivers/engine/access.ts";
 import { pickSql } from "../../drivers/engine/jobClaim.ts";
-import { armWhere, type PrefixMatch, selectorArms } from "../../drivers/engine/selectors.ts";
+import type { PrefixMatch } from "../../drivers/engine/access.ts";
+import { armWhere, selectorArms } from "../../drivers/engine/selectors.ts";
 
 export const PLAN_SELECTOR_LISTS: QueueSelector[][] = [
   [{ kind: "exact", queue: "mail" }],
