@@ -10,8 +10,10 @@
  *
  * Files are read as text and lexed just enough to tell code, strings and comments apart, so
  * that a comment saying "Deno." or prose mentioning a SELECT is no violation. SQL is found in
- * string literals (and template text) by its capitalised keywords: this codebase writes SQL in
- * capitals and prose in lower case, which keeps the rule free of false positives.
+ * string literals (and template text): by its capitalised keywords (this codebase writes SQL in
+ * capitals), and in any case by a statement's shape (`insert into t (`, `update t set a =`,
+ * `delete from t where`, `select … from t where|join|order|group|limit`), which prose does not
+ * have. Not found: SQL assembled from several literals (`"SELECT a " + "FROM t"`).
  * The last describe block shows that every detector can fail.
  */
 import { describe, test } from "node:test";
@@ -44,7 +46,7 @@ function scan(text: string): Scanned {
   let i = 0;
 
   const literal = (value: string) => {
-    if (/\bimport\s*\(\s*$/.test(out.code)) out.imports.push({ specifier: value, dynamic: true });
+    if (/\b(?:import|require)\s*\(\s*$/.test(out.code)) out.imports.push({ specifier: value, dynamic: true });
     else if (/(?:^|[^\w$.])(?:from|import)\s*$/.test(out.code)) out.imports.push({ specifier: value, dynamic: false });
     out.strings.push(value);
     out.code += '""';
@@ -132,8 +134,13 @@ function scan(text: string): Scanned {
   return out;
 }
 
-/** `Deno.x`, `process?.x`, and a global reached through another object (`globalThis.Bun`). */
-const RUNTIME_GLOBAL = /(?<![\w$])(?:Deno|Bun|process)\s*\??\.|\.\s*(?:Deno|Bun|process)\b/;
+/**
+ * `Deno` or `Bun` anywhere in code (`Deno.pid`, `typeof Deno`, `const B = Bun`), `process.x`,
+ * and a global reached through the global object (`globalThis.process`); a property that is
+ * merely named `process` (`worker.process`) is not one.
+ */
+const RUNTIME_GLOBAL =
+  /(?<![\w$])(?:Deno|Bun)(?![\w$])|(?<![\w$.])process\s*\??\.|\b(?:globalThis|self|window)(?:\s+as\s+\w+)?\s*\)?\s*\??\.\s*process\b/;
 const NODE_BUILTINS = new Set(builtinModules);
 
 /** What in `text` reaches for a runtime: its globals or a Node built-in module. */
@@ -143,7 +150,7 @@ function runtimeProblems(text: string): string[] {
   const global = RUNTIME_GLOBAL.exec(code);
   if (global) problems.push(`touches a runtime global: ${global[0].trim()}`);
   for (const name of strings) {
-    if (name === "Deno" || name === "Bun") problems.push(`looks a runtime up by name: ${JSON.stringify(name)}`);
+    if (name === "Deno" || name === "Bun" || name === "process") problems.push(`looks a runtime up by name: ${JSON.stringify(name)}`);
   }
   for (const { specifier } of imports) {
     if (specifier.startsWith("node:") || NODE_BUILTINS.has(specifier)) problems.push(`imports ${specifier}`);
@@ -157,6 +164,13 @@ const SQL = [
   /\bUPDATE\s+[\w."`$]+\s+SET\b/,
   /\bDELETE\s+FROM\b/,
   /\bCREATE\s+(?:UNIQUE\s+)?(?:TABLE|INDEX)\b/,
+  /\bSELECT\s+[\w$]+\s*\(/,
+  /\b(?:ALTER|DROP|TRUNCATE)\s+TABLE\b/i,
+  /\bREPLACE\s+INTO\b/,
+  /\binsert\s+into\s+[\w."`$]+\s*\(/i,
+  /\bupdate\s+[\w."`$]+\s+set\s+[\w"`]+\s*=/i,
+  /\bdelete\s+from\s+[\w."`$]+\s+where\b/i,
+  /\bselect\s+[\s\S]+?\s+from\s+[\w."`$]+\s+(?:where|join|order\s+by|group\s+by|limit)\b/i,
 ];
 
 /** The string literals in `text` that hold SQL. */
@@ -325,6 +339,13 @@ describe("every rule can fail", () => {
     assert.equal(runtimeProblems('import { readFile } from "node:fs/promises";').length, 1);
     assert.equal(runtimeProblems('import os from "os";').length, 1);
     assert.deepEqual(runtimeProblems('// Deno.exit()\nconst s = "Deno.exit() and process.env";'), []);
+    assert.equal(runtimeProblems('const on = typeof Deno !== "undefined";').length, 1);
+    assert.equal(runtimeProblems('const pid = Deno["pid"];').length, 1);
+    assert.equal(runtimeProblems("const { Deno: D } = globalThis as any;").length, 1);
+    assert.equal(runtimeProblems("const B = Bun;").length, 1);
+    assert.equal(runtimeProblems('const p = (globalThis as any)["process"];').length, 1);
+    assert.equal(runtimeProblems('const fs = require("fs");').length, 1);
+    assert.deepEqual(runtimeProblems("const kind = worker.process; this.process();"), []);
   });
 
   test("SQL is found in strings and templates, not in comments or lower-case prose", () => {
@@ -335,6 +356,14 @@ describe("every rule can fail", () => {
     assert.equal(sqlProblems('run("DELETE FROM t");').length, 1);
     assert.equal(sqlProblems('run("CREATE TABLE IF NOT EXISTS t (a INT)");').length, 1);
     assert.deepEqual(sqlProblems('// SELECT id FROM t\nthrow new Error("select a queue from the list, then delete from it");'), []);
+    assert.equal(sqlProblems('q("select id from stint_jobs where id = ?");').length, 1);
+    assert.equal(sqlProblems('q("insert into stint_jobs (id) values (?)");').length, 1);
+    assert.equal(sqlProblems('q("update stint_jobs set status = ?");').length, 1);
+    assert.equal(sqlProblems('q("delete from stint_jobs where id = ?");').length, 1);
+    assert.equal(sqlProblems('q("SELECT pg_notify($1, $2)");').length, 1);
+    assert.equal(sqlProblems('q("ALTER TABLE t ADD COLUMN a INT");').length, 1);
+    assert.equal(sqlProblems('q("drop table t");').length, 1);
+    assert.equal(sqlProblems('q("REPLACE INTO t VALUES (?)");').length, 1);
   });
 
   test("a file of 401 lines is too long, one of 400 is not", () => {
