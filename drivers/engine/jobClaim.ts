@@ -1,6 +1,7 @@
 /**
- * The claim of the shared engine (libSQL, MySQL/MariaDB): one SELECT per
- * queue selector, in selector order, then the writes, all in one transaction.
+ * The claim of the shared engine (libSQL, MySQL/MariaDB; PostgreSQL too in the
+ * contract suite's postgres-engine target): one SELECT per queue selector, in
+ * selector order, then the writes, all in one transaction.
  * Each SELECT runs down an index already in (priority DESC, job_id) order and
  * stops at LIMIT: (backend, queue, priority, job_id) for an exact queue,
  * (backend, priority, job_id) for "*" and prefixes. A later selector is read

@@ -5,7 +5,7 @@ import { type Param, placeholders, type SqlAccess, type SqlRunner } from "./acce
 /** Jobs per transaction of an operator action. */
 export const BATCH = 500;
 
-export function filterSql(filter: JobFilter | undefined): { sql: string; params: Param[] } {
+function filterSql(filter: JobFilter | undefined): { sql: string; params: Param[] } {
   let sql = "";
   const params: Param[] = [];
   if (filter?.queue !== undefined) {

@@ -37,7 +37,7 @@ export type Admission = "ready" | "blocked" | "discarded";
 
 const CHUNK = 500;
 
-export interface Semaphore {
+interface Semaphore {
   key: string;
   value: number;
   limit: number;

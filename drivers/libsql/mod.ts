@@ -15,7 +15,7 @@ import { DriverError } from "../../src/errors.ts";
 import { redactUrl, urlHost, urlPassword } from "../../src/redact.ts";
 import type { Migration, Param, Row, SqlAccess, SqlRunner } from "../engine/access.ts";
 import { createEngineDriver } from "../engine/engine.ts";
-import { applyMigrations } from "../engine/migrate.ts";
+import { applyMigrations } from "../engine/migrations.ts";
 import { guardUserTx, type TxIdentity } from "../engine/user-tx.ts";
 import { inCauseChain, withNotMigratedError } from "../engine/not-migrated.ts";
 import { migrations } from "./schema.ts";

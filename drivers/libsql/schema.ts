@@ -4,7 +4,7 @@
  * Times are INTEGER milliseconds since the epoch; JSON is TEXT.
  */
 import type { Migration } from "../engine/access.ts";
-import { CLAIM_ATTEMPT_BACKFILL } from "../engine/migrate.ts";
+import { CLAIM_ATTEMPT_BACKFILL } from "../engine/migrations.ts";
 
 export const migrations: Migration[] = [
   {

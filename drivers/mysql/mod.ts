@@ -28,7 +28,7 @@ import { jobRetryMany } from "../engine/jobRetryMany.ts";
 import { likePrefix } from "../engine/selectors.ts";
 import { connectError, driverError, isFatal, isTransient } from "./errors.ts";
 import { guardUserTx, type TxIdentity } from "../engine/user-tx.ts";
-import { migrateMysql } from "./migrate.ts";
+import { migrateMysql } from "./migrations.ts";
 import { jobFinishMany } from "./jobFinishMany.ts";
 import { jobInsertMany } from "./jobInsertMany.ts";
 import { textBudget } from "./limits.ts";

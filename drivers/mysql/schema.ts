@@ -24,7 +24,7 @@
  * - ROW_FORMAT=DYNAMIC is spelled out because the 3072-byte key limit needs it.
  */
 import type { Migration } from "../engine/access.ts";
-import { CLAIM_ATTEMPT_BACKFILL } from "../engine/migrate.ts";
+import { CLAIM_ATTEMPT_BACKFILL } from "../engine/migrations.ts";
 
 const ID = "CHAR(36) CHARACTER SET ascii COLLATE ascii_bin";
 const NAME = "VARCHAR(255)";
@@ -189,7 +189,7 @@ export const migrations: Migration[] = [
     version: 2,
     name: "claims record their attempt",
     statements: [
-      // One ALTER, so it applies whole or not at all; a rerun skips it (migrate.ts).
+      // One ALTER, so it applies whole or not at all; a rerun skips it (migrations.ts).
       `ALTER TABLE stint_claimed_executions ADD COLUMN attempt INT NOT NULL DEFAULT 1,
         ADD COLUMN started_at BIGINT NOT NULL DEFAULT 0`,
       ...CLAIM_ATTEMPT_BACKFILL,

@@ -7,7 +7,7 @@
  * the engine's times are epoch milliseconds, well inside 2^53.
  */
 import type postgres from "postgres";
-import { applyMigrations } from "../engine/migrate.ts";
+import { applyMigrations } from "../engine/migrations.ts";
 import { DriverError } from "../../src/errors.ts";
 import type { Migration, Param, Row, SqlAccess, SqlRunner } from "../engine/access.ts";
 import { migrations } from "./schema.ts";

@@ -31,7 +31,7 @@
  *   every claim would pay for two more index entries per job.
  */
 import type { Migration } from "../engine/access.ts";
-import { CLAIM_ATTEMPT_BACKFILL } from "../engine/migrate.ts";
+import { CLAIM_ATTEMPT_BACKFILL } from "../engine/migrations.ts";
 
 export const migrations: Migration[] = [
   {

@@ -372,9 +372,6 @@ for (const target of targetsWithEngine) {
           assert.deepEqual(cancelled.errors.map((e) => e.attempt), [1]);
         }));
 
-      // Regression: the flag outlived the run it was meant for, so an operator's
-      // retry of a job that failed before its worker saw the cancel was cancelled
-      // again at the worker's first check.
       test("an orphaned claim comes back with its claim token, as the claim did", () =>
         withStint(target, {}, async (stint) => {
           const q = uniqueName();
@@ -388,6 +385,9 @@ for (const target of targetsWithEngine) {
           assert.equal(orphan.attempt, 1);
         }));
 
+      // Regression: the flag outlived the run it was meant for, so an operator's
+      // retry of a job that failed before its worker saw the cancel was cancelled
+      // again at the worker's first check.
       test("a cancel requested of a run that then failed does not carry over to its retry", () =>
         withStint(target, {}, async (stint) => {
           const q = uniqueName();

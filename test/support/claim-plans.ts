@@ -1,7 +1,7 @@
 /**
  * The claim-plan tests of the shared engine (libSQL, MySQL): selector lists of
  * every kind, and for each the SELECT of every arm its claim reads
- * (drivers/engine/claim.ts), to EXPLAIN with [backend, ...params, limit].
+ * (drivers/engine/jobClaim.ts), to EXPLAIN with [backend, ...params, limit].
  */
 import type { QueueSelector } from "../../src/records.ts";
 import type { Param } from "../../drivers/engine/access.ts";

@@ -10,7 +10,7 @@
 import type { Pool, PoolConnection } from "mysql2/promise";
 import { DriverError } from "../../src/errors.ts";
 import type { Migration, Param, Row } from "../engine/access.ts";
-import { applyMigrations } from "../engine/migrate.ts";
+import { applyMigrations } from "../engine/migrations.ts";
 import { driverError } from "./errors.ts";
 
 const LOCK_WAIT_S = 120;
