@@ -218,3 +218,24 @@ export class BadRequestError extends StintError {
     super("BAD_REQUEST", message);
   }
 }
+
+// The runtime's own abort reasons: not StintErrors (they never reach a caller), they decide a job's outcome.
+
+/** The abort reason used when a stop runs out of time: the job goes back to ready. */
+export class ShutdownSignal extends Error {
+  constructor() {
+    super("the runtime is shutting down");
+    this.name = "ShutdownSignal";
+  }
+}
+
+/**
+ * Worker mode: the job was handed to an isolate that never started it (the
+ * isolate went first, or the pool stopped). It goes back to ready.
+ */
+export class NotStartedSignal extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "NotStartedSignal";
+  }
+}

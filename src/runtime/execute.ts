@@ -27,30 +27,18 @@
  * without its attempts ever counting.
  */
 import type { ClaimedJob, Outcome } from "../records.ts";
-import { JobCancelledError, JobTimeoutError, safeErrorInfo, UnknownTaskError } from "../errors.ts";
+import {
+  JobCancelledError,
+  JobTimeoutError,
+  NotStartedSignal,
+  safeErrorInfo,
+  ShutdownSignal,
+  UnknownTaskError,
+} from "../errors.ts";
 import { resultJson } from "../json.ts";
 import { backoffDelay } from "../retry.ts";
 import type { AnyTask, Task, TaskContext } from "../task.ts";
 import { type LongTimer, longTimeout } from "../timers.ts";
-
-/** The abort reason used when a stop runs out of time: the job goes back to ready. */
-export class ShutdownSignal extends Error {
-  constructor() {
-    super("the runtime is shutting down");
-    this.name = "ShutdownSignal";
-  }
-}
-
-/**
- * Worker mode: the job was handed to an isolate that never started it (the
- * isolate went first, or the pool stopped). It goes back to ready.
- */
-export class NotStartedSignal extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "NotStartedSignal";
-  }
-}
 
 /**
  * The abort side of one running job. Its AbortSignal is made only when the

@@ -23,7 +23,7 @@
  */
 import { ConfigError, type ErrorInfo, ProcessExitError } from "../errors.ts";
 import type { AbortKind, FromIsolate, ToIsolate } from "./protocol.ts";
-import { NotStartedSignal } from "./execute.ts";
+import { NotStartedSignal } from "../errors.ts";
 import { sleep } from "./sleep.ts";
 import { JobCancelledError, JobTimeoutError } from "../errors.ts";
 

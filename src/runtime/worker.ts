@@ -17,7 +17,7 @@ import { ProcessPrunedError } from "../errors.ts";
 import { ClaimPipeline } from "./claims.ts";
 import { Completer } from "./completer.ts";
 import type { RuntimeContext } from "./context.ts";
-import { ShutdownSignal } from "./execute.ts";
+import { ShutdownSignal } from "../errors.ts";
 import { type Executor, inlineExecutor, isolateExecutor } from "./executor.ts";
 import { Runner } from "./runner.ts";
 import { Slots } from "./slots.ts";

@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { defineTask, JobCancelledError, type TaskContext } from "../../mod.ts";
 import type { ClaimedJob } from "../../src/records.ts";
 import { errorInfo, safeErrorInfo } from "../../src/errors.ts";
-import { executeInIsolate, executeJob, JobAbort, NotStartedSignal, ShutdownSignal } from "../../src/runtime/execute.ts";
+import { NotStartedSignal, ShutdownSignal } from "../../src/errors.ts";
+import { executeInIsolate, executeJob, JobAbort } from "../../src/runtime/execute.ts";
 import { hostileValue } from "../fixtures/tasks.ts";
 
 function claimed(payload: unknown, attempt = 1): ClaimedJob {
