@@ -21,11 +21,9 @@
  * swapped out tells which posted jobs never started: those reject with
  * NotStartedSignal and go back to ready.
  */
-import { ConfigError, type ErrorInfo, ProcessExitError } from "../errors.ts";
+import { ConfigError, type ErrorInfo, JobCancelledError, JobTimeoutError, NotStartedSignal, ProcessExitError } from "../errors.ts";
 import type { AbortKind, FromIsolate, ToIsolate } from "./protocol.ts";
-import { NotStartedSignal } from "../errors.ts";
 import { sleep } from "./sleep.ts";
-import { JobCancelledError, JobTimeoutError } from "../errors.ts";
 
 export interface IsolatePoolOptions {
   size: number;

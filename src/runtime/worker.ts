@@ -13,11 +13,10 @@
  * Outcomes go through a Completer that batches them.
  */
 import type { ResolvedWorker } from "../config.ts";
-import { ProcessPrunedError } from "../errors.ts";
+import { ProcessPrunedError, ShutdownSignal } from "../errors.ts";
 import { ClaimPipeline } from "./claims.ts";
 import { Completer } from "./completer.ts";
 import type { RuntimeContext } from "./context.ts";
-import { ShutdownSignal } from "../errors.ts";
 import { type Executor, inlineExecutor, isolateExecutor } from "./executor.ts";
 import { Runner } from "./runner.ts";
 import { Slots } from "./slots.ts";
