@@ -7,15 +7,13 @@
  *   │        │got fewer
  *   └── wait pollingInterval, or a wake-up (local enqueue, finished job)
  *
- * With `prefetch`, where the driver allows it (capabilities.overlappingClaims:
- * PostgreSQL), two claims of half the capacity each can be in flight at once
- * while the last answer was full: a fast drain otherwise spends most of its
- * time waiting for the next claim with nothing left to run. A short answer
- * (from whichever claim is the newest to answer) starts the polling wait.
- * Failed claims back off: twice pollingInterval, doubling with each failure in a row, up to 2 s.
+ * How much each claim asks for, two claims in flight with `prefetch`, and the
+ * back-off from failing claims are claim-limit.ts's. A short answer (from
+ * whichever claim is the newest to answer) starts the polling wait.
  */
 import type { ResolvedWorker } from "../config.ts";
 import type { ClaimedJob } from "../records.ts";
+import { claimBackoffMs, claimLimit } from "./claim-limit.ts";
 import type { RuntimeContext } from "./context.ts";
 import type { Slots } from "./slots.ts";
 import { sleep, Waker, yieldToEventLoop } from "./sleep.ts";
@@ -117,19 +115,16 @@ export class ClaimPipeline {
   /** How many jobs the next claim may ask for now; 0 when it must wait. */
   #claimLimit(): number {
     const { worker: { concurrency, prefetch }, slots } = this.#options;
-    const capacity = concurrency + prefetch;
-    const room = capacity - slots.inFlight.size - slots.buffer.length - this.#reserved;
-    if (room <= 0) return 0;
-    const pipelined = prefetch > 0 && this.#ctx.driver.capabilities.overlappingClaims;
-    const half = Math.ceil(capacity / 2);
-    // Pipelined: a second claim of half the capacity while the first is in flight.
-    // Only while draining: an idle worker's poll is one claim, not two.
-    if (this.#claims.size > 0) {
-      return pipelined && this.#draining && this.#claims.size === 1 && room >= half ? half : 0;
-    }
-    // With a buffer still over half full, wait for jobs to finish: fewer, bigger claims.
-    if (prefetch > 0 && slots.buffer.length > prefetch / 2) return 0;
-    return pipelined ? Math.min(room, half) : room;
+    return claimLimit({
+      concurrency,
+      prefetch,
+      running: slots.inFlight.size,
+      buffered: slots.buffer.length,
+      reserved: this.#reserved,
+      inFlight: this.#claims.size,
+      draining: this.#draining,
+      overlapping: this.#ctx.driver.capabilities.overlappingClaims,
+    });
   }
 
   /**
@@ -163,8 +158,7 @@ export class ClaimPipeline {
       },
       (error) => {
         this.#failures++;
-        // Not so far that a recovered database waits long.
-        this.#retryAt = Date.now() + Math.min(2000, worker.pollingIntervalMs * 2 ** Math.min(this.#failures, 10));
+        this.#retryAt = Date.now() + claimBackoffMs(worker.pollingIntervalMs, this.#failures);
         this.#ctx.reportError(error, { operation: "claim", processName: this.#options.processName });
       },
     ).finally(() => {
