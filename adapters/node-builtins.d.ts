@@ -32,3 +32,19 @@ declare module "node:process" {
   };
   export default process;
 }
+
+declare module "node:worker_threads" {
+  export class Worker {
+    constructor(url: URL | string, options?: { name?: string; workerData?: unknown });
+    postMessage(message: unknown): void;
+    on(event: "message", listener: (data: unknown) => void): this;
+    on(event: "error" | "messageerror", listener: (error: Error) => void): this;
+    on(event: "exit", listener: (code: number) => void): this;
+    terminate(): Promise<number>;
+  }
+  export const parentPort: {
+    postMessage(message: unknown): void;
+    on(event: "message", listener: (data: unknown) => void): unknown;
+  } | null;
+  export const workerData: unknown;
+}

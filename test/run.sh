@@ -10,6 +10,8 @@
 #   STINT_TEST_OUT=dir                     keep the JUnit reports and logs there
 #   STINT_CHAOS=0                          skip the fault suite's bounded pass (run after both runtimes
 #                                          when no file is named; STINT_CHAOS_TIMEOUT=200 s, STINT_CHAOS_SEED)
+#   STINT_PACKAGE=0                        skip the npm package's install checks (test/package/run.sh, run
+#                                          last when no file is named; STINT_PACKAGE_TIMEOUT=300 s)
 #
 # Prints each runtime's own output, then "skipped: N" and, as the last line, "N passed, N failed"
 # over both runtimes (skipped is not passed). Counts come from the runtimes' JUnit reports,
@@ -264,6 +266,27 @@ if [ $# = 0 ] && [ "${STINT_CHAOS:-1}" != 0 ]; then
   if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
     f=1 LINES+=("chaos: exit code $rc with every line clean — counted as one failed test")
   fi
+  PASSED=$((PASSED + p)) FAILED=$((FAILED + f))
+fi
+
+# ---- the npm package as a user installs it (test/package/run.sh: npm pack, then on Node, Bun and
+# Deno a scratch project outside the repository installs the tarball, runs and type-checks the
+# README's quick starts): each "package: ok …" line is one passed test, each "package: FAILED …"
+# one failed. Not when files are named; STINT_PACKAGE=0 skips it (STINT_PACKAGE_TIMEOUT=300 s).
+if [ $# = 0 ] && [ "${STINT_PACKAGE:-1}" != 0 ]; then
+  echo
+  echo "=== package: bash test/package/run.sh"
+  t=$(now)
+  timeout --foreground -k 10 "${STINT_PACKAGE_TIMEOUT:-300}" bash test/package/run.sh </dev/null 2>&1 | tee "$OUT/package.log"
+  rc=${PIPESTATUS[0]}
+  took=$(secs "$t" "$(now)")
+  TIMINGS+=("package $took")
+  p=$(grep -c '^package: ok ' "$OUT/package.log")
+  f=$(grep -c '^package: FAILED ' "$OUT/package.log")
+  note=""
+  [ "$rc" = 124 ] || [ "$rc" = 137 ] && note=" — killed after ${STINT_PACKAGE_TIMEOUT:-300}s (STINT_PACKAGE_TIMEOUT)"
+  if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1 note="$note — exit code $rc without a failed check"; fi
+  LINES+=("package: $p passed, $f failed (exit $rc, $took)$note")
   PASSED=$((PASSED + p)) FAILED=$((FAILED + f))
 fi
 
