@@ -2,9 +2,12 @@
  * The README's install and quick starts, run as written: the `deno.json` (or, under Bun, the
  * `tsconfig.json` paths) of "Install" and the `// file.ts` blocks of both quick starts are
  * copied into a scratch project beside a `stint` link to this checkout, the layout the README
- * assumes, and run as child processes under Deno (`deno run -A main.ts`) and Bun (`bun main.ts`).
+ * assumes, and run as child processes under Deno (`deno run -A main.ts`), Bun (`bun main.ts`)
+ * and Node (`node main.ts`).
  * Only one thing is added: `nodeModulesDir: "manual"` and a link to this checkout's
  * node_modules, so that Deno takes the npm clients from there instead of downloading them.
+ * Node reads neither file: under Node, the scratch project's node_modules holds instead a
+ * `stint` package whose entry points re-export this checkout's mod.ts and hono.ts.
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -13,6 +16,7 @@ import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
+import { pathToFileURL } from "node:url";
 
 const root = new URL("../../", import.meta.url).pathname;
 const readme = readFileSync(join(root, "README.md"), "utf8");
@@ -39,6 +43,7 @@ const install = section(readme, "Install");
 const asyncFiles = sectionFiles(readme, "Quick start: one process (async mode)");
 const workerFiles = sectionFiles(readme, "Quick start: a worker process (worker mode)");
 const isDeno = "Deno" in globalThis;
+const runtimeName = isDeno ? "Deno" : "Bun" in globalThis ? "Bun" : "Node";
 
 /** scratch/stint → this checkout; scratch/app holds the files, configured as "Install" says. */
 function scratchProject(files: Map<string, string>): { dir: string; app: string } {
@@ -51,8 +56,20 @@ function scratchProject(files: Map<string, string>): { dir: string; app: string 
   writeFileSync(join(app, "deno.json"), JSON.stringify({ ...denoJson, nodeModulesDir: "manual" }));
   const tsconfig = JSON.parse(`{${/\(`("compilerOptions": [^`]*)`\)/.exec(install)![1]}}`);
   writeFileSync(join(app, "tsconfig.json"), JSON.stringify(tsconfig));
-  symlinkSync(realpathSync(join(root, "node_modules")), join(app, "node_modules"));
+  if (runtimeName === "Node") nodeStintPackage(join(app, "node_modules", "stint"));
+  else symlinkSync(realpathSync(join(root, "node_modules")), join(app, "node_modules"));
   return { dir, app };
+}
+
+/** A `stint` package re-exporting this checkout (files under node_modules are not type-stripped, so .js shims). */
+function nodeStintPackage(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  const exports = { ".": "./mod.js", "./hono": "./hono.js" };
+  writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "stint", type: "module", exports }));
+  for (const name of ["mod", "hono"]) {
+    const source = pathToFileURL(join(realpathSync(root), `${name}.ts`)).href;
+    writeFileSync(join(dir, `${name}.js`), `export * from ${JSON.stringify(source)};\n`);
+  }
 }
 
 /** The README's command for a file, for the runtime under test. */
@@ -93,7 +110,7 @@ describe("the README", () => {
     assert.match(workerFiles.get("worker.ts")!, /standalone: true/);
   });
 
-  test(`async quick start runs as written under ${isDeno ? "Deno" : "Bun"}, prints succeeded and exits`, { timeout: 90_000 }, async () => {
+  test(`async quick start runs as written under ${runtimeName}, prints succeeded and exits`, { timeout: 90_000 }, async () => {
     const { dir, app } = scratchProject(asyncFiles);
     try {
       const { code, signal, out } = await start(app, command("main.ts")).exited;
