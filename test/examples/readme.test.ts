@@ -2,8 +2,10 @@
  * The README's quick starts, run as written from this checkout: the `// file.ts` blocks of both
  * quick starts are copied into a scratch project beside a `stint` link to this checkout, mapped
  * there as a user of a checkout would (Deno: deno.json imports; Bun: tsconfig.json paths), and
- * run as child processes under Deno (`deno run -A main.ts`) and Bun (`bun main.ts`). The README's
- * Install section, the npm package, and the quick starts on Node are test/package/run.sh's: it
+ * run as child processes under Deno (`deno run -A main.ts`), Bun (`bun main.ts`) and Node
+ * (`node main.ts`). Node reads neither file: under Node, the scratch project's node_modules holds
+ * instead a `stint` package whose entry points re-export this checkout's mod.ts and hono.ts.
+ * The README's Install section, the npm package built to dist/, is test/package/run.sh's: it
  * installs the packed tarball in a scratch project on each runtime and runs these files there.
  */
 import { describe, test } from "node:test";
@@ -13,6 +15,7 @@ import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
+import { pathToFileURL } from "node:url";
 import { ASYNC_QUICK_START, readme, sectionFiles, WORKER_QUICK_START } from "../support/readme.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
@@ -20,10 +23,7 @@ const text = readme();
 const asyncFiles = sectionFiles(text, ASYNC_QUICK_START);
 const workerFiles = sectionFiles(text, WORKER_QUICK_START);
 const isDeno = "Deno" in globalThis;
-// Node strips types only outside node_modules, so it cannot run Stint's .ts source as a package:
-// it runs the quick starts from the built package (test/package/run.sh).
-const isNode = !isDeno && !("Bun" in globalThis);
-const skipNode = isNode ? "Node runs the quick starts from the installed package: test/package/run.sh" : false;
+const runtimeName = isDeno ? "Deno" : "Bun" in globalThis ? "Bun" : "Node";
 
 /** scratch/stint → this checkout; scratch/app holds the files, with "stint" mapped to ../stint. */
 function scratchProject(files: Map<string, string>): { dir: string; app: string } {
@@ -39,8 +39,20 @@ function scratchProject(files: Map<string, string>): { dir: string; app: string 
   writeFileSync(join(app, "deno.json"), JSON.stringify({ imports: { ...imports, ...stint }, nodeModulesDir: "manual" }));
   const paths = { stint: ["../stint/mod.ts"], "stint/hono": ["../stint/hono.ts"] };
   writeFileSync(join(app, "tsconfig.json"), JSON.stringify({ compilerOptions: { paths } }));
-  symlinkSync(realpathSync(join(root, "node_modules")), join(app, "node_modules"));
+  if (runtimeName === "Node") nodeStintPackage(join(app, "node_modules", "stint"));
+  else symlinkSync(realpathSync(join(root, "node_modules")), join(app, "node_modules"));
   return { dir, app };
+}
+
+/** A `stint` package re-exporting this checkout (files under node_modules are not type-stripped, so .js shims). */
+function nodeStintPackage(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  const exports = { ".": "./mod.js", "./hono": "./hono.js" };
+  writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "stint", type: "module", exports }));
+  for (const name of ["mod", "hono"]) {
+    const source = pathToFileURL(join(realpathSync(root), `${name}.ts`)).href;
+    writeFileSync(join(dir, `${name}.js`), `export * from ${JSON.stringify(source)};\n`);
+  }
 }
 
 /** The README's command for a file, for the runtime under test. */
@@ -82,7 +94,7 @@ describe("the README", () => {
     assert.match(workerFiles.get("worker.ts")!, /standalone: true/);
   });
 
-  test(`async quick start runs as written under ${isDeno ? "Deno" : "Bun"}, prints succeeded and exits`, { timeout: 90_000, skip: skipNode }, async () => {
+  test(`async quick start runs as written under ${runtimeName}, prints succeeded and exits`, { timeout: 90_000 }, async () => {
     const { dir, app } = scratchProject(asyncFiles);
     try {
       const { code, signal, out } = await start(app, command("main.ts")).exited;
@@ -94,7 +106,7 @@ describe("the README", () => {
     }
   });
 
-  test(`worker quick start: the worker runs what enqueue.ts sends, and SIGINT stops it`, { timeout: 120_000, skip: skipNode }, async () => {
+  test(`worker quick start: the worker runs what enqueue.ts sends, and SIGINT stops it`, { timeout: 120_000 }, async () => {
     const { dir, app } = scratchProject(new Map([...asyncFiles, ...workerFiles]));
     try {
       let ready!: () => void;
