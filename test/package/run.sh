@@ -5,8 +5,8 @@
 #
 #   node  npm install <tarball> hono; node main.ts, node worker.ts + node enqueue.ts; tsc with
 #         @types/node and "module": "nodenext" (no DOM lib); the `stint` bin under node
-#   bun   bun init; bun add <tarball>; bun main.ts, bun worker.ts + bun enqueue.ts; the project's
-#         own tsc over bun init's tsconfig; the `stint` bin under bun
+#   bun   bun init; bun add <tarball>; bun main.ts, bun worker.ts + bun enqueue.ts; `bun check`
+#         and the project's own tsc over bun init's tsconfig; the `stint` bin under bun
 #   deno  a package.json project, npm install <tarball>, deno.json with "nodeModulesDir": "manual"
 #         and "stint": "npm:stint@^<version>"; deno run -A main.ts, worker.ts + enqueue.ts;
 #         deno check; the `stint` bin under deno
@@ -26,7 +26,10 @@ cd "$(dirname "$0")/../.." || exit 1
 ROOT=$PWD
 BIN=$ROOT/node_modules/.bin
 RUNTIMES=${STINT_PACKAGE_RUNTIMES:-node bun deno}
-NODE=$BIN/node # Node 26 from npm; the `node` on PATH may be an older one
+NODE=$BIN/node
+# Node 26 from npm first on PATH: npm, tsc and the bin's `#!/usr/bin/env node` run on it, as on a
+# user's Node 26 machine (the `node` on PATH may be an older one).
+export PATH=$BIN:$PATH
 export NO_COLOR=1 npm_config_audit=false npm_config_fund=false npm_config_update_notifier=false
 
 now() { date +%s.%N; }
@@ -180,7 +183,7 @@ worker_quick_start() {
 run_app() {
   local rt=$1 dir=$2 run=() bin=()
   case $rt in
-    node) run=("$NODE") bin=(env "PATH=$BIN:$PATH" ./node_modules/.bin/stint) ;;
+    node) run=("$NODE") bin=(./node_modules/.bin/stint) ;;
     bun) run=("$BIN/bun") bin=("$BIN/bun" ./node_modules/.bin/stint) ;;
     deno) run=("$BIN/deno" run -A) bin=("$BIN/deno" run -A npm:stint) ;;
   esac
@@ -220,7 +223,10 @@ bun_install() {
   "$BIN/bun" init -y >/dev/null || return 1
   "$BIN/bun" add "$TARBALL" hono
 }
-bun_tsc() {
+# Bun's own checker, as bun init's "typecheck" script runs it, then the project's tsc; with the
+# libraries' .d.ts checked too, not just the project's files.
+bun_check() {
+  "$BIN/bun" check --skipLibCheck false || return 1
   local tsc=./node_modules/.bin/tsc
   [ -x "$tsc" ] || tsc=$BIN/tsc # bun init installs TypeScript as a peer; else the repository's
   "$tsc" --version && "$tsc" -p . --noEmit --skipLibCheck false
@@ -251,7 +257,7 @@ for rt in $RUNTIMES; do
       run=("$BIN/bun")
       check "bun: bun init, bun add <tarball> hono" in_dir "$dir" bun_install || { skip "bun: the rest" "no install"; continue; }
       cp "$QUICK"/*.ts "$dir"
-      check "bun: tsc (bun init's tsconfig)" in_dir "$dir" bun_tsc
+      check "bun: bun check and tsc (bun init's tsconfig)" in_dir "$dir" bun_check
       ;;
     deno)
       run=("$BIN/deno" run -A)
@@ -267,6 +273,7 @@ for rt in $RUNTIMES; do
   TIMINGS+=("$rt $(secs "$t" "$(now)")")
 done
 
+[ -f "$WORK/pack.txt" ] && echo "package: tarball $(sed -nE 's/.*npm notice (package size|unpacked size|total files): *(.*)/\1 \2/p' "$WORK/pack.txt" | paste -sd, - | sed 's/,/, /g')"
 echo "package: timing: ${TIMINGS[*]} total $(secs "$T0" "$(now)")"
 echo "package: $PASSED passed, $FAILED failed"
 [ "$FAILED" = 0 ]
