@@ -178,13 +178,13 @@ worker_quick_start() {
   [ "$sent" = 0 ] && [ "$rc" = 0 ] || { echo "(enqueue exit $sent, worker exit $rc after SIGINT)"; return 1; }
 }
 
-# The common checks of one runtime's scratch project: quick starts, entry points, a missing
-# client, the bin (`stint migrate` then `stint stats` on a libSQL file).
+# The common checks of one runtime's scratch project: quick starts, a missing client, the bin as
+# the README runs it (`stint migrate` then `stint stats` on a libSQL file).
 run_app() {
   local rt=$1 dir=$2 run=() bin=()
   case $rt in
-    node) run=("$NODE") bin=(./node_modules/.bin/stint) ;;
-    bun) run=("$BIN/bun") bin=("$BIN/bun" ./node_modules/.bin/stint) ;;
+    node) run=("$NODE") bin=(npx stint) ;;
+    bun) run=("$BIN/bun") bin=("$BIN/bunx" --bun stint) ;;
     deno) run=("$BIN/deno" run -A) bin=("$BIN/deno" run -A npm:stint) ;;
   esac
   rm -f "$dir"/stint.db*
