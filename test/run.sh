@@ -11,7 +11,7 @@
 #   STINT_CHAOS=0                          skip the fault suite's bounded pass (run after the runtimes
 #                                          when no file is named; STINT_CHAOS_TIMEOUT=200 s, STINT_CHAOS_SEED)
 #   STINT_PACKAGE=0                        skip the npm package's install checks (test/package/run.sh, run
-#                                          last when no file is named; STINT_PACKAGE_TIMEOUT=300 s)
+#                                          last when no file is named; STINT_PACKAGE_TIMEOUT=180 s)
 #
 # Prints each runtime's own output, then "skipped: N" and, as the last line, "N passed, N failed"
 # over every runtime (skipped is not passed). Counts come from the runtimes' JUnit reports,
@@ -283,19 +283,19 @@ fi
 # ---- the npm package as a user installs it (test/package/run.sh: npm pack, then on Node, Bun and
 # Deno a scratch project outside the repository installs the tarball, runs and type-checks the
 # README's quick starts): each "package: ok …" line is one passed test, each "package: FAILED …"
-# one failed. Not when files are named; STINT_PACKAGE=0 skips it (STINT_PACKAGE_TIMEOUT=300 s).
+# one failed. Not when files are named; STINT_PACKAGE=0 skips it (STINT_PACKAGE_TIMEOUT=180 s).
 if [ $# = 0 ] && [ "${STINT_PACKAGE:-1}" != 0 ]; then
   echo
   echo "=== package: bash test/package/run.sh"
   t=$(now)
-  timeout --foreground -k 10 "${STINT_PACKAGE_TIMEOUT:-300}" bash test/package/run.sh </dev/null 2>&1 | tee "$OUT/package.log"
+  timeout --foreground -k 10 "${STINT_PACKAGE_TIMEOUT:-180}" bash test/package/run.sh </dev/null 2>&1 | tee "$OUT/package.log"
   rc=${PIPESTATUS[0]}
   took=$(secs "$t" "$(now)")
   TIMINGS+=("package $took")
   p=$(grep -c '^package: ok ' "$OUT/package.log")
   f=$(grep -c '^package: FAILED ' "$OUT/package.log")
   note=""
-  [ "$rc" = 124 ] || [ "$rc" = 137 ] && note=" — killed after ${STINT_PACKAGE_TIMEOUT:-300}s (STINT_PACKAGE_TIMEOUT)"
+  [ "$rc" = 124 ] || [ "$rc" = 137 ] && note=" — killed after ${STINT_PACKAGE_TIMEOUT:-180}s (STINT_PACKAGE_TIMEOUT)"
   if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1 note="$note — exit code $rc without a failed check"; fi
   LINES+=("package: $p passed, $f failed (exit $rc, $took)$note")
   PASSED=$((PASSED + p)) FAILED=$((FAILED + f))
