@@ -3,16 +3,17 @@
 # scratch projects outside the repository (a temp dir), the tarball installed with each
 # runtime's own route and the README's quick starts run and type-checked there:
 #
-#   node  npm install <tarball> hono; node main.ts, node worker.ts + node enqueue.ts; tsc with
-#         @types/node and "module": "nodenext" (no DOM lib); the `stint` bin under node
-#   bun   bun init; bun add <tarball>; bun main.ts, bun worker.ts + bun enqueue.ts; `bun check`
-#         and the project's own tsc over bun init's tsconfig; the `stint` bin under bun
-#   deno  a package.json project, npm install <tarball>, deno.json with "nodeModulesDir": "manual"
-#         and "stint": "npm:stint@^<version>"; deno run -A main.ts, worker.ts + enqueue.ts;
-#         deno check; the `stint` bin under deno
+#   node  npm install <tarball> hono @types/node; node main.ts, node worker.ts + node enqueue.ts;
+#         tsc with "module": "nodenext" and @types/node (no DOM lib); npx stint
+#   bun   bun init; bun add <tarball> hono; bun main.ts, bun worker.ts + bun enqueue.ts; bun check
+#         and the project's own tsc over bun init's tsconfig; bunx --bun stint
+#   deno  a package.json project: npm install <tarball> hono, deno.json with "nodeModulesDir":
+#         "manual" and "stint": "npm:stint@^<version>"; deno run -A main.ts, worker.ts +
+#         enqueue.ts; deno check; deno run -A npm:stint
 #
-# and on each runtime, a database client that is not installed (postgres, mysql2) must be a
-# ConfigError naming the package. Every .d.ts is type-checked (skipLibCheck off).
+# and, on each, stint/hono (and stint/client) imported and run, and a database client that is
+# not installed (postgres, mysql2) a ConfigError naming the package. tsc and bun check read the
+# installed .d.ts with skipLibCheck off.
 #
 #   bash test/package/run.sh             every check
 #   STINT_PACKAGE_RUNTIMES="node deno"   only these runtimes ("node bun deno" by default)
