@@ -1,5 +1,7 @@
+#!/usr/bin/env node
 /**
- * The Stint command line: `deno run -A cli.ts <command>` or `bun cli.ts <command>`.
+ * The Stint command line: `deno run -A cli.ts <command>` or `bun cli.ts <command>`; installed
+ * from npm, the `stint` bin (dist/cli.js: `npx stint`, `bunx --bun stint`, `deno run -A npm:stint`).
  *
  *   start    [--mode worker|async] [--only-work | --only-dispatch] [--skip-recurring]
  *   migrate

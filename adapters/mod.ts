@@ -5,6 +5,6 @@ export type { CliPlatform };
 
 export async function detectPlatform(): Promise<CliPlatform> {
   if ("Deno" in globalThis) return (await import("./deno.ts")).denoPlatform;
-  // Bun and Node share the process/os API that adapters/bun.ts uses.
-  return (await import("./bun.ts")).bunPlatform;
+  if ("Bun" in globalThis) return (await import("./bun.ts")).bunPlatform;
+  return (await import("./node.ts")).nodePlatform;
 }

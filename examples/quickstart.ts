@@ -1,5 +1,6 @@
 /**
- * Quick start: `npm run demo` (Deno) or `npx bun examples/quickstart.ts` (Bun).
+ * Quick start: `npm run demo` (Deno), `npx bun examples/quickstart.ts` (Bun)
+ * or `npx node examples/quickstart.ts` (Node).
  *
  * Uses the embedded default, a libSQL file; runs the runtime in this process
  * (mode "async"); enqueues a few kinds of jobs, waits for them, prints their
@@ -10,6 +11,7 @@ import process from "node:process";
 import { Hono } from "hono";
 import { createStint } from "../mod.ts";
 import { stintApp } from "../hono.ts";
+import { serve } from "../adapters/serve.ts";
 import * as tasks from "./tasks.ts";
 
 const args: string[] = (globalThis as any).Deno?.args ?? process.argv.slice(2);
@@ -68,7 +70,7 @@ if (noServe) {
   const app = new Hono();
   app.get("/", (c) => c.redirect("/stint"));
   app.route("/stint", stintApp(stint));
-  const server = serve(app.fetch, { port });
+  const server = await serve(app.fetch, { port });
   console.log(`\ndashboard: http://127.0.0.1:${server.port}/stint  (stats.json and metrics beside it; Ctrl-C to stop)`);
   let stopping = false;
   const stop = async () => {
@@ -79,15 +81,4 @@ if (noServe) {
   };
   process.on("SIGINT", () => void stop());
   process.on("SIGTERM", () => void stop());
-}
-
-/** Serves the app on Deno.serve or Bun.serve, whichever runtime runs this file. */
-function serve(fetch: (request: Request) => Response | Promise<Response>, options: { port: number }) {
-  const g = globalThis as any;
-  if (g.Deno) {
-    const server = g.Deno.serve({ port: options.port, hostname: "127.0.0.1", onListen: () => {} }, fetch);
-    return { port: server.addr.port as number, stop: () => server.shutdown() as Promise<void> };
-  }
-  const server = g.Bun.serve({ port: options.port, hostname: "127.0.0.1", fetch });
-  return { port: server.port as number, stop: async () => void await server.stop(true) };
 }

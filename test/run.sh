@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
-# The whole test suite, under Deno and then Bun, against throwaway PostgreSQL 15 and MariaDB.
+# The whole test suite, under Deno, Bun and then Node, against throwaway PostgreSQL 15 and MariaDB.
 #
 #   npm test                               every test/**/*.test.ts
 #   npm test -- test/a.test.ts ...         only these files
 #   PG_URL=... MYSQL_URL=... npm test      use these servers; only an unset one is started here
-#   STINT_RUNTIMES=deno npm test           one runtime ("deno bun" by default)
+#   STINT_RUNTIMES=deno npm test           one runtime ("deno bun node" by default)
 #   STINT_TEST_TIMEOUT=420                 seconds per runtime before it is killed (a failure)
 #   STINT_DB_BASE=/tmp/x                   where throwaway servers live (a fresh /tmp dir by default)
 #   STINT_TEST_OUT=dir                     keep the JUnit reports and logs there
-#   STINT_CHAOS=0                          skip the fault suite's bounded pass (run after both runtimes
+#   STINT_CHAOS=0                          skip the fault suite's bounded pass (run after the runtimes
 #                                          when no file is named; STINT_CHAOS_TIMEOUT=200 s, STINT_CHAOS_SEED)
+#   STINT_PACKAGE=0                        skip the npm package's install checks (test/package/run.sh, run
+#                                          last when no file is named; STINT_PACKAGE_TIMEOUT=180 s)
 #
 # Prints each runtime's own output, then "skipped: N" and, as the last line, "N passed, N failed"
-# over both runtimes (skipped is not passed). Counts come from the runtimes' JUnit reports,
+# over every runtime (skipped is not passed). Counts come from the runtimes' JUnit reports,
 # leaf tests only. Exits non-zero when a test failed or a runtime crashed, timed out or
 # exited non-zero: a runtime that fails without a failed test in its report counts as one
 # failed test, so a crash can never read as "0 failed".
@@ -20,7 +22,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 ROOT=$PWD
 BIN=$ROOT/node_modules/.bin
-RUNTIMES=${STINT_RUNTIMES:-deno bun}
+RUNTIMES=${STINT_RUNTIMES:-deno bun node}
 LIMIT=${STINT_TEST_TIMEOUT:-420}
 CHAOS_LIMIT=${STINT_CHAOS_TIMEOUT:-200}
 [ -t 1 ] || export NO_COLOR=1
@@ -65,8 +67,8 @@ trap 'exit 129' HUP
 
 # ---- dependencies ----
 t=$(now)
-if [ ! -x "$BIN/deno" ] || [ ! -x "$BIN/bun" ]; then
-  echo "run.sh: node_modules/.bin/deno or bun missing, running npm ci"
+if [ ! -x "$BIN/deno" ] || [ ! -x "$BIN/bun" ] || [ ! -x "$BIN/node" ]; then
+  echo "run.sh: node_modules/.bin/deno, bun or node missing, running npm ci"
   npm ci --no-audit --no-fund </dev/null || { echo "run.sh: npm ci failed" >&2; exit 1; }
 fi
 for rt in $RUNTIMES; do
@@ -83,7 +85,7 @@ for rt in $RUNTIMES; do
 done
 TIMINGS+=("deps $(secs "$t" "$(now)")")
 
-# ---- test files: the same explicit list for both runtimes ----
+# ---- test files: the same explicit list for every runtime ----
 # (`bun test test/` would treat "test/" as a substring filter over the whole tree and also
 # run e.g. tmp/x/test/y.test.ts; both runtimes also accept more name patterns than *.test.ts.)
 if [ $# -gt 0 ]; then
@@ -141,6 +143,9 @@ mkdir -p "$OUT"
 #  - Bun: every <testcase> is a test (describe blocks are nested <testsuite>s). Failures outside
 #    any test (a file that throws on load, a failing hook) are only in its console summary
 #    ("N error"), so those are added.
+#  - Node: the same shape as Bun's. A file that fails outside any test (on load, or by exiting
+#    non-zero) is a failed <testcase> named after the file, and the tests a failing hook
+#    stopped are failed ("cancelled") <testcase>s, so the report alone has every failure.
 #  - Deno: node:test describe blocks and t.step parents are <testcase>s too, and their children
 #    are <testcase>s named "parent > child". A testcase that is the prefix of another is a
 #    parent, not counted, except that a failed parent none of whose children failed (a failing
@@ -191,7 +196,7 @@ if (runtime === "deno") {
   total.failed += (log.match(/^Uncaught error from \S+ FAILED\s*$/gm) ?? []).length;
 } else {
   for (const c of cases) total[c.state]++;
-  const errors = /^\s*(\d+) errors?\s*$/m.exec(log);
+  const errors = runtime === "bun" && /^\s*(\d+) errors?\s*$/m.exec(log);
   if (errors) total.failed += Number(errors[1]);
 }
 console.log(`${total.passed} ${total.failed} ${total.skipped}`);
@@ -206,6 +211,12 @@ for rt in $RUNTIMES; do
   case $rt in
     deno) cmd=("$BIN/deno" test -A --junit-path="$junit" "${FILES[@]}") ;;
     bun) cmd=("$BIN/bun" test --timeout=20000 --reporter=junit --reporter-outfile="$junit" "${BUN_FILES[@]}") ;;
+    # Each file in its own process, one at a time like Deno and Bun; Bun's 20 s default test
+    # timeout; --test-force-exit: a file whose tests ended but whose handles linger does not
+    # hold the run (the close-exit tests check that Stint itself lets a process exit).
+    node) cmd=("$BIN/node" --test --test-concurrency=1 --test-timeout=20000 --test-force-exit
+      --test-reporter=spec --test-reporter-destination=stdout
+      --test-reporter=junit --test-reporter-destination="$junit" "${FILES[@]}") ;;
     *) echo "run.sh: unknown runtime $rt" >&2; exit 1 ;;
   esac
   echo
@@ -233,8 +244,10 @@ done
 # ---- the fault suite's bounded pass (test/chaos, see test/README.md): each "chaos: db=… runtime=…"
 # line is one test, passed when stuck, lost, overlapping and unexited are all 0; a missing line
 # (a crash, the time limit) is a failed one. Not when files are named; STINT_CHAOS=0 skips it.
-if [ $# = 0 ] && [ "${STINT_CHAOS:-1}" != 0 ]; then
-  chaos_rts=$(echo $RUNTIMES | tr ' ' ',')
+# Deno and Bun only: the fault suite's fleet is not written for Node.
+CHAOS_RUNTIMES=$(for rt in $RUNTIMES; do [ "$rt" = node ] || echo "$rt"; done | xargs)
+if [ $# = 0 ] && [ "${STINT_CHAOS:-1}" != 0 ] && [ -n "$CHAOS_RUNTIMES" ]; then
+  chaos_rts=$(echo $CHAOS_RUNTIMES | tr ' ' ',')
   case " $RUNTIMES " in *" deno "*) chaos_cmd=("$BIN/deno" run -A) ;; *) chaos_cmd=("$BIN/bun") ;; esac
   chaos_cmd+=(test/chaos/run.ts --ci --db postgres,libsql --runtime "$chaos_rts" ${STINT_CHAOS_SEED:+--seed "$STINT_CHAOS_SEED"})
   echo
@@ -249,7 +262,7 @@ if [ $# = 0 ] && [ "${STINT_CHAOS:-1}" != 0 ]; then
   TIMINGS+=("chaos $took")
   p=0 f=0
   for db in postgres libsql; do
-    for rt in $RUNTIMES; do
+    for rt in $CHAOS_RUNTIMES; do
       line=$(grep -E "^chaos: db=$db runtime=$rt " "$OUT/chaos.log" | tail -1)
       if [ -z "$line" ]; then
         f=$((f + 1)) LINES+=("chaos: db=$db runtime=$rt: no result line (exit $rc) — failed")
@@ -264,6 +277,27 @@ if [ $# = 0 ] && [ "${STINT_CHAOS:-1}" != 0 ]; then
   if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
     f=1 LINES+=("chaos: exit code $rc with every line clean — counted as one failed test")
   fi
+  PASSED=$((PASSED + p)) FAILED=$((FAILED + f))
+fi
+
+# ---- the npm package as a user installs it (test/package/run.sh: npm pack, then on Node, Bun and
+# Deno a scratch project outside the repository installs the tarball, runs and type-checks the
+# README's quick starts): each "package: ok …" line is one passed test, each "package: FAILED …"
+# one failed. Not when files are named; STINT_PACKAGE=0 skips it (STINT_PACKAGE_TIMEOUT=180 s).
+if [ $# = 0 ] && [ "${STINT_PACKAGE:-1}" != 0 ]; then
+  echo
+  echo "=== package: bash test/package/run.sh"
+  t=$(now)
+  timeout --foreground -k 10 "${STINT_PACKAGE_TIMEOUT:-180}" bash test/package/run.sh </dev/null 2>&1 | tee "$OUT/package.log"
+  rc=${PIPESTATUS[0]}
+  took=$(secs "$t" "$(now)")
+  TIMINGS+=("package $took")
+  p=$(grep -c '^package: ok ' "$OUT/package.log")
+  f=$(grep -c '^package: FAILED ' "$OUT/package.log")
+  note=""
+  [ "$rc" = 124 ] || [ "$rc" = 137 ] && note=" — killed after ${STINT_PACKAGE_TIMEOUT:-180}s (STINT_PACKAGE_TIMEOUT)"
+  if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1 note="$note — exit code $rc without a failed check"; fi
+  LINES+=("package: $p passed, $f failed (exit $rc, $took)$note")
   PASSED=$((PASSED + p)) FAILED=$((FAILED + f))
 fi
 

@@ -46,7 +46,7 @@ export function inlineExecutor(tasks: Map<string, Task>): Executor {
 }
 
 /**
- * Worker mode: `isolates` Web Workers, each importing the tasks module by URL.
+ * Worker mode: `isolates` Web Workers (worker threads on Node), each importing the tasks module by URL.
  * The main thread's copy of each task still supplies its timeout and retry policy.
  */
 export function isolateExecutor(
@@ -58,7 +58,7 @@ export function isolateExecutor(
   return {
     run: (job, abort) => executeInIsolate(job, ctx.tasks.get(job.task), abort, runInPool),
     async start() {
-      const { config, tasksUrl, hooks, reportError } = ctx;
+      const { config, tasksUrl, hooks, reportError, platform } = ctx;
       if (!tasksUrl) throw new Error("worker mode needs the tasks module URL");
       const starting = new IsolatePool({
         size: worker.isolates,
@@ -66,6 +66,7 @@ export function isolateExecutor(
         name: worker.name,
         watchdogTimeoutMs: config.isolateWatchdogTimeoutMs,
         abortGraceMs: config.isolateAbortGraceMs,
+        spawn: platform?.spawnIsolate && ((url, name) => platform.spawnIsolate!(url, name)),
         onExit: (isolateName, error) => {
           reportError(error, { operation: "isolate", processName: isolateName });
           const processId = worker.processId;

@@ -1,6 +1,7 @@
 /**
  * The main-thread side of worker mode: a fixed number of Web Worker isolates
- * that run handlers, with a watchdog and replacement.
+ * that run handlers, with a watchdog and replacement. (On Node, which has no
+ * Web Worker, Platform.spawnIsolate makes a node:worker_threads one that looks alike.)
  *
  *   spawn ──init──▶ ready ──run/abort/ping──▶ … ──▶ gone ──backoff──▶ spawn
  *                                                    ▲
@@ -22,6 +23,7 @@
  * NotStartedSignal and go back to ready.
  */
 import { ConfigError, type ErrorInfo, JobCancelledError, JobTimeoutError, NotStartedSignal, ProcessExitError } from "../errors.ts";
+import type { IsolateEvent, IsolateWorker } from "../platform.ts";
 import type { AbortKind, FromIsolate, ToIsolate } from "./protocol.ts";
 import { sleep } from "./sleep.ts";
 
@@ -31,6 +33,8 @@ export interface IsolatePoolOptions {
   name: string;
   watchdogTimeoutMs: number;
   abortGraceMs: number;
+  /** Starts an isolate where the runtime has no Web Worker (Platform.spawnIsolate, Node). */
+  spawn?: (url: string, name: string) => IsolateWorker;
   onExit(isolateName: string, error: ProcessExitError): void;
 }
 
@@ -45,7 +49,7 @@ interface Pending {
 interface Isolate {
   name: string;
   slot: number;
-  worker: Worker;
+  worker: IsolateWorker;
   pending: Map<string, Pending>;
   /** The gate shared with the isolate (see the top of this file), and the last sequence number posted. */
   gate: Int32Array;
@@ -54,6 +58,9 @@ interface Isolate {
   startedAt: number;
   gone: boolean;
 }
+
+// isolate.ts beside this file, with this file's extension: .ts from source, .js once compiled.
+const ISOLATE_URL = new URL(`./isolate${/\.[cm]?[jt]s$/.exec(import.meta.url)?.[0] ?? ".ts"}`, import.meta.url).href;
 
 export function errorFromInfo(info: ErrorInfo): Error {
   const error = new Error(info.message);
@@ -104,7 +111,8 @@ export class IsolatePool {
 
   #spawn(slot: number, first: boolean): Promise<void> {
     const name = `${this.#options.name}/isolate-${slot + 1}`;
-    const worker = new Worker(new URL("./isolate.ts", import.meta.url).href, { type: "module" });
+    const worker = this.#options.spawn?.(ISOLATE_URL, name) ??
+      new Worker(ISOLATE_URL, { type: "module" }) as unknown as IsolateWorker;
     const gate = new Int32Array(new SharedArrayBuffer(4));
     const isolate: Isolate = {
       name,
@@ -119,9 +127,9 @@ export class IsolatePool {
     };
     return new Promise<void>((resolve, reject) => {
       let settled = false;
-      worker.addEventListener("message", (event: MessageEvent<FromIsolate>) => {
+      worker.addEventListener("message", (event) => {
         isolate.lastSeen = Date.now();
-        const message = event.data;
+        const message = event.data as FromIsolate;
         if (message.type === "ready" && !settled) {
           settled = true;
           if (this.#stopped) {
@@ -147,9 +155,9 @@ export class IsolatePool {
           else pending.reject(errorFromInfo(message.error));
         }
       });
-      const onDeath = (what: string) => (event: Event) => {
+      const onDeath = (what: string) => (event: IsolateEvent) => {
         event.preventDefault?.(); // on Deno, an unhandled worker error would kill the whole process
-        const detail = (event as ErrorEvent).message ? `: ${(event as ErrorEvent).message}` : "";
+        const detail = event.message ? `: ${event.message}` : "";
         if (!settled) {
           settled = true;
           if (first) return reject(new ConfigError(`the isolate ${name} died while starting${detail}`));
@@ -158,8 +166,8 @@ export class IsolatePool {
       };
       worker.addEventListener("error", onDeath("threw an uncaught error"));
       worker.addEventListener("messageerror", onDeath("received a message it could not read"));
-      // Bun only; Deno says nothing when a worker exits by itself (the watchdog notices).
-      (worker as unknown as EventTarget).addEventListener("close", onDeath("exited") as (event: unknown) => void);
+      // Bun and Node only; Deno says nothing when a worker exits by itself (the watchdog notices).
+      worker.addEventListener("close", onDeath("exited"));
       this.#post(isolate, { type: "init", tasksUrl: this.#options.tasksUrl, gate: gate.buffer });
     });
   }

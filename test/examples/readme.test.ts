@@ -1,10 +1,12 @@
 /**
- * The README's install and quick starts, run as written: the `deno.json` (or, under Bun, the
- * `tsconfig.json` paths) of "Install" and the `// file.ts` blocks of both quick starts are
- * copied into a scratch project beside a `stint` link to this checkout, the layout the README
- * assumes, and run as child processes under Deno (`deno run -A main.ts`) and Bun (`bun main.ts`).
- * Only one thing is added: `nodeModulesDir: "manual"` and a link to this checkout's
- * node_modules, so that Deno takes the npm clients from there instead of downloading them.
+ * The README's quick starts, run as written from this checkout: the `// file.ts` blocks of both
+ * quick starts are copied into a scratch project beside a `stint` link to this checkout, mapped
+ * there as a user of a checkout would (Deno: deno.json imports; Bun: tsconfig.json paths), and
+ * run as child processes under Deno (`deno run -A main.ts`), Bun (`bun main.ts`) and Node
+ * (`node main.ts`). Node reads neither file: under Node, the scratch project's node_modules holds
+ * instead a `stint` package whose entry points re-export this checkout's mod.ts and hono.ts.
+ * The README's Install section, the npm package built to dist/, is test/package/run.sh's: it
+ * installs the packed tarball in a scratch project on each runtime and runs these files there.
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -13,46 +15,44 @@ import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
+import { pathToFileURL } from "node:url";
+import { ASYNC_QUICK_START, readme, sectionFiles, WORKER_QUICK_START } from "../support/readme.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
-const readme = readFileSync(join(root, "README.md"), "utf8");
-
-/** One `## heading` section of the README, up to the next. */
-function section(markdown: string, heading: string): string {
-  const start = markdown.indexOf(`\n## ${heading}\n`);
-  assert.ok(start >= 0, `README has a "## ${heading}" section`);
-  const end = markdown.indexOf("\n## ", start + 1);
-  return markdown.slice(start, end < 0 ? undefined : end);
-}
-
-/** The ```ts blocks of one README section, by the file their first line names (`// main.ts — …`). */
-export function sectionFiles(markdown: string, heading: string): Map<string, string> {
-  const files = new Map<string, string>();
-  for (const [, code] of section(markdown, heading).matchAll(/```ts\n([\s\S]*?)```/g)) {
-    const name = /^\/\/ ([\w.-]+\.ts)\b/.exec(code)?.[1];
-    if (name) files.set(name, code);
-  }
-  return files;
-}
-
-const install = section(readme, "Install");
-const asyncFiles = sectionFiles(readme, "Quick start: one process (async mode)");
-const workerFiles = sectionFiles(readme, "Quick start: a worker process (worker mode)");
+const text = readme();
+const asyncFiles = sectionFiles(text, ASYNC_QUICK_START);
+const workerFiles = sectionFiles(text, WORKER_QUICK_START);
 const isDeno = "Deno" in globalThis;
+const runtimeName = isDeno ? "Deno" : "Bun" in globalThis ? "Bun" : "Node";
 
-/** scratch/stint → this checkout; scratch/app holds the files, configured as "Install" says. */
+/** scratch/stint → this checkout; scratch/app holds the files, with "stint" mapped to ../stint. */
 function scratchProject(files: Map<string, string>): { dir: string; app: string } {
   const dir = mkdtempSync(join(tmpdir(), "stint-readme-"));
   const app = join(dir, "app");
   mkdirSync(app);
   symlinkSync(realpathSync(root), join(dir, "stint"));
   for (const [name, code] of files) writeFileSync(join(app, name), code);
-  const denoJson = JSON.parse(/```json\n([\s\S]*?)```/.exec(install)![1]);
-  writeFileSync(join(app, "deno.json"), JSON.stringify({ ...denoJson, nodeModulesDir: "manual" }));
-  const tsconfig = JSON.parse(`{${/\(`("compilerOptions": [^`]*)`\)/.exec(install)![1]}}`);
-  writeFileSync(join(app, "tsconfig.json"), JSON.stringify(tsconfig));
-  symlinkSync(realpathSync(join(root, "node_modules")), join(app, "node_modules"));
+  // Deno: the checkout's own npm mappings, and its node_modules (nodeModulesDir "manual") so
+  // that the clients come from there instead of being downloaded.
+  const { imports } = JSON.parse(readFileSync(join(root, "deno.json"), "utf8"));
+  const stint = { stint: "../stint/mod.ts", "stint/hono": "../stint/hono.ts" };
+  writeFileSync(join(app, "deno.json"), JSON.stringify({ imports: { ...imports, ...stint }, nodeModulesDir: "manual" }));
+  const paths = { stint: ["../stint/mod.ts"], "stint/hono": ["../stint/hono.ts"] };
+  writeFileSync(join(app, "tsconfig.json"), JSON.stringify({ compilerOptions: { paths } }));
+  if (runtimeName === "Node") nodeStintPackage(join(app, "node_modules", "stint"));
+  else symlinkSync(realpathSync(join(root, "node_modules")), join(app, "node_modules"));
   return { dir, app };
+}
+
+/** A `stint` package re-exporting this checkout (files under node_modules are not type-stripped, so .js shims). */
+function nodeStintPackage(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  const exports = { ".": "./mod.js", "./hono": "./hono.js" };
+  writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "stint", type: "module", exports }));
+  for (const name of ["mod", "hono"]) {
+    const source = pathToFileURL(join(realpathSync(root), `${name}.ts`)).href;
+    writeFileSync(join(dir, `${name}.js`), `export * from ${JSON.stringify(source)};\n`);
+  }
 }
 
 /** The README's command for a file, for the runtime under test. */
@@ -87,13 +87,14 @@ describe("the README", () => {
     assert.deepEqual([...workerFiles.keys()].sort(), ["enqueue.ts", "worker.ts"]);
     for (const [name, code] of [...asyncFiles, ...workerFiles]) {
       if (name === "tasks.ts") continue;
-      assert.match(code, new RegExp(`deno run -A ${name.replace(".", "\\.")} \\(Bun: bun ${name.replace(".", "\\.")}\\)`));
+      const file = name.replace(".", "\\.");
+      assert.match(code, new RegExp(`deno run -A ${file} \\(Bun: bun ${file}; Node: node ${file}\\)`));
     }
     assert.match(asyncFiles.get("main.ts")!, /stint\.waitFor\(/);
     assert.match(workerFiles.get("worker.ts")!, /standalone: true/);
   });
 
-  test(`async quick start runs as written under ${isDeno ? "Deno" : "Bun"}, prints succeeded and exits`, { timeout: 90_000 }, async () => {
+  test(`async quick start runs as written under ${runtimeName}, prints succeeded and exits`, { timeout: 90_000 }, async () => {
     const { dir, app } = scratchProject(asyncFiles);
     try {
       const { code, signal, out } = await start(app, command("main.ts")).exited;

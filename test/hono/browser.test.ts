@@ -56,7 +56,7 @@ describe("hono dashboard in a browser", () => {
 
         const app = new Hono();
         app.route("/stint", stintApp(stint, { token: TOKEN }));
-        const server = serve(app.fetch, { port: 0 });
+        const server = await serve(app.fetch, { port: 0 });
         const base = `http://127.0.0.1:${server.port}`;
         let browser: Browser | null = null;
         try {
