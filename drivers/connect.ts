@@ -1,11 +1,10 @@
 /**
  * Picks a driver by URL scheme and loads it lazily, so an application never
  * loads a database client it does not use. mod.ts binds it as createStint's
- * default; the core itself never imports a driver.
+ * default, client.ts as createClient's; the core itself never imports a driver.
  */
-import type { Driver } from "../src/driver.ts";
+import type { ConnectOptions, Driver } from "../src/driver.ts";
 import { ConfigError } from "../src/errors.ts";
-import type { ConnectOptions } from "../src/create.ts";
 
 export async function connect({ url, statementTimeoutMs, notify }: ConnectOptions): Promise<Driver> {
   const scheme = url.slice(0, url.indexOf(":")).toLowerCase();

@@ -5,7 +5,7 @@
  * imports upward.
  */
 import { resolveConfig, type StintOptions } from "./config.ts";
-import type { Driver } from "./driver.ts";
+import type { ConnectOptions, Driver } from "./driver.ts";
 import { ConfigError } from "./errors.ts";
 import { consoleLogger } from "./log.ts";
 import type { Platform } from "./platform.ts";
@@ -13,13 +13,7 @@ import { checkRecurringTask } from "./recurring.ts";
 import { Stint } from "./stint.ts";
 import { collectTasks, type Task } from "./task.ts";
 
-/** What a driver factory is given to open the database at `url`. */
-export interface ConnectOptions {
-  url: string;
-  statementTimeoutMs: number;
-  /** Whether the driver may listen for the database's notifications (listenNotify). */
-  notify: boolean;
-}
+export type { ConnectOptions } from "./driver.ts";
 
 /** What createStint takes from outside the core. */
 export interface StintBindings {
