@@ -72,7 +72,6 @@ for (const target of targets) {
             [42, null, undefined],
             ["t", () => 1, undefined],
             ["t", { n: 1n }, undefined],
-            ["t", null, null],
             ["t", null, { queue: "" }],
             ["t", null, { priority: 101 }],
             ["t", null, { priority: NaN }],

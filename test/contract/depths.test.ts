@@ -8,12 +8,13 @@ import { claim, registerProcess } from "../support/driver.ts";
 
 const HOUR = 3_600_000;
 const limited = defineTask("limited", () => null, { concurrency: { key: "one", limit: 1 } });
+const plain = defineTask("t", () => null);
 
 for (const target of targets) {
   describe(target.name, { skip: target.skip }, () => {
     describe("queueDepths", () => {
       test("counts ready, scheduled and blocked jobs; not running or finished ones", () =>
-        withStint(target, { tasks: [limited] }, async (stint) => {
+        withStint(target, { tasks: [limited, plain] }, async (stint) => {
           assert.deepEqual(await stint.queueDepths(), {}, "no queue has waiting jobs yet");
           await stint.enqueueAll([1, 2, 3].map((n) => ({ task: "limited", payload: n, options: { queue: "a" } })));
           await stint.enqueue("limited", null, { queue: "b", delay: "1h" });
