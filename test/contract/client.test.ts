@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { createClient, JobNotFoundError, type StintClient } from "../../client.ts";
 import { ConfigError, defineTask, EnqueueError, type Stint, StintClosedError } from "../../mod.ts";
 import { targets } from "../support/targets.ts";
-import { fastRuntime, withDatabase, withStintAt } from "../support/harness.ts";
+import { fastRuntime, uniqueName, withDatabase, withStintAt } from "../support/harness.ts";
 import { claim, registerProcess } from "../support/driver.ts";
 import { waitFor } from "../support/wait.ts";
 
@@ -104,7 +104,8 @@ for (const target of targets) {
 
       test("concurrency comes from the options: the key is made from the payload at enqueue", () =>
         withBoth(target, {}, async (_stint, client) => {
-          const concurrency = { key: "account:{id}", limit: 1 };
+          // Semaphores are database-wide: a key of this test's own on a shared server.
+          const concurrency = { key: `${uniqueName("account")}:{id}`, limit: 1 };
           assert.equal((await client.enqueue("sync", { id: 7 }, { concurrency })).status, "ready");
           assert.equal((await client.enqueue("sync", { id: 7 }, { concurrency })).status, "blocked");
           assert.equal((await client.enqueue("sync", { id: 8 }, { concurrency })).status, "ready");
@@ -120,7 +121,7 @@ for (const target of targets) {
           const handles = await client.enqueueAll([
             { task: "a", payload: 1 },
             { task: "b", options: { queue: "q2", delay: "1m" } },
-            { task: "c", payload: { x: 1 }, options: { concurrency: { key: "c", limit: 1 } } },
+            { task: "c", payload: { x: 1 }, options: { concurrency: { key: uniqueName("c"), limit: 1 } } },
           ]);
           assert.deepEqual(handles.map((h) => h.status), ["ready", "scheduled", "ready"]);
           assert.deepEqual((await Promise.all(handles.map((h) => client.getResult(h.id)))).map((r) => r.task), ["a", "b", "c"]);

@@ -3,11 +3,12 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { ConfigError, defineTask } from "../../mod.ts";
 import { targets } from "../support/targets.ts";
-import { withDatabase, withStint, withStintAt } from "../support/harness.ts";
+import { uniqueName, withDatabase, withStint, withStintAt } from "../support/harness.ts";
 import { claim, registerProcess } from "../support/driver.ts";
 
 const HOUR = 3_600_000;
-const limited = defineTask("limited", () => null, { concurrency: { key: "one", limit: 1 } });
+/** Semaphores are database-wide: a key of this run's own on a shared server. */
+const limited = defineTask("limited", () => null, { concurrency: { key: uniqueName("depth"), limit: 1 } });
 const plain = defineTask("t", () => null);
 
 for (const target of targets) {
