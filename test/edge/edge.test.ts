@@ -46,7 +46,7 @@ describe("stint/client at the edge", { skip }, () => {
   let pgUrl = "";
   let dir = "";
   let worker: Proc | undefined;
-  let bundles: Promise<[string[], string[]]>;
+  let bundles: Promise<[string[], string[], string[]]>;
   const backends = { workerd: uniqueBackend(), readme: uniqueBackend(), deno: uniqueBackend() };
 
   before(async () => {
@@ -57,6 +57,7 @@ describe("stint/client at the edge", { skip }, () => {
     bundles = Promise.all([
       bundleWorker(join(FIXTURES, "worker.ts"), join(dir, "scenario")),
       bundleWorker(readmeWorker(join(dir, "readme-src")), join(dir, "readme")),
+      bundleWorker(join(FIXTURES, "handshake-worker.ts"), join(dir, "handshake")),
     ]);
     bundles.catch(() => {}); // awaited by the workerd test, which reports it
     // The workers' side: one Bun process for both edges, each edge on a backend of its own.
@@ -72,16 +73,27 @@ describe("stint/client at the edge", { skip }, () => {
   });
 
   test("inside workerd: enqueued through stint/client, run by a Bun worker, seen by getResult", async () => {
-    const [scenario, readme] = await bundles;
+    const [scenario, readme, handshake] = await bundles;
     const config = writeWorkerdConfig(dir, [
       { name: "scenario", dir: "scenario", modules: scenario, bindings: { PG_URL: pgUrl } },
       { name: "readme", dir: "readme", modules: readme, bindings: { DATABASE_URL: pgUrl, STINT_BACKEND: backends.readme } },
+      { name: "probe", dir: "handshake", modules: handshake, bindings: {} },
+      { name: "bare", dir: "handshake", modules: handshake, bindings: {}, bare: true },
     ]);
     const workerd = start(bin("workerd"), ["serve", config, "--control-fd=1"]);
     try {
       const port = async (socket: string) =>
         (JSON.parse(await workerd.line(new RegExp(`"event":"listen".*"socket":"${socket}"`), STEP_MS)) as { port: number }).port;
       const [scenarioPort, readmePort] = [await port("scenario"), await port("readme")];
+
+      // The driver's handshake probe imports node:net lazily: workerd has it with nodejs_compat
+      // (over cloudflare:sockets) and the probe runs; without it the import fails and the probe
+      // steps aside ("skipped") instead of failing createClient.
+      const { hostname, port: pgPort } = new URL(pgUrl);
+      for (const [socket, expected] of [["probe", "postgres"], ["bare", "skipped"]]) {
+        const probed = await fetch(`http://127.0.0.1:${await port(socket)}/?host=${hostname}&port=${pgPort}`);
+        assert.equal(await probed.text(), JSON.stringify(expected), `${socket}\n${workerd.output()}`);
+      }
 
       const response = await fetch(`http://127.0.0.1:${scenarioPort}/?backend=${backends.workerd}`);
       const body = await response.text();

@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import process from "node:process";
 
 export const ROOT = new URL("../../", import.meta.url).pathname;
@@ -98,7 +98,11 @@ export async function run(command: string, args: string[], timeoutMs: number): P
  * Bundles a Worker for workerd into `outdir`: the "workerd" export condition
  * picks postgres.js's build over cloudflare:sockets (and @libsql/client's web
  * one); node: and cloudflare: modules stay imports, for workerd to provide.
- * Returns the bundle's file names, the entry (worker.js) first.
+ * mysql2 cannot be bundled for a browser target (it require()s tls, net, zlib…),
+ * so it stays an import too, and `--splitting` keeps each driver in a chunk of
+ * its own: the MySQL one, never imported here, is never linked (workerd links
+ * modules when they are imported). Returns the bundle's file names, the entry's
+ * first.
  */
 export async function bundleWorker(entry: string, outdir: string): Promise<string[]> {
   await run(bin("bun"), [
@@ -107,13 +111,17 @@ export async function bundleWorker(entry: string, outdir: string): Promise<strin
     "--target=browser",
     "--conditions=workerd",
     "--format=esm",
+    "--splitting",
     "--external=node:*",
+    "--external=mysql2",
+    "--external=mysql2/*",
     "--external=cloudflare:*",
     `--outdir=${outdir}`,
   ], 60_000);
+  const main = `${basename(entry, ".ts")}.js`;
   const files = readdirSync(outdir).filter((f) => f.endsWith(".js"));
-  if (!files.includes("worker.js")) throw new Error(`bun build wrote no worker.js in ${outdir}: ${files.join(", ")}`);
-  return ["worker.js", ...files.filter((f) => f !== "worker.js").sort()];
+  if (!files.includes(main)) throw new Error(`bun build wrote no ${main} in ${outdir}: ${files.join(", ")}`);
+  return [main, ...files.filter((f) => f !== main).sort()];
 }
 
 /**
@@ -144,12 +152,14 @@ export interface WorkerdService {
   dir: string;
   modules: string[];
   bindings: Record<string, string>;
+  /** Without nodejs_compat: no node: module at all (default: with). */
+  bare?: boolean;
 }
 
 /**
  * A workerd config serving each Worker on a socket of its own (port 0: workerd
- * reports the port on its control fd): nodejs_compat (postgres.js imports
- * node:buffer, node:stream and node:events), text bindings, and an "internet"
+ * reports the port on its control fd): nodejs_compat unless `bare` (postgres.js
+ * imports node:buffer, node:stream and node:events), text bindings, and an "internet"
  * network that may reach private addresses (workerd's default allows public
  * ones only; the test's PostgreSQL is on 127.0.0.1).
  */
@@ -160,7 +170,7 @@ export function writeWorkerdConfig(dir: string, services: WorkerdService[]): str
     `const ${w.name} :Workerd.Worker = (
   modules = [${w.modules.map((m) => `(name = ${q(m)}, esModule = embed ${q(`${w.dir}/${m}`)})`).join(", ")}],
   compatibilityDate = "2026-04-01",
-  compatibilityFlags = ["nodejs_compat"],
+  compatibilityFlags = [${w.bare ? "" : '"nodejs_compat"'}],
   bindings = [${Object.entries(w.bindings).map(([k, v]) => `(name = ${q(k)}, text = ${q(v)})`).join(", ")}],
 );`
   );
