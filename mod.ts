@@ -51,7 +51,7 @@ export {
   WaitTimeoutError,
 } from "./src/errors.ts";
 export type { WaitOptions } from "./src/wait.ts";
-export type { ListOptions } from "./src/validate.ts";
+export type { ListOptions, QueueDepthOptions } from "./src/validate.ts";
 export type { QueueStats, ProcessStats, Stats } from "./src/stats.ts";
 export type { HealthReport } from "./src/health.ts";
 export type { Platform } from "./src/platform.ts";

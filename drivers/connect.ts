@@ -1,14 +1,14 @@
 /**
  * Picks a driver by URL scheme and loads it lazily, so an application never
  * loads a database client it does not use. mod.ts binds it as createStint's
- * default; the core itself never imports a driver.
+ * default, client.ts as createClient's; the core itself never imports a driver.
  *
  * The clients are optional peer dependencies of the npm package (an application
  * installs the one it uses), so a driver's import can fail for want of its client:
  * that is a ConfigError naming the package to install, not a resolver's message.
  */
-import { ConfigError } from "../src/errors.ts";
 import type { ConnectOptions, Driver } from "../src/driver.ts";
+import { ConfigError } from "../src/errors.ts";
 
 export async function connect({ url, statementTimeoutMs, notify }: ConnectOptions): Promise<Driver> {
   const scheme = url.slice(0, url.indexOf(":")).toLowerCase();

@@ -3,7 +3,6 @@
  * ConfigError that names the key and the bad value. Resolved options carry
  * milliseconds and defaults (dj_queue's).
  */
-import { hasUnencodedPassword, redactUrl } from "./redact.ts";
 import { type RecurringOptions, resolveRecurring } from "./recurring.ts";
 import type { RecurringDefinition } from "./records.ts";
 import type { Driver } from "./driver.ts";
@@ -14,7 +13,7 @@ import type { Logger } from "./log.ts";
 import type { Platform } from "./platform.ts";
 import { parseSelectors } from "./selectors.ts";
 import type { AnyTask } from "./task.ts";
-import { configCheck, describe } from "./validate.ts";
+import { checkDatabaseUrl, configCheck, describe } from "./validate.ts";
 import type { QueueSelector } from "./records.ts";
 
 export interface WorkerOptions {
@@ -118,7 +117,6 @@ const KEYS = new Set([
   "clearFinishedJobsAfter", "clearFailedJobsAfter", "clearRecurringExecutionsAfter", "defaultConcurrencyDuration",
   "listenNotify", "statementTimeout", "isolateWatchdogTimeout", "isolateAbortGrace", "onRuntimeError", "logger", "platform",
 ]);
-const URL_SCHEME = /^(file|libsql|https?|wss?|postgres|postgresql|mysql|mariadb):/;
 
 function bad(key: string, value: unknown, expected: string): never {
   throw new ConfigError(`${key}: ${describe(value)} is not valid (expected ${expected})`);
@@ -169,17 +167,7 @@ function objectKeys(value: unknown, key: string, allowed: string[]): Record<stri
 
 export function resolveConfig(input: StintOptions): ResolvedConfig {
   const o = objectKeys(input === undefined ? {} : input, "createStint options", [...KEYS]);
-  const url = o.url === undefined ? DEFAULT_URL : o.url;
-  if (typeof url !== "string" || !URL_SCHEME.test(url)) {
-    bad("url", typeof url === "string" ? redactUrl(url) : url, "a database URL starting with file:, libsql:, http(s):, postgres(ql):, mysql: or mariadb:");
-  }
-  if (hasUnencodedPassword(url as string)) {
-    // Every driver's URL parser would read the password as the host or port and quote it in its error.
-    throw new ConfigError(
-      `url: ${JSON.stringify(redactUrl(url as string))}: the password holds a "/", "?" or "#"; percent-encode it ` +
-        `(%2F, %3F, %23)`,
-    );
-  }
+  const url = checkDatabaseUrl(o.url === undefined ? DEFAULT_URL : o.url);
   const backend = o.backend === undefined ? "default" : configCheck.name(o.backend, "backend");
   if (o.mode !== undefined && o.mode !== "worker" && o.mode !== "async") bad("mode", o.mode, '"worker" or "async"');
   if (o.driver !== undefined && (o.driver === null || typeof (o.driver as Driver).jobClaim !== "function")) {

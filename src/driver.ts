@@ -111,6 +111,12 @@ export interface Driver {
   queueClear(p: { backend: string; queue: string; now: Date }): Promise<number>;
   /** Every queue with live jobs or a pause, with counts; or just `queue`. */
   queueList(p: { backend: string; queue?: string }): Promise<QueueInfo[]>;
+  /**
+   * Jobs waiting to run (ready, scheduled, blocked) by queue, of `queues` or of
+   * every queue that has some; a queue with none is absent. With `dueBy`,
+   * scheduled jobs due after it are left out.
+   */
+  queueDepth(p: { backend: string; queues?: string[]; dueBy?: Date }): Promise<Map<string, number>>;
 
   /** Jobs in one status, newest first; `before` pages by id. */
   jobList(p: { backend: string; status: JobStatus; queue?: string; limit: number; before?: string }): Promise<JobSummary[]>;
@@ -229,7 +235,10 @@ export interface DriverOptions {
   notify?: boolean;
 }
 
-/** What a driver factory is given to open the database at `url`. */
+/**
+ * What a driver factory is given to open the database at `url` (drivers/connect.ts,
+ * bound by mod.ts for createStint and by client.ts for createClient).
+ */
 export interface ConnectOptions {
   url: string;
   statementTimeoutMs: number;

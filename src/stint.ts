@@ -4,6 +4,7 @@
 import type { ResolvedConfig, RuntimeErrorContext } from "./config.ts";
 import type { Driver } from "./driver.ts";
 import type { JobFilter, JobStatus, JobSummary } from "./records.ts";
+import { queueDepths } from "./depths.ts";
 import { buildJob, type EnqueueOptions } from "./enqueue.ts";
 import { ConfigError, EnqueueError, JobCancelledError, JobNotFoundError, StintClosedError, StintError, UndiscardableError } from "./errors.ts";
 import { isJobId } from "./ids.ts";
@@ -29,6 +30,7 @@ import {
   checkStartOptions,
   configCheck,
   type ListOptions,
+  type QueueDepthOptions,
   type StartOptions,
 } from "./validate.ts";
 import { JobWaits, type WaitOptions } from "./wait.ts";
@@ -153,6 +155,15 @@ export class Stint {
     this.#open("queues");
     const infos = await this.driver.queueList({ backend: this.backend });
     return infos.map((i) => queueHandle(this.driver, this.backend, i.queue, (m) => this.#open(m)));
+  }
+
+  /**
+   * Jobs waiting to run (ready, scheduled, blocked) by queue; every queue asked
+   * for is present, 0 included. `excludeFuture` leaves out jobs scheduled later than now.
+   */
+  async queueDepths(options?: QueueDepthOptions): Promise<Record<string, number>> {
+    this.#open("queueDepths");
+    return await queueDepths(this.driver, this.backend, options, new Date());
   }
 
   /**

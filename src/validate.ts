@@ -12,6 +12,7 @@ import type { Duration } from "./duration.ts";
 import { ConfigError, EnqueueError, UsageError } from "./errors.ts";
 import { isJobId } from "./ids.ts";
 import { hasUnstorable } from "./json.ts";
+import { hasUnencodedPassword, redactUrl } from "./redact.ts";
 
 /** A value as an error message shows it. */
 export function describe(value: unknown): string {
@@ -118,6 +119,27 @@ export const enqueueCheck: Checks = checks(EnqueueError);
 /** Command-line flags: UsageError (exit code 2). */
 export const usageCheck: Checks = checks(UsageError);
 
+// ---- database URLs ----
+
+const URL_SCHEME = /^(file|libsql|https?|wss?|postgres|postgresql|mysql|mariadb):/;
+
+/** A database URL (createStint's and createClient's `url`), checked before any driver sees it. */
+export function checkDatabaseUrl(url: unknown): string {
+  if (typeof url !== "string" || !URL_SCHEME.test(url)) {
+    throw new ConfigError(
+      `url: ${describe(typeof url === "string" ? redactUrl(url) : url)} is not valid ` +
+        "(expected a database URL starting with file:, libsql:, http(s):, postgres(ql):, mysql: or mariadb:)",
+    );
+  }
+  if (hasUnencodedPassword(url)) {
+    // Every driver's URL parser would read the password as the host or port and quote it in its error.
+    throw new ConfigError(
+      `url: ${JSON.stringify(redactUrl(url))}: the password holds a "/", "?" or "#"; percent-encode it (%2F, %3F, %23)`,
+    );
+  }
+  return url;
+}
+
 // ---- the options of Stint's methods ----
 
 export const JOB_STATUSES: ReadonlySet<JobStatus> = new Set<JobStatus>([
@@ -195,4 +217,25 @@ export function checkStartOptions(options: StartOptions): Required<Pick<StartOpt
     throw new ConfigError(`start.only: ${JSON.stringify(options.only)} is not valid (expected "work" or "dispatch")`);
   }
   return { ...options, standalone: options.standalone ?? false };
+}
+
+export interface QueueDepthOptions {
+  /** The queues to count, each present in the result (0 when none waits); default every queue with waiting jobs. */
+  queues?: string[];
+  /** Leave out scheduled jobs due later than now. */
+  excludeFuture?: boolean;
+}
+
+export function checkDepthOptions(options: unknown): { queues?: string[]; excludeFuture: boolean } {
+  const o = knownKeys(options, "queueDepths options", ["queues", "excludeFuture"], '{ queues: ["default"], excludeFuture: true }');
+  if (o.queues !== undefined && !Array.isArray(o.queues)) {
+    throw new ConfigError(`queueDepths queues: ${describe(o.queues)} is not valid (expected an array of queue names)`);
+  }
+  if (o.excludeFuture !== undefined && typeof o.excludeFuture !== "boolean") {
+    throw new ConfigError(`queueDepths excludeFuture: ${describe(o.excludeFuture)} is not valid (expected true or false)`);
+  }
+  return {
+    queues: (o.queues as unknown[] | undefined)?.map((q, i) => configCheck.name(q, `queueDepths queues[${i}]`)),
+    excludeFuture: (o.excludeFuture as boolean | undefined) ?? false,
+  };
 }

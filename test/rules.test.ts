@@ -6,7 +6,10 @@
  * - SQL lives in drivers/ only: none in src/ or adapters/;
  * - no source file outside test/ is longer than 400 lines;
  * - src/ imports nothing outside src/ (mod.ts binds the drivers and adapters to it);
- * - no import cycle among the modules of src/ and drivers/ (type imports count too).
+ * - no import cycle among the modules of src/ and drivers/ (type imports count too);
+ * - the edge client (client.ts) reaches, by static imports (type imports too), no Worker, no
+ *   runtime global, no Node built-in module, nothing of src/runtime/ and no npm package: its
+ *   driver and database client load lazily, by the URL's scheme.
  *
  * Files are read as text and lexed just enough to tell code, strings and comments apart, so
  * that a comment saying "Deno." or prose mentioning a SELECT is no violation. SQL is found in
@@ -261,6 +264,45 @@ function cycles(graph: Map<string, string[]>): string[][] {
   return found;
 }
 
+/** A relative specifier from `path`, as a path from the root. */
+function resolved(path: string, specifier: string): string {
+  return relative(ROOT, resolve(ROOT, dirname(path), specifier)).split("\\").join("/");
+}
+
+/**
+ * The modules `entry` reaches by static imports (type imports included: a bundler or a
+ * type-checker follows them too), each with what an edge runtime may lack. Dynamic imports
+ * are not followed: they load only when called (drivers/connect.ts loads the URL's driver).
+ */
+function edgeProblems(entry: string, sources: Map<string, string>): { reached: string[]; problems: Array<[string, string[]]> } {
+  const reached: string[] = [];
+  const problems: Array<[string, string[]]> = [];
+  const pending = [entry];
+  while (pending.length > 0) {
+    const path = pending.pop()!;
+    if (reached.includes(path)) continue;
+    reached.push(path);
+    const text = sources.get(path);
+    if (text === undefined) {
+      problems.push([path, ["is not in the tree"]]);
+      continue;
+    }
+    const { code, imports } = scan(text);
+    const found = runtimeProblems(text);
+    if (/(?<![\w$.])Worker\b/.test(code)) found.push("uses Worker");
+    if (path.startsWith("src/runtime/")) found.push("is the runtime (src/runtime/)");
+    for (const { specifier, dynamic } of imports) {
+      if (dynamic) continue;
+      if (specifier.startsWith(".")) pending.push(resolved(path, specifier));
+      else if (!specifier.startsWith("node:") && !NODE_BUILTINS.has(specifier)) {
+        found.push(`imports the package ${specifier} (a database client loads with its driver, lazily)`);
+      }
+    }
+    problems.push([path, found]);
+  }
+  return { reached: reached.sort(), problems };
+}
+
 /** Fails with every problem found, one line each, by file. */
 function assertNone(problems: Array<[string, string[]]>): void {
   const lines = problems.flatMap(([path, list]) => list.map((p) => `${path}: ${p}`));
@@ -305,6 +347,15 @@ describe("the layout's rules", () => {
   test("no import cycle among the modules of src/ and drivers/ (type imports included)", async () => {
     const found = cycles(importGraph(await readAll(["src", "drivers"])));
     assert.deepEqual(found, [], `import cycles:\n${found.map((c) => c.join(" <-> ")).join("\n")}`);
+  });
+
+  test("the edge client's static imports reach no Worker, runtime global, Node module, src/runtime/ or package", async () => {
+    const sources = await readAll(["", "src", "drivers", "adapters"]);
+    const { reached, problems } = edgeProblems("client.ts", sources);
+    for (const module of ["src/client/client.ts", "src/enqueue.ts", "drivers/connect.ts"]) {
+      assert.ok(reached.includes(module), `the walk reached ${module}`);
+    }
+    assertNone(problems);
   });
 });
 
@@ -390,5 +441,23 @@ describe("every rule can fail", () => {
     assert.deepEqual(cycles(importGraph(sources)), [["src/a.ts", "src/b.ts", "src/c.ts"]]);
     sources.set("src/c.ts", "export const c = 1;");
     assert.deepEqual(cycles(importGraph(sources)), []);
+  });
+
+  test("the edge client's walk finds a Worker, a Node module, a runtime global, src/runtime/ and a package, not a lazy driver", () => {
+    const sources = new Map([
+      ["client.ts", 'import { c } from "./src/client/c.ts";\nexport const d = () => import("./drivers/pg.ts");'],
+      ["src/client/c.ts", 'import type { R } from "../runtime/r.ts";\nimport { x } from "croner";\nexport const env = Deno.env;'],
+      ["src/runtime/r.ts", 'import { connect } from "node:net";\nexport const w = new Worker("x.ts");'],
+      ["drivers/pg.ts", 'import { connect } from "node:net";\nimport postgres from "postgres";'],
+    ]);
+    const { reached, problems } = edgeProblems("client.ts", sources);
+    assert.deepEqual(reached, ["client.ts", "src/client/c.ts", "src/runtime/r.ts"]);
+    assert.deepEqual(problems.filter(([, list]) => list.length > 0), [
+      ["src/client/c.ts", ["touches a runtime global: Deno.", "imports the package croner (a database client loads with its driver, lazily)"]],
+      ["src/runtime/r.ts", ["imports node:net", "uses Worker", "is the runtime (src/runtime/)"]],
+    ]);
+    // A clean graph passes; a file the walk cannot find is a problem, not a silent pass.
+    assert.deepEqual(edgeProblems("a.ts", new Map([["a.ts", 'import "./b.ts";'], ["b.ts", ""]])).problems, [["a.ts", []], ["b.ts", []]]);
+    assert.deepEqual(edgeProblems("a.ts", new Map([["a.ts", 'import "./gone.ts";']])).problems, [["a.ts", []], ["gone.ts", ["is not in the tree"]]]);
   });
 });

@@ -20,6 +20,7 @@ import { queueResume } from "./queueResume.ts";
 import { queueIsPaused } from "./queueIsPaused.ts";
 import { queueClear } from "./queueClear.ts";
 import { queueList } from "./queueList.ts";
+import { queueDepth } from "./queueDepth.ts";
 import { jobList } from "./jobList.ts";
 import { jobFailedCount } from "./jobFailedCount.ts";
 import { processList } from "./processList.ts";
@@ -60,6 +61,7 @@ export function createEngineDriver(access: SqlAccess): Driver {
     queueIsPaused: (p) => queueIsPaused(access, p),
     queueClear: (p) => queueClear(access, p),
     queueList: (p) => queueList(access, p),
+    queueDepth: (p) => queueDepth(access, p),
     jobList: (p) => jobList(access, p),
     jobFailedCount: (p) => jobFailedCount(access, p),
     processList: (p) => processList(access, p),

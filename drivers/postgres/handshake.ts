@@ -11,7 +11,11 @@
  *
  * Only for a single TCP host (sockets and host lists go straight to the pool),
  * and only where node:net exists (loaded lazily, so a runtime without it skips
- * the check and keeps the pool's own timeout).
+ * the check and keeps the pool's own timeout). That is also what keeps the edge
+ * client (client.ts) whole where node:net is missing: workerd without
+ * nodejs_compat rejects the import, and a bundler's empty stand-in for it has no
+ * `connect`; both read as "skipped". (With nodejs_compat, workerd has a node:net
+ * over cloudflare:sockets, and the check runs there too.)
  */
 const SSL_REQUEST = new Uint8Array([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
 
@@ -25,6 +29,7 @@ export async function handshake(host: string, port: number, timeoutMs: number): 
   } catch {
     return "skipped";
   }
+  if (typeof net?.connect !== "function") return "skipped";
   return new Promise((resolve) => {
     let answered = false;
     let connected = false;

@@ -165,6 +165,7 @@ for (const target of targets) {
             ["discardAll", () => stint.discardAll()],
             ["queue", () => stint.queue("default")],
             ["queues", () => stint.queues()],
+            ["queueDepths", () => stint.queueDepths()],
             ["a queue handle kept from before", () => kept.size()],
             ["pause through a kept handle", () => kept.pause()],
             ["listJobs", () => stint.listJobs("ready")],
