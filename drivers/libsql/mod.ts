@@ -33,9 +33,18 @@ function redactIn(text: string, url: string): string {
   const secrets = [urlPassword(url), /[?&]authToken=([^&#]*)/i.exec(url)?.[1]];
   for (const secret of secrets) {
     if (!secret) continue;
-    for (const form of new Set([secret, safeDecode(secret)])) if (form.length >= 3) out = out.split(form).join("***");
+    // Node's fetch quotes the URL as its parser writes it back: a raw "@" in the password as %40.
+    const forms = new Set([secret, safeDecode(secret), urlEncoded(safeDecode(secret))]);
+    for (const form of forms) if (form.length >= 3) out = out.split(form).join("***");
   }
   return out;
+}
+
+/** A password as a URL's serialization writes it (percent-encoded where the userinfo needs it). */
+function urlEncoded(password: string): string {
+  const url = new URL("http://host");
+  url.password = password;
+  return url.password;
 }
 
 function safeDecode(text: string): string {

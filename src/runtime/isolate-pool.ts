@@ -111,6 +111,9 @@ export class IsolatePool {
 
   #spawn(slot: number, first: boolean): Promise<void> {
     const name = `${this.#options.name}/isolate-${slot + 1}`;
+    if (!this.#options.spawn && typeof Worker === "undefined") {
+      throw new ConfigError("worker mode: this runtime has no Web Worker, and its Platform no spawnIsolate");
+    }
     const worker = this.#options.spawn?.(ISOLATE_URL, name) ??
       new Worker(ISOLATE_URL, { type: "module" }) as unknown as IsolateWorker;
     const gate = new Int32Array(new SharedArrayBuffer(4));

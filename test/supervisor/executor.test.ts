@@ -11,6 +11,7 @@ import { collectTasks } from "../../src/task.ts";
 import type { RuntimeContext } from "../../src/runtime/context.ts";
 import { JobAbort } from "../../src/runtime/execute.ts";
 import { type Executor, inlineExecutor, isolateExecutor } from "../../src/runtime/executor.ts";
+import { detectPlatform } from "../../adapters/mod.ts";
 
 const TASKS_URL = new URL("../fixtures/tasks-json.ts", import.meta.url).href;
 
@@ -31,8 +32,9 @@ function claimed(task: string, payload: string): ClaimedJob {
 async function withIsolates(fn: (executor: Executor) => Promise<void>): Promise<void> {
   const tasks = collectTasks(await import(TASKS_URL));
   const errors: unknown[] = [];
-  // Only what the isolate executor reads.
+  // Only what the isolate executor reads (the platform: Node starts its isolates through it).
   const ctx = {
+    platform: await detectPlatform(),
     tasks,
     tasksUrl: TASKS_URL,
     config: { isolateWatchdogTimeoutMs: 30_000, isolateAbortGraceMs: 1000 },
