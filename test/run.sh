@@ -225,8 +225,12 @@ JS
 CHAOS_RUNTIMES=$(for rt in $RUNTIMES; do [ "$rt" = node ] || echo "$rt"; done | xargs)
 RUN_CHAOS=0
 [ $# = 0 ] && [ "${STINT_CHAOS:-1}" != 0 ] && [ -n "$CHAOS_RUNTIMES" ] && RUN_CHAOS=1
-AFTER_RUNTIMES=()
+RUN_PACKAGE=0
+[ $# = 0 ] && [ "${STINT_PACKAGE:-1}" != 0 ] && RUN_PACKAGE=1
+AFTER_RUNTIMES=() AFTER_CHAOS=()
+[ "$RUN_PACKAGE" = 1 ] && AFTER_CHAOS+=(package)
 [ "$RUN_CHAOS" = 1 ] && AFTER_RUNTIMES+=(chaos)
+AFTER_RUNTIMES+=("${AFTER_CHAOS[@]}")
 
 # ---- runtimes, one after the other (they share the databases) ----
 PASSED=0 FAILED=0 SKIPPED=0 LINES=()
@@ -278,7 +282,7 @@ done
 # line is one test, passed when stuck, lost, overlapping and unexited are all 0; a missing line
 # (a crash, the time limit) is a failed one. Not when files are named; STINT_CHAOS=0 skips it.
 if [ "$RUN_CHAOS" = 1 ]; then
-  CHAOS_LIMIT=$(phase_limit "$CHAOS_LIMIT")
+  CHAOS_LIMIT=$(phase_limit "$CHAOS_LIMIT" "${AFTER_CHAOS[@]}")
   chaos_rts=$(echo $CHAOS_RUNTIMES | tr ' ' ',')
   case " $RUNTIMES " in *" deno "*) chaos_cmd=("$BIN/deno" run -A) ;; *) chaos_cmd=("$BIN/bun") ;; esac
   chaos_cmd+=(test/chaos/run.ts --ci --db postgres,libsql --runtime "$chaos_rts" ${STINT_CHAOS_SEED:+--seed "$STINT_CHAOS_SEED"})
@@ -316,18 +320,19 @@ fi
 # Deno a scratch project outside the repository installs the tarball, runs and type-checks the
 # README's quick starts): each "package: ok …" line is one passed test, each "package: FAILED …"
 # one failed. Not when files are named; STINT_PACKAGE=0 skips it (STINT_PACKAGE_TIMEOUT=180 s).
-if [ $# = 0 ] && [ "${STINT_PACKAGE:-1}" != 0 ]; then
+if [ "$RUN_PACKAGE" = 1 ]; then
+  PACKAGE_LIMIT=$(phase_limit "${STINT_PACKAGE_TIMEOUT:-180}")
   echo
   echo "=== package: bash test/package/run.sh"
   t=$(now)
-  timeout --foreground -k 10 "${STINT_PACKAGE_TIMEOUT:-180}" bash test/package/run.sh </dev/null 2>&1 | tee "$OUT/package.log"
+  timeout --foreground -k 10 "$PACKAGE_LIMIT" bash test/package/run.sh </dev/null 2>&1 | tee "$OUT/package.log"
   rc=${PIPESTATUS[0]}
   took=$(secs "$t" "$(now)")
   TIMINGS+=("package $took")
   p=$(grep -c '^package: ok ' "$OUT/package.log")
   f=$(grep -c '^package: FAILED ' "$OUT/package.log")
   note=""
-  [ "$rc" = 124 ] || [ "$rc" = 137 ] && note=" — killed after ${STINT_PACKAGE_TIMEOUT:-180}s (STINT_PACKAGE_TIMEOUT)"
+  [ "$rc" = 124 ] || [ "$rc" = 137 ] && note=" — killed after ${PACKAGE_LIMIT}s (STINT_PACKAGE_TIMEOUT${DEADLINE:+ or STINT_TEST_DEADLINE})"
   if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1 note="$note — exit code $rc without a failed check"; fi
   LINES+=("package: $p passed, $f failed (exit $rc, $took)$note")
   PASSED=$((PASSED + p)) FAILED=$((FAILED + f))
