@@ -1,5 +1,5 @@
 /**
- * Stint: a database-backed background job queue for Deno and Bun:
+ * Stint: a database-backed background job queue for Deno, Bun and Node.
  * This module is the public surface: re-exports, and the one place where the
  * core is bound to the drivers and the runtime adapters (the core never imports them).
  */

@@ -130,7 +130,7 @@ export class Stint {
     const now = Date.now();
     const jobs = items.map((item, i) => {
       if (item === null || typeof item !== "object") throw new EnqueueError(`items[${i}]: must be { task, payload, options }`);
-      if (item.options && "tx" in item.options) throw new EnqueueError(`items[${i}]: tx is not supported in enqueueAll`);
+      if (typeof item.options === "object" && item.options !== null && "tx" in item.options) throw new EnqueueError(`items[${i}]: tx is not supported in enqueueAll`);
       return buildJob(item.task, item.payload, item.options, this.tasks, now, `items[${i}]: `, this.config.defaultConcurrencyDurationMs);
     });
     if (jobs.length === 0) return [];

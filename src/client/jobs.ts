@@ -76,7 +76,7 @@ export function buildClientJobs(items: unknown, now: number, concurrencyDuration
   if (!Array.isArray(items)) throw new EnqueueError("enqueueAll takes an array of { task, payload, options }");
   return items.map((item: ClientEnqueueItem, i) => {
     if (item === null || typeof item !== "object") throw new EnqueueError(`items[${i}]: must be { task, payload, options }`);
-    if (item.options && "tx" in item.options) throw new EnqueueError(`items[${i}]: tx is not supported in enqueueAll`);
+    if (typeof item.options === "object" && item.options !== null && "tx" in item.options) throw new EnqueueError(`items[${i}]: tx is not supported in enqueueAll`);
     return buildClientJob(item.task, item.payload, item.options, now, `items[${i}]: `, concurrencyDurationMs);
   });
 }

@@ -91,6 +91,8 @@ for (const target of targets) {
             [{ task: "t" }, null],
             [{ task: "t" }, { task: "t", options: { tx: {} } }],
             [{ task: "t" }, { task: "t", options: { priority: 500 } }],
+            // Options that are not an object (JSON at the edge can say anything): typed, not a TypeError.
+            [{ task: "t", options: "x" }],
           ];
           for (const list of items) {
             const ours = await failure(() => client.enqueueAll(list as never));

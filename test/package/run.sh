@@ -39,7 +39,8 @@ T0=$(now)
 WORK=$(mktemp -d /tmp/stint-package.XXXXXX)
 WORKER_PID=
 cleanup() {
-  if [ -n "$WORKER_PID" ]; then kill -KILL "$WORKER_PID" 2>/dev/null; fi
+  # timeout (not --foreground) leads its own process group: the group's KILL reaches the worker too.
+  if [ -n "$WORKER_PID" ]; then kill -KILL -- "-$WORKER_PID" 2>/dev/null; fi
   if [ "${STINT_PACKAGE_KEEP:-0}" = 1 ]; then echo "package: scratch kept in $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
@@ -165,6 +166,9 @@ worker_quick_start() {
     sleep 0.1
   done
   grep -q '^worker running' "$log" || {
+    kill -KILL -- "-$WORKER_PID" 2>/dev/null
+    wait "$WORKER_PID" 2>/dev/null
+    WORKER_PID=
     cat "$log"
     echo "(the worker did not start)"
     return 1
@@ -202,7 +206,7 @@ in_dir() { (cd "$1" && shift && "$@"); }
 # ---- Node: npm install, with @types/node and tsc as a Node project would have them ----
 node_install() {
   printf '{ "name": "app", "private": true, "type": "module" }\n' >package.json
-  npm install "$TARBALL" hono @types/node@^26 || return 1
+  timeout -k 5 120 npm install "$TARBALL" hono @types/node@^26 || return 1
   cat >tsconfig.json <<'EOF'
 {
   "compilerOptions": {
@@ -221,8 +225,8 @@ EOF
 }
 # ---- Bun: a fresh `bun init` project, bun add; its own tsc over bun init's tsconfig ----
 bun_install() {
-  "$BIN/bun" init -y >/dev/null || return 1
-  "$BIN/bun" add "$TARBALL" hono
+  timeout -k 5 60 "$BIN/bun" init -y >/dev/null || return 1
+  timeout -k 5 120 "$BIN/bun" add "$TARBALL" hono
 }
 # Bun's own checker, as bun init's "typecheck" script runs it, then the project's tsc; with the
 # libraries' .d.ts checked too, not just the project's files.
@@ -235,7 +239,7 @@ bun_check() {
 # ---- Deno: a package.json project with node_modules, "stint" mapped as `deno add npm:stint` would ----
 deno_install() {
   printf '{ "name": "app", "private": true, "type": "module" }\n' >package.json
-  npm install "$TARBALL" hono || return 1
+  timeout -k 5 120 npm install "$TARBALL" hono || return 1
   printf '{ "nodeModulesDir": "manual", "imports": { "stint": "npm:stint@^%s" } }\n' "$VERSION" >deno.json
 }
 
