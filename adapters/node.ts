@@ -6,10 +6,7 @@
  */
 import type { CliPlatform } from "./cli-platform.ts";
 import type { IsolateWorker } from "../src/platform.ts";
-import { pidNamespace } from "./pid-namespace.ts";
-import { hostname } from "node:os";
-import { readFile, rm, writeFile } from "node:fs/promises";
-import process from "node:process";
+import { nodeApiPlatform } from "./node-api.ts";
 import { Worker } from "node:worker_threads";
 
 // The bootstrap beside this file, with this file's extension: .ts from source, .js once compiled.
@@ -34,39 +31,4 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-export const nodePlatform: CliPlatform = {
-  name: "node",
-  get pid() {
-    return process.pid;
-  },
-  hostname: () => hostname(),
-  env: (name) => process.env[name],
-  onSignal(signal, handler) {
-    process.on(signal, handler);
-    return () => process.off(signal, handler);
-  },
-  pidNamespace,
-  processExists(pid) {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch (error) {
-      // EPERM: it exists but belongs to someone else; ESRCH: no such process
-      return (error as { code?: string }).code === "EPERM";
-    }
-  },
-  async readTextFile(path) {
-    try {
-      return await readFile(path, "utf8");
-    } catch (error) {
-      if ((error as { code?: string }).code === "ENOENT") return null;
-      throw error;
-    }
-  },
-  writeTextFile: (path, text) => writeFile(path, text, "utf8"),
-  removeFile: (path) => rm(path, { force: true }),
-  spawnIsolate,
-  cwd: () => process.cwd(),
-  args: () => process.argv.slice(2),
-  exit: (code) => process.exit(code),
-};
+export const nodePlatform: CliPlatform = { ...nodeApiPlatform("node"), spawnIsolate };
