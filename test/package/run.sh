@@ -109,6 +109,8 @@ contents() {
 }
 PACKED=0
 check "npm pack (builds dist/)" pack && check "tarball holds the build only" contents && PACKED=1
+# JSR: the Deno source as `deno publish` would take it (slow types included); offline, nothing is sent.
+check "jsr: deno publish --dry-run" expect 'Dry run complete' timeout -k 5 120 "$BIN/deno" publish --dry-run --allow-dirty
 
 # ---- the README's quick starts, and a program for a missing client ----
 QUICK=$WORK/quick
