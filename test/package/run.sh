@@ -38,9 +38,15 @@ secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1fs", b - a }'; }
 T0=$(now)
 WORK=$(mktemp -d /tmp/stint-package.XXXXXX)
 WORKER_PID=
+# The worker is timeout's child: KILL it (its pid from /proc, no procps needed), then timeout.
+stop_worker() {
+  local child
+  for child in $(cat /proc/"$WORKER_PID"/task/*/children 2>/dev/null); do kill -KILL "$child" 2>/dev/null; done
+  kill -KILL "$WORKER_PID" 2>/dev/null
+  wait "$WORKER_PID" 2>/dev/null
+}
 cleanup() {
-  # timeout (not --foreground) leads its own process group: the group's KILL reaches the worker too.
-  if [ -n "$WORKER_PID" ]; then kill -KILL -- "-$WORKER_PID" 2>/dev/null; fi
+  if [ -n "$WORKER_PID" ]; then stop_worker; fi
   if [ "${STINT_PACKAGE_KEEP:-0}" = 1 ]; then echo "package: scratch kept in $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
@@ -159,8 +165,11 @@ worker_quick_start() {
   local dir=$1 log=$1/worker.log i
   shift
   rm -f "$dir"/stint.db*
-  # timeout passes the SIGINT on to the worker and exits with its status; it kills one that hangs.
-  (cd "$dir" && exec timeout -k 5 120 "$@" worker.ts) >"$log" 2>&1 &
+  # A terminal's Ctrl-C reaches the worker once: timeout --foreground passes the SIGINT on to the
+  # worker alone (without it, timeout signals the worker and then its whole group, a second SIGINT
+  # that can land after the supervisor stopped and removed its handlers: Node then dies of it, 130),
+  # exits with its status, and kills one that hangs.
+  (cd "$dir" && exec timeout --foreground -k 5 120 "$@" worker.ts) >"$log" 2>&1 &
   WORKER_PID=$!
   for i in $(seq 600); do
     grep -q '^worker running' "$log" && break
@@ -168,8 +177,7 @@ worker_quick_start() {
     sleep 0.1
   done
   grep -q '^worker running' "$log" || {
-    kill -KILL -- "-$WORKER_PID" 2>/dev/null
-    wait "$WORKER_PID" 2>/dev/null
+    stop_worker
     WORKER_PID=
     cat "$log"
     echo "(the worker did not start)"
