@@ -10,8 +10,7 @@
 import process from "node:process";
 import { Hono } from "hono";
 import { createStint } from "../mod.ts";
-import { stintApp } from "../hono.ts";
-import { serve } from "../adapters/serve.ts";
+import { serve, stintApp } from "../hono.ts";
 import * as tasks from "./tasks.ts";
 
 const args: string[] = (globalThis as any).Deno?.args ?? process.argv.slice(2);

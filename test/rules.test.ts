@@ -339,6 +339,18 @@ describe("the layout's rules", () => {
     assertNone([...sources].map(([path, text]) => [path, tooLong(text) === null ? [] : [`${tooLong(text)} lines`]]));
   });
 
+  test("examples/ import only what the package exports (mod.ts, hono.ts, client.ts) and each other", async () => {
+    const examples = await readAll(["examples"]);
+    const outside = [...examples].map(([path, text]): [string, string[]] => [
+      path,
+      scan(text).imports.map((i) => i.specifier)
+        .filter((s) => s.startsWith(".") && !/^\.\.\/(mod|hono|client)\.ts$/.test(s) && !/^\.\/[\w-]+\.ts$/.test(s))
+        .map((s) => `imports ${s}, which the package does not export`),
+    ]);
+    assertNone(outside);
+    assert.ok(examples.size >= 3, "examples/ was read");
+  });
+
   test("src/ imports nothing outside src/ (mod.ts binds the drivers and adapters)", async () => {
     const sources = await readAll(["src"]);
     assertNone([...sources].map(([path, text]) => [path, importsOutsideSrc(path, text)]));
