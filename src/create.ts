@@ -13,8 +13,6 @@ import { checkRecurringTask } from "./recurring.ts";
 import { Stint } from "./stint.ts";
 import { collectTasks, type Task } from "./task.ts";
 
-export type { ConnectOptions } from "./driver.ts";
-
 /** What createStint takes from outside the core. */
 export interface StintBindings {
   /** Opens a driver for a URL; loads its database client only then. */
