@@ -5,40 +5,25 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
+import { startChild } from "../support/child.ts";
 
 const script = new URL("../../examples/quickstart.ts", import.meta.url).pathname;
 const isDeno = "Deno" in globalThis;
 
-function run(args: string[], onLine?: (line: string, kill: () => void) => void): Promise<{ code: number | null; out: string }> {
+async function run(args: string[], onLine?: (line: string, kill: () => void) => void): Promise<{ code: number | null; out: string }> {
   const cwd = mkdtempSync(join(tmpdir(), "stint-demo-"));
-  const child = spawn(process.execPath, isDeno ? ["run", "-A", script, ...args] : [script, ...args], {
-    cwd,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, NO_COLOR: "1" },
-  });
-  let out = "";
-  let pending = "";
-  child.stdout!.on("data", (chunk) => {
-    out += chunk;
-    pending += chunk;
-    const lines = pending.split("\n");
-    pending = lines.pop()!;
-    for (const line of lines) onLine?.(line, () => process.kill(child.pid!, "SIGINT"));
-  });
-  child.stderr!.on("data", (chunk) => (out += chunk));
-  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-  return new Promise((resolve) =>
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      rmSync(cwd, { recursive: true, force: true });
-      resolve({ code, out });
-    })
-  );
+  const { child, exited } = startChild(cwd, isDeno ? ["run", "-A", script, ...args] : [script, ...args], (line) =>
+    onLine?.(line, () => process.kill(child.pid!, "SIGINT")));
+  try {
+    const { code, out } = await exited;
+    return { code, out };
+  } finally {
+    rmSync(cwd, { recursive: true, force: true });
+  }
 }
 
 describe("the quickstart demo", () => {

@@ -10,12 +10,12 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { pathToFileURL } from "node:url";
+import { startChild } from "../support/child.ts";
 import { ASYNC_QUICK_START, readme, sectionFiles, WORKER_QUICK_START } from "../support/readme.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
@@ -58,28 +58,7 @@ function nodeStintPackage(dir: string): void {
 /** The README's command for a file, for the runtime under test. */
 const command = (file: string) => (isDeno ? ["run", "-A", file] : [file]);
 
-function start(cwd: string, args: string[], onLine?: (line: string) => void) {
-  const child = spawn(process.execPath, args, { cwd, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
-  let out = "";
-  let pending = "";
-  child.stdout!.on("data", (chunk) => {
-    out += chunk;
-    pending += chunk;
-    const lines = pending.split("\n");
-    pending = lines.pop()!;
-    for (const line of lines) onLine?.(line);
-  });
-  child.stderr!.on("data", (chunk) => (out += chunk));
-  // Only a guard against a hang: a process that has not exited by itself by then fails the test.
-  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-  const exited = new Promise<{ code: number | null; signal: string | null; out: string }>((resolve) =>
-    child.on("exit", (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, out });
-    })
-  );
-  return { child: child as ChildProcess, exited };
-}
+const start = startChild;
 
 describe("the README", () => {
   test("has both quick starts' files, each naming how to run it", () => {
