@@ -13,10 +13,12 @@
  */
 import type {
   ClaimedJob,
+  ClaimToken,
   DriverCapabilities,
   HeldClaim,
   InsertedJob,
   JobFilter,
+  JobQuery,
   JobRecord,
   JobStatus,
   JobSummary,
@@ -118,8 +120,33 @@ export interface Driver {
    */
   queueDepth(p: { backend: string; queues?: string[]; dueBy?: Date }): Promise<Map<string, number>>;
 
-  /** Jobs in one status, newest first; `before` pages by id. */
-  jobList(p: { backend: string; status: JobStatus; queue?: string; limit: number; before?: string }): Promise<JobSummary[]>;
+  /** Jobs matching `query` (any status when it names none), newest first; `before` pages by id. */
+  jobList(p: { backend: string } & JobQuery): Promise<JobSummary[]>;
+
+  /**
+   * The stored results of a job's durable steps, by name (JSON text): what
+   * ctx.step, ctx.sleep and ctx.spawn recorded (DESIGN §10).
+   */
+  stepList(p: { backend: string; jobId: string }): Promise<Map<string, string>>;
+  /**
+   * Stores `value` (JSON text) under `name` for the job `processId` holds with
+   * `claim`, unless a value is stored under that name already; with `child`,
+   * inserts that job as well (its parentId is `jobId`), in the same
+   * transaction, so a spawn is recorded exactly once. Returns the value now
+   * stored under the name (the earlier one if there was one; its child was
+   * not inserted again), or null when the claim is no longer held (nothing
+   * written).
+   */
+  stepSave(p: {
+    backend: string;
+    processId: string;
+    jobId: string;
+    claim: ClaimToken;
+    name: string;
+    value: string;
+    child?: NewJob;
+    now: Date;
+  }): Promise<string | null>;
   /** Counts of failed jobs by queue. */
   jobFailedCount(p: { backend: string }): Promise<Map<string, number>>;
   processList(p: { backend: string }): Promise<ProcessRecord[]>;

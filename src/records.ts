@@ -25,7 +25,9 @@ export type JobStatus =
   | "succeeded"
   | "failed"
   | "discarded"
-  | "cancelled";
+  | "cancelled"
+  /** A parent suspended in ctx.join until its awaited children have ended (DESIGN §10). */
+  | "waiting";
 
 export interface ConcurrencyPolicy {
   key: string;
@@ -44,6 +46,13 @@ export interface NewJob {
   /** When the job is due; at or before `now` means ready at once. */
   scheduledAt: Date;
   concurrency: ConcurrencyPolicy | null;
+  /** The job that spawned this one (ctx.spawn), stored as parent_id. */
+  parentId?: string | null;
+  /**
+   * A multi-step job's position as JSON text `{"index":0,"name":"download","count":2}`;
+   * absent or null for a single-handler job. Its workspace starts as the payload.
+   */
+  step?: string | null;
 }
 
 export interface InsertedJob {
@@ -63,6 +72,12 @@ export interface ClaimedJob {
   enqueuedAt: Date;
   /** Which claim of the job this is (see Outcome): set by the driver's claim. */
   claim: ClaimToken;
+  /** A multi-step job's workspace as JSON text (null until its first step completed: the payload is). */
+  workspace?: string | null;
+  /** A multi-step job's position as JSON text (NewJob.step); null for a single-handler job. */
+  step?: string | null;
+  /** The job that spawned this one, or null. */
+  parentId?: string | null;
 }
 
 /**
@@ -100,11 +115,36 @@ export interface JobRecord {
   scheduledAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
+  /** A multi-step job's current workspace (JSON text), null for others or before its first step completed. */
+  workspace: string | null;
+  /** A multi-step job's position (JSON text, NewJob.step), else null. */
+  step: string | null;
+  parentId: string | null;
 }
 
 /**
  * What became of a claimed job. `retry` reschedules it (the error is kept);
  * `released` puts it back to ready without counting the attempt (shutdown).
+ *
+ * Multi-step and durable jobs (DESIGN §10) add three that end the attempt
+ * without ending the job:
+ * - `advance`: a step completed; the workspace and the next position are
+ *   written and the job goes back to ready at once, keeping any concurrency
+ *   slot it holds (it does not pass the gate again); attempts start over at 0
+ *   for the next step.
+ * - `sleep`: ctx.sleep; the job is scheduled for `until`, gives its
+ *   concurrency slot back (it passes the gate again when due), and the attempt
+ *   is not counted (as for `released`).
+ * - `wait`: ctx.join; the job waits (status "waiting", no state row, its slot
+ *   given back, the attempt not counted) until every job of `children` that
+ *   has not ended yet has ended; when none is left (already, or as the
+ *   statement that ends the last one commits) it becomes ready through the
+ *   concurrency gate. `children` are ids of jobs whose parent is this job.
+ *
+ * A `succeeded` outcome of a multi-step job carries its final `workspace`.
+ * `parentId`, when the job has a parent, lets a dialect's fast path hand the
+ * batch to the shared engine, which wakes parents (the engine reads the
+ * parent from the row, not from here).
  * With `claim`, the outcome applies only to that claim of the job: a write
  * retried after it had in fact committed must not land on a later claim of
  * the same job by the same process. Drivers may skip the check for
@@ -113,13 +153,16 @@ export interface JobRecord {
  */
 export type Outcome =
   & (
-    | { id: string; kind: "succeeded"; returnValue: string }
+    | { id: string; kind: "succeeded"; returnValue: string; workspace?: string }
     | { id: string; kind: "failed"; error: ErrorInfo }
     | { id: string; kind: "retry"; error: ErrorInfo; retryAt: Date }
     | { id: string; kind: "cancelled"; error: ErrorInfo }
     | { id: string; kind: "released" }
+    | { id: string; kind: "advance"; workspace: string; step: string }
+    | { id: string; kind: "sleep"; until: Date }
+    | { id: string; kind: "wait"; children: string[] }
   )
-  & { claim?: ClaimToken };
+  & { claim?: ClaimToken; parentId?: string | null };
 
 /** A queue selector: an exact name, a prefix ending in "*", or "*" for all queues. */
 export type QueueSelector = { kind: "all" } | { kind: "exact"; queue: string } | { kind: "prefix"; prefix: string };
@@ -135,6 +178,8 @@ export interface QueueInfo {
   scheduled: number;
   blocked: number;
   running: number;
+  /** Parents suspended in ctx.join. */
+  waiting: number;
   paused: boolean;
   /** The oldest ready job's latency clock, or null when none is ready. */
   oldestReadyAt: Date | null;
@@ -159,6 +204,23 @@ export interface JobSummary {
   finishedAt: Date | null;
   /** The latest error's name and message, for failed jobs. */
   lastError: string | null;
+  parentId: string | null;
+}
+
+/**
+ * What jobList selects: every field optional but `limit`. `where` maps
+ * top-level field names to JSON texts, matched by JSON equality against the
+ * job's current workspace when it has one, else its payload.
+ */
+export interface JobQuery {
+  status?: JobStatus;
+  queue?: string;
+  task?: string;
+  parentId?: string;
+  where?: Record<string, string>;
+  limit: number;
+  /** Pages by id: only jobs whose id sorts before it. */
+  before?: string;
 }
 
 export interface ProcessInfo {

@@ -161,4 +161,58 @@ export const migrations: Migration[] = [
       ...CLAIM_ATTEMPT_BACKFILL,
     ],
   },
+  {
+    // One migration for the release's new capabilities (DESIGN §10–§13), planned together:
+    // multi-step jobs (workspace, step, parent_id, wait_count, awaited, stint_steps), unique
+    // jobs and delivery (unique_key, delivery, stint_job_keys), flow control (progress,
+    // rate_key/limit/per, group_key, stint_rate_slots, stint_key_holds) and tracing (traceparent).
+    version: 3,
+    name: "multi-step jobs, unique keys, flow control",
+    statements: [
+      `ALTER TABLE stint_jobs ADD COLUMN workspace TEXT`,
+      `ALTER TABLE stint_jobs ADD COLUMN step TEXT`,
+      `ALTER TABLE stint_jobs ADD COLUMN parent_id TEXT`,
+      `ALTER TABLE stint_jobs ADD COLUMN wait_count INTEGER NOT NULL DEFAULT 0`,
+      `ALTER TABLE stint_jobs ADD COLUMN awaited INTEGER NOT NULL DEFAULT 0`,
+      `ALTER TABLE stint_jobs ADD COLUMN unique_key TEXT`,
+      `ALTER TABLE stint_jobs ADD COLUMN delivery TEXT`,
+      `ALTER TABLE stint_jobs ADD COLUMN progress TEXT`,
+      `ALTER TABLE stint_jobs ADD COLUMN progress_at INTEGER`,
+      `ALTER TABLE stint_jobs ADD COLUMN rate_key TEXT`,
+      `ALTER TABLE stint_jobs ADD COLUMN rate_limit INTEGER`,
+      `ALTER TABLE stint_jobs ADD COLUMN rate_per_ms INTEGER`,
+      `ALTER TABLE stint_jobs ADD COLUMN group_key TEXT`,
+      `ALTER TABLE stint_jobs ADD COLUMN traceparent TEXT`,
+      `CREATE INDEX stint_jobs_parent ON stint_jobs (parent_id)`,
+      `ALTER TABLE stint_ready_executions ADD COLUMN rate_key TEXT`,
+      `ALTER TABLE stint_ready_executions ADD COLUMN group_key TEXT`,
+      `CREATE TABLE stint_steps (
+        job_id TEXT NOT NULL REFERENCES stint_jobs (id) ON DELETE CASCADE,
+        backend TEXT NOT NULL,
+        name TEXT NOT NULL,
+        value TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (job_id, name)
+      )`,
+      `CREATE TABLE stint_job_keys (
+        backend TEXT NOT NULL,
+        unique_key TEXT NOT NULL,
+        job_id TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (backend, unique_key)
+      )`,
+      `CREATE INDEX stint_job_keys_job ON stint_job_keys (job_id)`,
+      `CREATE TABLE stint_rate_slots (
+        rate_key TEXT NOT NULL,
+        slot INTEGER NOT NULL,
+        started_at INTEGER NOT NULL,
+        PRIMARY KEY (rate_key, slot)
+      )`,
+      `CREATE TABLE stint_key_holds (
+        hold_key TEXT PRIMARY KEY,
+        until_at INTEGER NOT NULL,
+        created_at INTEGER NOT NULL
+      )`,
+    ],
+  },
 ];

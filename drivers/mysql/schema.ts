@@ -195,4 +195,48 @@ export const migrations: Migration[] = [
       ...CLAIM_ATTEMPT_BACKFILL,
     ],
   },
+  {
+    // One migration for the release's new capabilities (DESIGN §10–§13); see drivers/libsql/schema.ts.
+    // One ALTER per table, so each applies whole or not at all (a rerun skips it: migrations.ts).
+    version: 3,
+    name: "multi-step jobs, unique keys, flow control",
+    statements: [
+      `ALTER TABLE stint_jobs ADD COLUMN workspace LONGTEXT NULL, ADD COLUMN step TEXT NULL,
+        ADD COLUMN parent_id ${ID} NULL, ADD COLUMN wait_count INT NOT NULL DEFAULT 0,
+        ADD COLUMN awaited TINYINT NOT NULL DEFAULT 0, ADD COLUMN unique_key ${NAME} NULL,
+        ADD COLUMN delivery ${WORD} NULL, ADD COLUMN progress LONGTEXT NULL, ADD COLUMN progress_at BIGINT NULL,
+        ADD COLUMN rate_key ${NAME} NULL, ADD COLUMN rate_limit INT NULL, ADD COLUMN rate_per_ms BIGINT NULL,
+        ADD COLUMN group_key ${NAME} NULL, ADD COLUMN traceparent VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NULL,
+        ADD INDEX stint_jobs_parent (parent_id)`,
+      `ALTER TABLE stint_ready_executions ADD COLUMN rate_key ${NAME} NULL, ADD COLUMN group_key ${NAME} NULL`,
+      `CREATE TABLE IF NOT EXISTS stint_steps (
+        job_id ${ID} NOT NULL,
+        backend ${NAME} NOT NULL,
+        name ${NAME} NOT NULL,
+        value LONGTEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (job_id, name),
+        CONSTRAINT stint_steps_job FOREIGN KEY (job_id) REFERENCES stint_jobs (id) ON DELETE CASCADE
+      ) ${TABLE}`,
+      `CREATE TABLE IF NOT EXISTS stint_job_keys (
+        backend ${NAME} NOT NULL,
+        unique_key ${NAME} NOT NULL,
+        job_id ${ID} NOT NULL,
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (backend, unique_key),
+        INDEX stint_job_keys_job (job_id)
+      ) ${TABLE}`,
+      `CREATE TABLE IF NOT EXISTS stint_rate_slots (
+        rate_key ${NAME} NOT NULL,
+        slot INT NOT NULL,
+        started_at BIGINT NOT NULL,
+        PRIMARY KEY (rate_key, slot)
+      ) ${TABLE}`,
+      `CREATE TABLE IF NOT EXISTS stint_key_holds (
+        hold_key ${NAME} NOT NULL PRIMARY KEY,
+        until_at BIGINT NOT NULL,
+        created_at BIGINT NOT NULL
+      ) ${TABLE}`,
+    ],
+  },
 ];

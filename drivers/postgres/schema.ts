@@ -186,4 +186,46 @@ export const migrations: Migration[] = [
       ...CLAIM_ATTEMPT_BACKFILL,
     ],
   },
+  {
+    // One migration for the release's new capabilities (DESIGN §10–§13); see drivers/libsql/schema.ts.
+    // No foreign key on stint_steps (see above): code that deletes jobs deletes their steps too.
+    version: 3,
+    name: "multi-step jobs, unique keys, flow control",
+    statements: [
+      `ALTER TABLE stint_jobs ADD COLUMN workspace text, ADD COLUMN step text, ADD COLUMN parent_id uuid,
+        ADD COLUMN wait_count integer NOT NULL DEFAULT 0, ADD COLUMN awaited smallint NOT NULL DEFAULT 0,
+        ADD COLUMN unique_key text, ADD COLUMN delivery text, ADD COLUMN progress text, ADD COLUMN progress_at bigint,
+        ADD COLUMN rate_key text, ADD COLUMN rate_limit integer, ADD COLUMN rate_per_ms bigint,
+        ADD COLUMN group_key text, ADD COLUMN traceparent text`,
+      `CREATE INDEX stint_jobs_parent ON stint_jobs (parent_id) WHERE parent_id IS NOT NULL`,
+      `ALTER TABLE stint_ready_executions ADD COLUMN rate_key text, ADD COLUMN group_key text`,
+      `CREATE TABLE stint_steps (
+        job_id uuid NOT NULL,
+        backend text NOT NULL,
+        name text NOT NULL,
+        value text NOT NULL,
+        created_at bigint NOT NULL,
+        PRIMARY KEY (job_id, name)
+      )`,
+      `CREATE TABLE stint_job_keys (
+        backend text NOT NULL,
+        unique_key text NOT NULL,
+        job_id uuid NOT NULL,
+        created_at bigint NOT NULL,
+        PRIMARY KEY (backend, unique_key)
+      )`,
+      `CREATE INDEX stint_job_keys_job ON stint_job_keys (job_id)`,
+      `CREATE TABLE stint_rate_slots (
+        rate_key text NOT NULL,
+        slot integer NOT NULL,
+        started_at bigint NOT NULL,
+        PRIMARY KEY (rate_key, slot)
+      )`,
+      `CREATE TABLE stint_key_holds (
+        hold_key text PRIMARY KEY,
+        until_at bigint NOT NULL,
+        created_at bigint NOT NULL
+      )`,
+    ],
+  },
 ];
