@@ -1,6 +1,6 @@
 /** Command-line options of bench/run.ts, with their defaults and checks. */
 
-export type Scenario = "enqueue" | "drain" | "latency";
+export type Scenario = "enqueue" | "drain" | "steps" | "latency";
 
 export interface BenchOptions {
   /** null: a fresh libSQL file per measurement in a temp directory. */
@@ -31,7 +31,8 @@ export const USAGE = `usage: bench/run.ts [options]
   --jobs N             jobs for bulk enqueue and for each drain (default 20000)
   --single N           jobs for single enqueue, one awaited call each (default 2000)
   --concurrency A,B    drain concurrencies (default 10,50)
-  --scenario S         all | enqueue | drain | latency, or a comma list (default all)
+  --scenario S         all | enqueue | drain | steps | latency, or a comma list (default all);
+                       steps: the drain of three-step no-op jobs (jobs/s and steps/s, no ceiling)
   --latency-jobs N     jobs in each latency run (default 500)
   --pace MS            milliseconds between latency enqueues (default 4)
   --poll MS            worker pollingInterval (default 50)
@@ -57,7 +58,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     jobs: 20_000,
     single: 2_000,
     concurrency: [10, 50],
-    scenarios: new Set(["enqueue", "drain", "latency"]),
+    scenarios: new Set(["enqueue", "drain", "steps", "latency"]),
     latencyJobs: 500,
     paceMs: 4,
     pollMs: 50,
@@ -95,7 +96,7 @@ export function parseOptions(argv: string[]): BenchOptions {
         const list = String(next()).split(",").map((s) => s.trim());
         if (list.includes("all")) break;
         for (const s of list) {
-          if (s !== "enqueue" && s !== "drain" && s !== "latency") throw new UsageError(`--scenario: unknown ${s}`);
+          if (!["enqueue", "drain", "steps", "latency"].includes(s)) throw new UsageError(`--scenario: unknown ${s}`);
         }
         o.scenarios = new Set(list as Scenario[]);
         break;

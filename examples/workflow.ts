@@ -24,7 +24,9 @@ const FILES: Record<string, string> = {
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** What the hooks saw, per file, in order. */
 const trace = new Map<string, string[]>();
-const note = (file: string, line: string) => trace.set(file, [...(trace.get(file) ?? []), line]);
+const note = (file: string, line: string) => {
+  trace.set(file, [...(trace.get(file) ?? []), line]);
+};
 /** How often code ran: the workflow's handler runs again after its sleep and its join. */
 const ran = { onboard: 0, createAccount: 0 };
 let validationOutage = true;
@@ -74,7 +76,10 @@ const onboard = defineTask("onboard", async ({ customer, files }: { customer: st
   const imports = [];
   for (const file of files) imports.push(await ctx.spawn(`import ${file}`, importFile, { customer, file }));
   const results = await ctx.join("imports", imports); // status "waiting" until every import has ended
-  return { account: account.accountId, imports: results.map((r) => ({ status: r.status, ...r.returnValue as object })) };
+  return {
+    account: account.accountId,
+    imports: results.map((r) => ({ status: r.status, ...r.returnValue as object })),
+  };
 });
 
 const stint = await createStint({
@@ -106,11 +111,19 @@ for (const [file, lines] of trace) console.log(`hooks of ${file}:\n  ${lines.joi
 
 // Finding jobs by their data: payload fields, or a multi-step job's workspace fields (no index needed).
 const children = await stint.jobs({ parentId: job.id });
-console.log(`children: ${children.length}, parentId ${children.every((c) => c.parentId === job.id) ? "set" : "missing"}`);
+console.log(
+  `children: ${children.length}, parentId ${children.every((c) => c.parentId === job.id) ? "set" : "missing"}`,
+);
 const [found] = await stint.jobs({ where: { file: "contacts.csv" } });
 const contacts = await stint.getResult(found.id);
 const step = contacts.step!;
-console.log(`contacts.csv: at step ${step.index + 1}/${step.count} (${step.name}), ${contacts.attempts} attempt(s) there, workspace ${JSON.stringify(contacts.workspace)}`);
+console.log(
+  `contacts.csv: at step ${
+    step.index + 1
+  }/${step.count} (${step.name}), ${contacts.attempts} attempt(s) there, workspace ${
+    JSON.stringify(contacts.workspace)
+  }`,
+);
 const acme = await stint.jobs({ where: { customer: "acme" } });
 console.log(`jobs where customer is "acme": ${acme.length} (${acme.map((j) => j.task).sort().join(", ")})`);
 
