@@ -10,6 +10,7 @@ import { stintApp } from "../../hono.ts";
 import { StintError } from "../../src/errors.ts";
 import { withStint } from "../support/harness.ts";
 import { claim, failQueue, registerProcess } from "../support/driver.ts";
+import { insertRows, row, saveStep, stepText, waitingParent } from "../support/rows.ts";
 import { attributes, forms, libsql, mount, postJson, TOKEN } from "./support.ts";
 
 const tick = defineTask("tick", () => null);
@@ -356,10 +357,53 @@ describe("hono app", { skip: libsql.skip }, () => {
         assert.equal((await m.get(`/jobs?status=failed&before=${crypto.randomUUID()}`)).status, 200);
         assert.match(bad.headers.get("content-type") ?? "", /^text\/plain/);
         for (
-          const status of ["scheduled", "ready", "blocked", "running", "succeeded", "failed", "discarded", "cancelled"]
+          const status of [
+            "scheduled",
+            "ready",
+            "blocked",
+            "running",
+            "waiting",
+            "succeeded",
+            "failed",
+            "discarded",
+            "cancelled",
+          ]
         ) {
           assert.equal((await m.get(`/jobs?status=${status}`)).status, 200, status);
         }
+      }));
+
+    test("a multi-step job's page shows its workspace, step, stored steps, children and parent", () =>
+      withStint(libsql, {}, async (stint) => {
+        const [id] = await insertRows(stint, [
+          row("import", { importId: 42 }, { queue: "ms", step: stepText(1, "store", 3) }),
+        ]);
+        await saveStep(stint, "ms", "create-account", { accountId: 9 });
+        const [child] = await insertRows(stint, [row("welcome", { to: "a@b" }, { queue: "kids", parentId: id })]);
+        const m = mount(stint);
+        const html = await m.html(`/jobs/${id}`);
+        assert.match(html, /<td>step<\/td><td>store \(2 of 3\)<\/td>/);
+        assert.ok(
+          html.includes("<h2>Workspace</h2><pre>{\n  &quot;importId&quot;: 42\n}</pre>"),
+          "the workspace is the payload before a step completed",
+        );
+        assert.match(html, /<h2>Steps<\/h2>.*<td>create-account<\/td><td><pre>\{\n {2}&quot;accountId&quot;: 9\n\}<\/pre>/s);
+        assert.match(html, /<h2>Children<\/h2>/);
+        assert.ok(attributes(html, "href").includes(`/stint/jobs/${child}`), "the child links to its page");
+        assert.match(html, /<td>welcome<\/td><td>kids<\/td><td>ready<\/td>/);
+        assert.doesNotMatch(html, /<td>parent<\/td>/, "a job without a parent shows none");
+
+        const childPage = await m.html(`/jobs/${child}`);
+        assert.match(childPage, /<td>parent<\/td>/);
+        assert.ok(attributes(childPage, "href").includes(`/stint/jobs/${id}`), "the child links to its parent");
+        assert.doesNotMatch(childPage, /<h2>(Workspace|Steps|Children)<\/h2>|<td>step<\/td>/, "a plain job shows none of them");
+
+        const [parent] = await waitingParent(stint, "wq");
+        assert.match(await m.html(`/jobs/${parent}`), /<td>status<\/td><td>waiting<\/td>/);
+        assert.ok(
+          attributes(await m.html("/jobs?status=waiting"), "href").includes(`/stint/jobs/${parent}`),
+          "the waiting list shows the parent",
+        );
       }));
 
     for (const at of ["/stint", "/"]) {
@@ -369,8 +413,16 @@ describe("hono app", { skip: libsql.skip }, () => {
           await stint.enqueue("t", null, { queue: "a", delay: "1h" });
           await stint.enqueue("t", null, { queue: "f" });
           const [failed] = await failQueue(stint, "f");
+          const [parent, child] = await waitingParent(stint, "w");
           const m = mount(stint, { token: TOKEN }, at);
-          const pages = ["/", "/jobs?status=failed", "/jobs?status=scheduled&queue=a", `/jobs/${failed}`];
+          const pages = [
+            "/",
+            "/jobs?status=failed",
+            "/jobs?status=scheduled&queue=a",
+            `/jobs/${failed}`,
+            `/jobs/${parent}`,
+            `/jobs/${child}`,
+          ];
           const hrefs = new Set<string>();
           for (const page of pages) {
             const html = await m.html(page);
@@ -386,6 +438,8 @@ describe("hono app", { skip: libsql.skip }, () => {
           }
           assert.ok(hrefs.has(`${m.prefix}/jobs/${failed}`), "the failed job links to its page");
           assert.ok(hrefs.has(`${m.prefix}/jobs?status=ready&queue=a`), "queue counts link to their jobs");
+          assert.ok(hrefs.has(`${m.prefix}/jobs?status=waiting&queue=w`), "so do waiting counts");
+          assert.ok(hrefs.has(`${m.prefix}/jobs/${child}`) && hrefs.has(`${m.prefix}/jobs/${parent}`), "parent and child link each other");
           for (const href of hrefs) {
             const response = await m.get(href.slice(m.prefix.length) || "/");
             assert.equal(response.status, 200, `GET ${href}`);
