@@ -57,6 +57,11 @@ export function buildJob(
   const value = payload === undefined ? null : payload;
   const problem = jsonProblem(value, "payload");
   if (problem) throw new EnqueueError(`${where}${name}: ${problem}`);
+  const steps = task?.steps;
+  // A multi-step task's payload is its first workspace, which its steps change in place.
+  if (steps && (value === null || typeof value !== "object" || Array.isArray(value))) {
+    throw new EnqueueError(`${where}${name}: a multi-step task's payload (its workspace) must be a JSON object`);
+  }
   const queue = opts.queue === undefined ? task?.queue ?? "default" : enqueueCheck.name(opts.queue, `${where}queue`);
   const priority = opts.priority === undefined
     ? task?.priority ?? 0
@@ -85,5 +90,6 @@ export function buildJob(
     payload: JSON.stringify(value),
     scheduledAt: new Date(due),
     concurrency: concurrencyPolicy(task?.concurrency, value, concurrencyDurationMs, `${where}${name}: concurrency`),
+    step: steps ? JSON.stringify({ index: 0, name: steps[0].name, count: steps.length }) : null,
   };
 }

@@ -111,6 +111,18 @@ export class ResultError extends StintError {
   }
 }
 
+/**
+ * A durable call inside a handler (ctx.step, ctx.sleep, ctx.spawn, ctx.join)
+ * was used wrongly: a name used twice in one run or by another kind of call, a
+ * bad name or Duration, a join of jobs that are not this job's children.
+ * Nothing was written; the attempt fails like any handler error.
+ */
+export class StepError extends StintError {
+  constructor(message: string) {
+    super("STEP_INVALID", message);
+  }
+}
+
 /** A database operation failed; `cause` holds the client's error. */
 export class DriverError extends StintError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -237,5 +249,21 @@ export class NotStartedSignal extends Error {
   constructor(message: string) {
     super(message);
     this.name = "NotStartedSignal";
+  }
+}
+
+/**
+ * ctx.sleep or ctx.join suspended the job (DESIGN §10): the attempt ends
+ * without counting as a failure. `until`: a sleep's wake-up time (ms);
+ * `children`: the ids a join waits for.
+ */
+export class SuspendSignal extends Error {
+  readonly until: number | null;
+  readonly children: string[] | null;
+  constructor(suspension: { until: number } | { children: string[] }) {
+    super("the job is suspended until it is due again");
+    this.name = "SuspendSignal";
+    this.until = "until" in suspension ? suspension.until : null;
+    this.children = "children" in suspension ? suspension.children : null;
   }
 }

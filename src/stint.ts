@@ -3,7 +3,7 @@
  */
 import type { ResolvedConfig, RuntimeErrorContext } from "./config.ts";
 import type { Driver } from "./driver.ts";
-import type { JobFilter, JobStatus, JobSummary } from "./records.ts";
+import type { JobFilter, JobStatus, JobSummary, NewJob } from "./records.ts";
 import { queueDepths } from "./depths.ts";
 import { buildJob, type EnqueueOptions } from "./enqueue.ts";
 import { ConfigError, EnqueueError, JobCancelledError, JobNotFoundError, StintClosedError, StintError, UndiscardableError } from "./errors.ts";
@@ -41,6 +41,8 @@ export interface EnqueueItem {
   payload?: unknown;
   options?: Omit<EnqueueOptions, "tx">;
 }
+
+const ENDED = new Set<JobStatus>(["succeeded", "failed", "discarded", "cancelled"]);
 
 function checkId(id: unknown): string {
   if (!isJobId(id)) throw new JobNotFoundError(String(id));
@@ -121,7 +123,15 @@ export class Stint {
     // Inside the caller's transaction nothing is visible yet: polling (or the
     // database's own on-commit notification) wakes workers after the commit.
     if (tx === undefined && inserted.status === "ready") this.#ctx.wakeups.notify([job.queue]);
+    await this.#onEnqueue(task as Task | string, job, inserted, payload, tx);
     return inserted;
+  }
+
+  /** The task's onEnqueue hook, right after its job was written (inside `tx` when there is one). */
+  async #onEnqueue(task: Task | string, job: NewJob, inserted: JobHandle, payload: unknown, tx: unknown): Promise<void> {
+    const hook = (typeof task === "string" ? this.tasks.get(task) : task)?.hooks?.onEnqueue;
+    if (!hook) return;
+    await hook({ id: job.id, task: job.task, queue: job.queue, status: inserted.status, payload: payload ?? null, tx });
   }
 
   /** Enqueues many jobs in one transaction; any bad item throws before anything is written. */
@@ -137,6 +147,7 @@ export class Stint {
     if (jobs.length === 0) return [];
     const inserted = await this.driver.jobInsertMany({ backend: this.backend, jobs, now: new Date(now) });
     this.#ctx.wakeups.notify(new Set(jobs.filter((_, i) => inserted[i].status === "ready").map((j) => j.queue)));
+    for (const [i, item] of items.entries()) await this.#onEnqueue(item.task, jobs[i], inserted[i], item.payload, undefined);
     return inserted;
   }
 
@@ -202,6 +213,7 @@ export class Stint {
     if (before === undefined) throw new JobNotFoundError(id);
     if (before === "running" || before === "succeeded" || before === "cancelled") throw new UndiscardableError(id, before);
     this.#waits.ended([id]);
+    await this.#cancelChildren(id);
     return { id, status: "discarded" };
   }
 
@@ -231,7 +243,8 @@ export class Stint {
     const record = await this.driver.jobGet({ backend: this.backend, id: checkId(id) });
     if (!record) throw new JobNotFoundError(id);
     const now = Date.now();
-    const job = buildJob(record.task, JSON.parse(record.payload), { queue: record.queue, priority: record.priority }, new Map(), now);
+    const known = this.tasks.has(record.task) ? this.tasks : new Map();
+    const job = buildJob(record.task, JSON.parse(record.payload), { queue: record.queue, priority: record.priority }, known, now);
     job.concurrency = record.concurrency ?? null; // the copy keeps the stored concurrency policy
     const [inserted] = await this.driver.jobInsertMany({ backend: this.backend, jobs: [job], now: new Date(now) });
     this.#ctx.wakeups.notify([job.queue]);
@@ -248,12 +261,36 @@ export class Stint {
     if (before === null) throw new JobNotFoundError(id);
     if (before === "running") {
       this.#ctx.running.get(id)?.abort(new JobCancelledError(id));
+      await this.#cancelChildren(id);
       return { id, status: "running" };
     }
-    const waiting = before === "ready" || before === "scheduled" || before === "blocked";
+    const waiting = before === "ready" || before === "scheduled" || before === "blocked" || before === "waiting";
     if (waiting) this.#waits.ended([id]);
+    if (waiting) await this.#cancelChildren(id);
     return { id, status: waiting ? "cancelled" : before };
   }
+
+  /**
+   * A cancelled or discarded parent takes its children that have not ended
+   * with it (and theirs): nothing is left to join them.
+   */
+  async #cancelChildren(id: string): Promise<void> {
+    let before: string | undefined;
+    for (;;) {
+      const children = await this.driver.jobList({ backend: this.backend, parentId: id, limit: 500, before });
+      for (const child of children) {
+        if (ENDED.has(child.status)) continue;
+        try {
+          await this.cancel(child.id);
+        } catch (error) {
+          if (!(error instanceof JobNotFoundError)) throw error;
+        }
+      }
+      if (children.length < 500) return;
+      before = children[children.length - 1].id;
+    }
+  }
+
 
   /**
    * Creates or updates a dynamic recurring task (needs scheduler.dynamicTasks).

@@ -2,20 +2,28 @@ import { checkConcurrency, type ConcurrencyOptions } from "./concurrency.ts";
 import type { Duration } from "./duration.ts";
 import { ConfigError } from "./errors.ts";
 import { type BackoffPolicy, parseRetry, type RetryOptions } from "./retry.ts";
+import type { TaskContext, TaskHooks } from "./task-context.ts";
 import { configCheck } from "./validate.ts";
 
-/** What a handler receives beside its payload. */
-export interface TaskContext {
-  /** Aborted on timeout, cancel() and shutdown; `signal.reason` says which. */
-  readonly signal: AbortSignal;
-  readonly jobId: string;
-  /** 1 on the first run, 2 on the first retry, and so on. */
-  readonly attempt: number;
-  readonly task: string;
-  readonly queue: string;
-}
+export type { TaskContext, TaskHooks } from "./task-context.ts";
 
 export type TaskHandler<P, R> = (payload: P, ctx: TaskContext) => R | Promise<R>;
+
+/**
+ * One step of a multi-step task: it gets the job's workspace (a JSON object)
+ * and may change it in place; the last step's return value is the job's.
+ */
+// deno-lint-ignore no-explicit-any
+export type StepFunction<W = any> = (workspace: W, ctx: TaskContext) => unknown;
+
+/** A step of a multi-step task, named after its function (`step1`, `step2`, … for anonymous ones). */
+export interface TaskStep {
+  readonly name: string;
+  readonly fn: StepFunction;
+}
+
+/** Longest name of a step (function name or ctx.step/sleep/spawn/join name). */
+export const STEP_NAME_MAX = 200;
 
 export interface TaskOptions<P = unknown> {
   queue?: string;
@@ -23,12 +31,17 @@ export interface TaskOptions<P = unknown> {
   concurrency?: ConcurrencyOptions<P>;
   retry?: RetryOptions;
   timeout?: Duration;
+  hooks?: TaskHooks<P>;
 }
 
 export interface Task<P = unknown, R = unknown> {
   readonly kind: "stint.task";
   readonly name: string;
-  readonly handler: TaskHandler<P, R>;
+  /** The handler of a single-handler task; for a multi-step task, null (see `steps`). */
+  readonly handler: TaskHandler<P, R> | null;
+  /** A multi-step task's steps, in order; null for a single-handler task. */
+  readonly steps: readonly TaskStep[] | null;
+  readonly hooks: TaskHooks<P> | null;
   readonly queue: string | null;
   readonly priority: number | null;
   readonly concurrency: ConcurrencyOptions<P> | null;
@@ -40,16 +53,34 @@ export interface Task<P = unknown, R = unknown> {
 // deno-lint-ignore no-explicit-any
 export type AnyTask = Task<any, any>;
 
-const TASK_OPTION_KEYS = new Set(["queue", "priority", "concurrency", "retry", "timeout"]);
+const TASK_OPTION_KEYS = new Set(["queue", "priority", "concurrency", "retry", "timeout", "hooks"]);
+const HOOK_KEYS = new Set(["onEnqueue", "before", "after", "onFailure"]);
 
-/** Declares a task: a name, a handler taking one JSON payload, and its defaults. */
+/**
+ * Declares a task: a name, a handler taking one JSON payload (or a list of
+ * steps sharing a JSON-object workspace, DESIGN §10), and its defaults.
+ */
 export function defineTask<P = unknown, R = unknown>(
   name: string,
   handler: TaskHandler<P, R>,
+  options?: TaskOptions<P>,
+): Task<P, R>;
+export function defineTask<W extends Record<string, unknown> = Record<string, unknown>, R = unknown>(
+  name: string,
+  steps: Array<StepFunction<W>>,
+  options?: TaskOptions<W>,
+): Task<W, R>;
+export function defineTask<P = unknown, R = unknown>(
+  name: string,
+  handlerOrSteps: TaskHandler<P, R> | StepFunction[],
   options: TaskOptions<P> = {},
 ): Task<P, R> {
   configCheck.name(name, "task name");
-  if (typeof handler !== "function") throw new ConfigError(`task ${name}: handler must be a function`);
+  const steps = Array.isArray(handlerOrSteps) ? checkSteps(name, handlerOrSteps) : null;
+  const handler = steps ? null : handlerOrSteps as TaskHandler<P, R>;
+  if (!steps && typeof handler !== "function") {
+    throw new ConfigError(`task ${name}: handler must be a function or an array of step functions`);
+  }
   if (options === null || typeof options !== "object") throw new ConfigError(`task ${name}: options must be an object`);
   for (const key of Object.keys(options)) {
     if (!TASK_OPTION_KEYS.has(key)) throw new ConfigError(`task ${name}: unknown option ${JSON.stringify(key)}`);
@@ -65,6 +96,8 @@ export function defineTask<P = unknown, R = unknown>(
     kind: "stint.task",
     name,
     handler,
+    steps,
+    hooks: options.hooks === undefined ? null : checkHooks(name, options.hooks),
     queue,
     priority,
     concurrency: options.concurrency === undefined
@@ -73,6 +106,34 @@ export function defineTask<P = unknown, R = unknown>(
     retry,
     timeoutMs,
   });
+}
+
+function checkSteps(task: string, list: unknown[]): readonly TaskStep[] {
+  if (list.length === 0) throw new ConfigError(`task ${task}: a multi-step task needs at least one step`);
+  const names = new Set<string>();
+  return Object.freeze(list.map((fn, i) => {
+    if (typeof fn !== "function") {
+      throw new ConfigError(`task ${task}: step ${i + 1} is ${fn === null ? "null" : typeof fn}, not a function`);
+    }
+    const name = fn.name || `step${i + 1}`;
+    if (name.length > STEP_NAME_MAX) throw new ConfigError(`task ${task}: step ${i + 1}'s name is longer than ${STEP_NAME_MAX} characters`);
+    if (names.has(name)) throw new ConfigError(`task ${task}: two steps are named ${JSON.stringify(name)}`);
+    names.add(name);
+    return Object.freeze({ name, fn: fn as StepFunction });
+  }));
+}
+
+function checkHooks<P>(task: string, hooks: unknown): TaskHooks<P> {
+  if (hooks === null || typeof hooks !== "object" || Array.isArray(hooks)) {
+    throw new ConfigError(`task ${task}: hooks must be an object of functions`);
+  }
+  for (const [key, fn] of Object.entries(hooks)) {
+    if (!HOOK_KEYS.has(key)) {
+      throw new ConfigError(`task ${task}: unknown hook ${JSON.stringify(key)} (known: ${[...HOOK_KEYS].join(", ")})`);
+    }
+    if (fn !== undefined && typeof fn !== "function") throw new ConfigError(`task ${task}: hook ${key} must be a function`);
+  }
+  return Object.freeze({ ...hooks }) as TaskHooks<P>;
 }
 
 export function isTask(value: unknown): value is Task {

@@ -9,7 +9,7 @@
  */
 import type { JobFilter, JobStatus } from "./records.ts";
 import type { Duration } from "./duration.ts";
-import { ConfigError, EnqueueError, UsageError } from "./errors.ts";
+import { ConfigError, EnqueueError, StepError, UsageError } from "./errors.ts";
 import { isJobId } from "./ids.ts";
 import { hasUnstorable } from "./json.ts";
 import { hasUnencodedPassword, redactUrl } from "./redact.ts";
@@ -116,6 +116,8 @@ function checks(Fail: new (message: string) => Error): Checks {
 export const configCheck: Checks = checks(ConfigError);
 /** enqueue's task, payload and options: EnqueueError. */
 export const enqueueCheck: Checks = checks(EnqueueError);
+/** Names and Durations given to ctx.step, ctx.sleep, ctx.spawn and ctx.join: StepError. */
+export const stepCheck: Checks = checks(StepError);
 /** Command-line flags: UsageError (exit code 2). */
 export const usageCheck: Checks = checks(UsageError);
 

@@ -21,6 +21,12 @@
  * while its handler still ran here for up to isolateAbortGrace. A job the
  * isolate never started goes back to ready.
  *
+ * A task with steps or hooks runs its attempt through body.ts (before, the
+ * step or handler, onFailure, after); the others keep the direct call. Either
+ * way the handler's ctx is a JobContext (durable.ts), whose ctx.sleep and
+ * ctx.join end the attempt by aborting it with a SuspendSignal, decided here
+ * like any abort: a `sleep` or `wait` outcome, not a failure.
+ *
  * Every path ends in an outcome: a thrown value that defeats every reading
  * (a Proxy whose traps throw) fails the job like any other error. A job with
  * no outcome would stay claimed, be released by reconciliation, and run again
@@ -33,55 +39,21 @@ import {
   NotStartedSignal,
   safeErrorInfo,
   ShutdownSignal,
+  SuspendSignal,
   UnknownTaskError,
 } from "../errors.ts";
 import { resultJson } from "../json.ts";
 import { backoffDelay } from "../retry.ts";
-import type { AnyTask, Task, TaskContext } from "../task.ts";
+import type { AnyTask, Task } from "../task.ts";
 import { type LongTimer, longTimeout } from "../timers.ts";
+import { isThenable, JobAbort } from "./abort.ts";
+import { type BodyResult, runBody } from "./body.ts";
+import { JobContext, type JobServices } from "./durable.ts";
 
-/**
- * The abort side of one running job. Its AbortSignal is made only when the
- * handler (or the isolate pool) asks for `ctx.signal`: most handlers never
- * read it, and a controller plus a listener per job was a tenth of a no-op
- * drain's CPU time. Aborting still decides the outcome either way.
- */
-export class JobAbort {
-  #controller: AbortController | null = null;
-  #reject: ((reason: unknown) => void) | null = null;
-  aborted = false;
-  reason: unknown = undefined;
+export { JobAbort };
 
-  get signal(): AbortSignal {
-    if (!this.#controller) {
-      this.#controller = new AbortController();
-      if (this.aborted) this.#controller.abort(this.reason);
-    }
-    return this.#controller.signal;
-  }
-
-  abort(reason: unknown): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    this.reason = reason;
-    this.#controller?.abort(reason);
-    this.#reject?.(reason);
-  }
-
-  /** `value` settled, or a rejection with the reason as soon as the job is aborted. */
-  race<T>(value: PromiseLike<T>): Promise<T> {
-    if (this.aborted) return Promise.reject(this.reason);
-    return new Promise<T>((resolve, reject) => {
-      this.#reject = reject;
-      value.then(resolve, reject);
-    });
-  }
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && (typeof value === "object" || typeof value === "function") &&
-    typeof (value as { then?: unknown }).then === "function";
-}
+/** Where a job's hooks report what they threw (onRuntimeError). */
+export type HookReport = (error: unknown, job: ClaimedJob) => void;
 
 /** `value instanceof type`, false when asking throws (a Proxy's getPrototypeOf trap). */
 function isA(value: unknown, type: abstract new (...args: never[]) => unknown): boolean {
@@ -92,26 +64,34 @@ function isA(value: unknown, type: abstract new (...args: never[]) => unknown): 
   }
 }
 
-/** Async mode: the handler runs in this event loop. */
+/** Async mode: the handler runs in this event loop; `services` serve its durable calls. */
 export async function executeJob(
   job: ClaimedJob,
   task: AnyTask | undefined,
   abort: JobAbort,
+  services: JobServices,
+  report: HookReport = () => {},
   now: () => number = Date.now,
 ): Promise<Outcome> {
+  let outcome: Outcome;
   try {
-    return await decide(job, task, abort, null, now);
+    outcome = await decide(job, task, abort, null, services, report, now);
   } catch (error) {
-    return failure(job, task, error, now);
+    outcome = failure(job, task, error, now);
   }
+  return withParent(job, outcome);
 }
 
+/** What an isolate answers for a job that did not throw: its result, or (multi-step) the next step. */
+export type IsolateDone = Extract<BodyResult, { kind: "ok" | "advance" }>;
+
 /**
- * Hands one job to an isolate: resolves with the JSON text of the handler's
- * result, rejects with its error (NotStartedSignal when the isolate never
- * started it), and settles only once the isolate is done with the job.
+ * Hands one job to an isolate: resolves with what the job's attempt came to,
+ * rejects with its error (NotStartedSignal when the isolate never started it,
+ * a SuspendSignal when it slept or joined), and settles only once the isolate
+ * is done with the job.
  */
-export type IsolateRun = (job: ClaimedJob, signal: AbortSignal) => Promise<string>;
+export type IsolateRun = (job: ClaimedJob, signal: AbortSignal) => Promise<IsolateDone>;
 
 /** Worker mode: `run` runs the handler in an isolate; the timeout and the outcome stay here. */
 export async function executeInIsolate(
@@ -122,27 +102,43 @@ export async function executeInIsolate(
   now: () => number = Date.now,
 ): Promise<Outcome> {
   /** The isolate's answer, which settles once the isolate is done with the job. */
-  let ran: Promise<string> | undefined;
-  const handOver = (ctx: TaskContext) => (ran = run(job, ctx.signal));
+  let ran: Promise<IsolateDone> | undefined;
+  const handOver = () => (ran = run(job, abort.signal));
   let outcome: Outcome;
   try {
-    outcome = await decide(job, task, abort, handOver, now);
+    outcome = await decide(job, task, abort, handOver, null, () => {}, now);
   } catch (error) {
     outcome = failure(job, task, error, now);
   }
-  if (ran === undefined) return outcome;
-  const late = await ran.then(() => null, (error: unknown) => error);
-  // Never started (even if aborted meanwhile): back to ready, unless it was cancelled.
-  if (late instanceof NotStartedSignal && outcome.kind !== "cancelled") return { id: job.id, kind: "released" };
+  if (ran !== undefined) {
+    const late = await ran.then(() => null, (error: unknown) => error);
+    // Never started (even if aborted meanwhile): back to ready, unless it was cancelled.
+    if (late instanceof NotStartedSignal && outcome.kind !== "cancelled") outcome = { id: job.id, kind: "released" };
+  }
+  return withParent(job, outcome);
+}
+
+/** A child's outcome names its parent, so a dialect's fast path hands the batch to the engine (records.ts). */
+function withParent(job: ClaimedJob, outcome: Outcome): Outcome {
+  if (job.parentId) outcome.parentId = job.parentId;
   return outcome;
 }
 
-/** `isolate`: worker mode, the hand-over to the isolate; null in async mode. */
+function outcomeOf(job: ClaimedJob, done: IsolateDone): Outcome {
+  if (done.kind === "advance") return { id: job.id, kind: "advance", workspace: done.workspace, step: done.step };
+  return done.workspace === undefined
+    ? { id: job.id, kind: "succeeded", returnValue: done.json }
+    : { id: job.id, kind: "succeeded", returnValue: done.json, workspace: done.workspace };
+}
+
+/** `isolate`: worker mode, the hand-over to the isolate; null in async mode (then `services` serve). */
 async function decide(
   job: ClaimedJob,
   task: AnyTask | undefined,
   abort: JobAbort,
-  isolate: ((ctx: TaskContext) => Promise<string>) | null,
+  isolate: (() => Promise<IsolateDone>) | null,
+  services: JobServices | null,
+  report: HookReport,
   now: () => number,
 ): Promise<Outcome> {
   if (!task) return failure(job, undefined, new UnknownTaskError(job.task), now);
@@ -153,29 +149,34 @@ async function decide(
     timer = longTimeout(() => abort.abort(new JobTimeoutError(ms)), ms);
   }
   try {
-    const ctx: TaskContext = {
-      get signal() {
-        return abort.signal;
-      },
-      jobId: job.id,
-      attempt: job.attempt,
-      task: job.task,
-      queue: job.queue,
-    };
     if (isolate) {
       // The isolate parsed the payload and checked the result (isolate.ts): its JSON text is stored as it is.
-      const json = await abort.race(isolate(ctx));
+      const done = await abort.race(isolate());
       if (abort.aborted) throw abort.reason;
-      return { id: job.id, kind: "succeeded", returnValue: json };
+      return outcomeOf(job, done);
     }
-    // A synchronous handler's value is taken as it is; a promise races the abort.
-    let value = task.handler(JSON.parse(job.payload), ctx);
-    if (isThenable(value)) value = await abort.race(value);
+    const ctx = new JobContext(job, abort, services!, now);
+    if (task.handler && !task.hooks) {
+      // A synchronous handler's value is taken as it is; a promise races the abort.
+      let value = task.handler(JSON.parse(job.payload), ctx);
+      if (isThenable(value)) value = await abort.race(value);
+      if (abort.aborted) throw abort.reason;
+      return { id: job.id, kind: "succeeded", returnValue: resultJson(job.task, value) };
+    }
+    // Steps or hooks: the body runs its hooks even after an abort decided the outcome here.
+    const body = runBody(task, ctx, abort);
+    body.then((b) => b.hookErrors?.forEach((error) => report(error, job)), () => {});
+    const done = await abort.race(body);
+    if (done.kind === "thrown") throw done.error;
     if (abort.aborted) throw abort.reason;
-    return { id: job.id, kind: "succeeded", returnValue: resultJson(job.task, value) };
+    return outcomeOf(job, done);
   } catch (error) {
     // An abort decides the outcome whatever the handler threw in answer to it.
     const reason = abort.aborted ? abort.reason : error;
+    if (isA(reason, SuspendSignal)) {
+      const { until, children } = reason as SuspendSignal;
+      return until !== null ? { id: job.id, kind: "sleep", until: new Date(until) } : { id: job.id, kind: "wait", children: children! };
+    }
     if (isA(reason, ShutdownSignal) || isA(reason, NotStartedSignal)) return { id: job.id, kind: "released" };
     if (isA(reason, JobCancelledError)) return { id: job.id, kind: "cancelled", error: safeErrorInfo(reason) };
     return failure(job, task, reason, now);
@@ -188,8 +189,8 @@ async function decide(
 export function failure(job: ClaimedJob, task: Task | undefined, error: unknown, now: () => number): Outcome {
   const info = safeErrorInfo(error);
   const retry = task?.retry;
-  if (retry && job.attempt < retry.attempts) {
-    return { id: job.id, kind: "retry", error: info, retryAt: new Date(now() + backoffDelay(retry.backoff, job.attempt)) };
-  }
-  return { id: job.id, kind: "failed", error: info };
+  const outcome: Outcome = retry && job.attempt < retry.attempts
+    ? { id: job.id, kind: "retry", error: info, retryAt: new Date(now() + backoffDelay(retry.backoff, job.attempt)) }
+    : { id: job.id, kind: "failed", error: info };
+  return withParent(job, outcome);
 }

@@ -15,9 +15,9 @@
  * text it was stored as, and the result comes back as the JSON text to store.
  */
 import type { ClaimedJob, Outcome } from "../records.ts";
-import type { Task } from "../task.ts";
 import type { RuntimeContext } from "./context.ts";
-import { executeInIsolate, executeJob, type IsolateRun, type JobAbort } from "./execute.ts";
+import { executeInIsolate, executeJob, type HookReport, type IsolateRun, type JobAbort } from "./execute.ts";
+import { driverServices } from "./services.ts";
 import { IsolatePool } from "./isolate-pool.ts";
 
 export interface Executor {
@@ -35,10 +35,13 @@ export interface Executor {
   readonly isolatesAlive: number;
 }
 
-/** Async mode: the handler runs in this event loop. */
-export function inlineExecutor(tasks: Map<string, Task>): Executor {
+/** Async mode: the handler runs in this event loop; its durable calls go to the driver directly. */
+export function inlineExecutor(ctx: RuntimeContext, worker: { name: string; processId: string }): Executor {
+  const services = driverServices(ctx, worker.processId);
+  const report: HookReport = (error, job) =>
+    ctx.reportError(error, { operation: "task hook", processName: worker.name, jobId: job.id });
   return {
-    run: (job, abort) => executeJob(job, tasks.get(job.task), abort),
+    run: (job, abort) => executeJob(job, ctx.tasks.get(job.task), abort, services, report),
     start: () => Promise.resolve(),
     stop: () => Promise.resolve(),
     isolatesAlive: 0,

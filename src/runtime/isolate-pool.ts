@@ -24,6 +24,7 @@
  */
 import { ConfigError, type ErrorInfo, JobCancelledError, JobTimeoutError, NotStartedSignal, ProcessExitError } from "../errors.ts";
 import type { IsolateEvent, IsolateWorker } from "../platform.ts";
+import type { IsolateDone } from "./execute.ts";
 import type { AbortKind, FromIsolate, ToIsolate } from "./protocol.ts";
 import { sleep } from "./sleep.ts";
 
@@ -41,8 +42,8 @@ export interface IsolatePoolOptions {
 interface Pending {
   /** The job's place in the order it was posted to its isolate (from 1). */
   seq: number;
-  /** With the JSON text of the handler's result, passed on unparsed. */
-  resolve(json: string): void;
+  /** With the handler's result (its JSON text, passed on unparsed). */
+  resolve(done: IsolateDone): void;
   reject(error: unknown): void;
 }
 
@@ -154,7 +155,7 @@ export class IsolatePool {
           const pending = isolate.pending.get(message.id);
           if (!pending) return;
           isolate.pending.delete(message.id);
-          if (message.ok) pending.resolve(message.json);
+          if (message.ok) pending.resolve({ kind: "ok", json: message.json });
           else pending.reject(errorFromInfo(message.error));
         }
       });
@@ -249,11 +250,11 @@ export class IsolatePool {
    * The payload goes as the text it was stored as, the result comes back as JSON text: neither is
    * parsed or stringified on this thread (the isolate does both, once).
    */
-  async run(job: { id: string; task: string; queue: string; attempt: number; payload: string }, signal: AbortSignal): Promise<string> {
+  async run(job: { id: string; task: string; queue: string; attempt: number; payload: string }, signal: AbortSignal): Promise<IsolateDone> {
     const isolate = await this.#pick();
     // Aborted while waiting for an isolate (all were respawning): never start it.
     if (signal.aborted) throw signal.reason;
-    return new Promise<string>((resolve, reject) => {
+    return new Promise<IsolateDone>((resolve, reject) => {
       let grace: ReturnType<typeof setTimeout> | undefined;
       // Settling clears the grace timer: a pending timer would keep a stopped process alive for abortGrace.
       const settle = <T>(fn: (value: T) => void) => (value: T) => {

@@ -48,7 +48,7 @@ async function run(message: Extract<ToIsolate, { type: "run" }>): Promise<void> 
   try {
     const task = tasks.get(message.task);
     if (!task) throw new Error(`no task named ${JSON.stringify(message.task)} in the isolate's tasks module`);
-    const value = await task.handler(JSON.parse(message.payload), {
+    const value = await task.handler!(JSON.parse(message.payload), {
       signal: controller.signal,
       jobId: message.id,
       attempt: message.attempt,

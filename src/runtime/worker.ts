@@ -45,7 +45,7 @@ export class Worker extends Runner {
     const stopSignal = this.stopSignal;
     this.#executor = mode === "worker"
       ? isolateExecutor(ctx, { name, processId, isolates: options.isolates })
-      : inlineExecutor(ctx.tasks);
+      : inlineExecutor(ctx, { name, processId });
     this.#completer = new Completer(ctx, processId, name, () => this.#claims.newWork());
     this.#slots = new Slots(ctx, {
       concurrency: options.concurrency,

@@ -1,0 +1,178 @@
+/**
+ * The context a handler gets, with its durable calls (DESIGN §10). A durable
+ * call stores what it did under its name, in the job's steps (stint_steps),
+ * so that when the handler runs again — a retry, crash recovery, the wake-up
+ * after a sleep or a join — it returns what it returned before instead of
+ * doing it again. One namespace per job; the stored value says which call
+ * made it:
+ *
+ *   ctx.step    {"step": <the result>}
+ *   ctx.sleep   {"sleep": <wake-up time, ms>}
+ *   ctx.spawn   {"spawn": {"id": …, "status": …}}
+ *   ctx.join    nothing: it reads the children each time
+ *
+ * A sleep not yet due and a join of children not all ended suspend the job:
+ * they abort the job with a SuspendSignal (the outcome is decided from it, as
+ * from any abort) and never settle, so the handler goes no further.
+ *
+ * The same class runs in async mode and inside isolates; only `JobServices`
+ * differs (the driver on the main thread, messages to it from an isolate).
+ */
+import { ResultError, StepError, SuspendSignal } from "../errors.ts";
+import { jsonProblem } from "../json.ts";
+import type { ClaimedJob } from "../records.ts";
+import type { JobHandle, JobResult } from "../result.ts";
+import type { SpawnOptions, TaskContext } from "../task-context.ts";
+import { stepCheck } from "../validate.ts";
+import type { JobAbort } from "./abort.ts";
+
+/** What the durable calls ask of the queue, for one job. */
+export interface JobServices {
+  /** The job's stored values by name. */
+  stepList(job: ClaimedJob): Promise<Map<string, string>>;
+  /** Stores `value` under `name` unless one is stored; the value now stored (StepError when the claim is lost). */
+  stepSave(job: ClaimedJob, name: string, value: string): Promise<string>;
+  /** Enqueues the child and stores {"spawn": handle} under `name`, once; the value now stored. */
+  spawn(job: ClaimedJob, name: string, task: string, payload: unknown, options: SpawnOptions | undefined): Promise<string>;
+  /** The jobs' results (null for one not found), in order. */
+  results(job: ClaimedJob, ids: string[]): Promise<Array<JobResult | null>>;
+}
+
+const ENDED = new Set(["succeeded", "failed", "discarded", "cancelled"]);
+type Kind = "step" | "sleep" | "spawn" | "join";
+
+export class JobContext implements TaskContext {
+  readonly job: ClaimedJob;
+  /** Set before onFailure runs (FailureContext). */
+  willRetry = false;
+  readonly #abort: JobAbort;
+  readonly #services: JobServices;
+  readonly #now: () => number;
+  /** Names used in this run (a second use is a StepError). */
+  #used: Set<string> | null = null;
+  #stored: Promise<Map<string, string>> | null = null;
+
+  constructor(job: ClaimedJob, abort: JobAbort, services: JobServices, now: () => number = Date.now) {
+    this.job = job;
+    this.#abort = abort;
+    this.#services = services;
+    this.#now = now;
+  }
+
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+  get jobId(): string {
+    return this.job.id;
+  }
+  get attempt(): number {
+    return this.job.attempt;
+  }
+  get task(): string {
+    return this.job.task;
+  }
+  get queue(): string {
+    return this.job.queue;
+  }
+  get parentId(): string | null {
+    return this.job.parentId ?? null;
+  }
+
+  async step<T>(name: string, fn: () => T | Promise<T>): Promise<T> {
+    this.#use(name, "step");
+    if (typeof fn !== "function") throw new StepError(`step ${JSON.stringify(name)}: the second argument must be a function`);
+    const stored = (await this.#storedValues()).get(name);
+    if (stored !== undefined) return this.#read(name, stored, "step") as T;
+    const value = await fn();
+    const result = value === undefined ? null : value;
+    const problem = jsonProblem(result, `step ${JSON.stringify(name)}'s result`);
+    if (problem) throw new ResultError(`${this.job.task}: ${problem}`);
+    return this.#read(name, await this.#save(name, JSON.stringify({ step: result })), "step") as T;
+  }
+
+  sleep(name: string, duration: unknown): Promise<void> {
+    this.#use(name, "sleep");
+    const ms = stepCheck.duration(duration, `sleep ${JSON.stringify(name)}`);
+    return this.#sleepTo(name, this.#now() + ms);
+  }
+
+  sleepUntil(name: string, date: Date): Promise<void> {
+    this.#use(name, "sleep");
+    if (!(date instanceof Date) || Number.isNaN(date.getTime())) {
+      throw new StepError(`sleepUntil ${JSON.stringify(name)}: the second argument must be a valid Date`);
+    }
+    return this.#sleepTo(name, date.getTime());
+  }
+
+  async spawn(name: string, task: { readonly name: string } | string, payload?: unknown, options?: SpawnOptions): Promise<JobHandle> {
+    this.#use(name, "spawn");
+    const taskName = typeof task === "string" ? task : typeof task?.name === "string" ? task.name : null;
+    if (taskName === null) throw new StepError(`spawn ${JSON.stringify(name)}: the task must be a task or a task name`);
+    let stored = (await this.#storedValues()).get(name);
+    if (stored === undefined) {
+      stored = await this.#services.spawn(this.job, name, taskName, payload, options);
+      (await this.#storedValues()).set(name, stored);
+    }
+    return this.#read(name, stored, "spawn") as JobHandle;
+  }
+
+  async join<R = unknown>(name: string, children: Array<JobHandle | string>): Promise<Array<JobResult<R>>> {
+    this.#use(name, "join");
+    if (!Array.isArray(children)) throw new StepError(`join ${JSON.stringify(name)}: children must be an array of job handles`);
+    const ids = children.map((child, i) => {
+      const id = typeof child === "string" ? child : (child as JobHandle | null)?.id;
+      if (typeof id !== "string") throw new StepError(`join ${JSON.stringify(name)}: children[${i}] is not a job handle`);
+      return id;
+    });
+    if (ids.length === 0) return [];
+    const results = await this.#services.results(this.job, ids);
+    results.forEach((result, i) => {
+      if (result === null || result.parentId !== this.job.id) {
+        throw new StepError(`join ${JSON.stringify(name)}: job ${ids[i]} is not a child of job ${this.job.id}`);
+      }
+    });
+    const open = (results as JobResult<R>[]).filter((r) => !ENDED.has(r.status)).map((r) => r.id);
+    if (open.length === 0) return results as JobResult<R>[];
+    return this.#suspend(new SuspendSignal({ children: open }));
+  }
+
+  async #sleepTo(name: string, until: number): Promise<void> {
+    const stored = (await this.#storedValues()).get(name);
+    const at = this.#read(name, stored ?? await this.#save(name, JSON.stringify({ sleep: until })), "sleep") as number;
+    if (at <= this.#now()) return;
+    return this.#suspend(new SuspendSignal({ until: at }));
+  }
+
+  /** Ends the attempt: the abort decides the outcome; the handler's await never settles. */
+  #suspend(signal: SuspendSignal): Promise<never> {
+    this.#abort.abort(signal);
+    return new Promise<never>(() => {});
+  }
+
+  #use(name: string, kind: Kind): void {
+    stepCheck.name(name, `${kind} name`);
+    this.#used ??= new Set();
+    if (this.#used.has(name)) throw new StepError(`${JSON.stringify(name)} is used twice in one run of job ${this.job.id}`);
+    this.#used.add(name);
+  }
+
+  #storedValues(): Promise<Map<string, string>> {
+    return this.#stored ??= this.#services.stepList(this.job);
+  }
+
+  async #save(name: string, value: string): Promise<string> {
+    const saved = await this.#services.stepSave(this.job, name, value);
+    (await this.#storedValues()).set(name, saved);
+    return saved;
+  }
+
+  /** The stored value of a call of `kind`; a StepError when the name was stored by another kind of call. */
+  #read(name: string, stored: string, kind: "step" | "sleep" | "spawn"): unknown {
+    const value = JSON.parse(stored) as Record<string, unknown>;
+    if (value === null || typeof value !== "object" || !(kind in value)) {
+      const other = value && typeof value === "object" ? Object.keys(value)[0] : "?";
+      throw new StepError(`${JSON.stringify(name)} was stored by ctx.${other}, not ctx.${kind}`);
+    }
+    return value[kind];
+  }
+}
