@@ -175,7 +175,7 @@ export class StintClient {
     const before = await this.driver.jobCancel({ backend: this.backend, id: checkId(id), now: new Date() });
     if (before === null) throw new JobNotFoundError(id);
     if (before === "running") return { id, status: "running" };
-    const waiting = before === "ready" || before === "scheduled" || before === "blocked";
+    const waiting = before === "ready" || before === "scheduled" || before === "blocked" || before === "waiting";
     return { id, status: waiting ? "cancelled" : before };
   }
 

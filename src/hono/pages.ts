@@ -92,10 +92,9 @@ export function jobsPage(ctx: PageContext, status: JobStatus, queue: string | un
 function jobActions(ctx: PageContext, id: string, status: JobStatus): string {
   const parts: string[] = [];
   if (status === "failed") parts.push(action(ctx, `/jobs/${id}/retry`, "Retry"));
-  if (status === "failed" || status === "ready" || status === "scheduled" || status === "blocked") {
-    parts.push(action(ctx, `/jobs/${id}/discard`, "Discard"));
-  }
-  if (status === "running" || status === "ready" || status === "scheduled" || status === "blocked") {
+  const pending = status === "ready" || status === "scheduled" || status === "blocked" || status === "waiting";
+  if (status === "failed" || pending) parts.push(action(ctx, `/jobs/${id}/discard`, "Discard"));
+  if (status === "running" || pending) {
     parts.push(action(ctx, `/jobs/${id}/cancel`, "Cancel"));
   }
   parts.push(action(ctx, `/jobs/${id}/enqueue-again`, "Enqueue again"));
