@@ -309,6 +309,18 @@ for (const target of targetsWithEngine) {
           assert.equal((await env.get(parent)).status, "ready");
         }));
 
+      test("clearing a queue of awaited children wakes their parent (they will never end otherwise)", () =>
+        withEnv(target, async (env) => {
+          const [qp, qc] = [uniqueName(), uniqueName()];
+          const [parent] = await env.insert(qp, 1);
+          const children = await env.insert(qc, 2, { parentId: parent });
+          const processId = await registerProcess(env.stint);
+          await waitFor(env, processId, qp, parent, children);
+          assert.equal((await env.get(parent)).status, "waiting");
+          assert.equal(await env.stint.driver.queueClear({ backend: env.stint.backend, queue: qc, now: new Date() }), 2);
+          assert.equal((await env.get(parent)).status, "ready");
+        }));
+
       test("a child that is retried or released has not ended: its parent waits on", () =>
         withEnv(target, async (env) => {
           const [qp, qc] = [uniqueName(), uniqueName()];
