@@ -321,6 +321,23 @@ for (const target of targetsWithEngine) {
           assert.equal((await env.get(parent)).status, "ready");
         }));
 
+      test("an awaited child discarded by the concurrency gate when due wakes its parent", () =>
+        withEnv(target, async (env) => {
+          const [qp, qc] = [uniqueName(), uniqueName()];
+          const c: ConcurrencyPolicy = { ...policy(), onConflict: "discard" };
+          await env.insert(uniqueName(), 1, { concurrency: c }); // holds the key's only slot
+          const [parent] = await env.insert(qp, 1);
+          const due = new Date(Date.now() + 3_600_000);
+          const [child] = await env.insert(qc, 1, { parentId: parent, concurrency: c, at: due });
+          const processId = await registerProcess(env.stint);
+          await waitFor(env, processId, qp, parent, [child]);
+          assert.equal((await env.get(parent)).status, "waiting");
+          const now = new Date(due.getTime() + 1);
+          assert.equal((await env.stint.driver.jobPromoteDue({ backend: env.stint.backend, limit: 10, now })).count, 1);
+          assert.equal((await env.get(child)).status, "discarded");
+          assert.equal((await env.get(parent)).status, "ready");
+        }));
+
       test("a child that is retried or released has not ended: its parent waits on", () =>
         withEnv(target, async (env) => {
           const [qp, qc] = [uniqueName(), uniqueName()];
