@@ -23,7 +23,8 @@ import { jobClaim } from "./jobClaim.ts";
 import { jobFinishMany } from "./jobFinishMany.ts";
 import { jobInsertMany } from "./jobInsertMany.ts";
 import { jobPromoteDue } from "./jobPromoteDue.ts";
-import { createListener } from "./notify.ts";
+import { createListener, notifyQueues } from "./notify.ts";
+import { stepSave } from "../engine/stepSave.ts";
 import { endPool, openPool } from "./open.ts";
 
 export async function createPostgresDriver(options: DriverOptions): Promise<Driver> {
@@ -38,6 +39,10 @@ export async function createPostgresDriver(options: DriverOptions): Promise<Driv
     jobClaim: (p) => jobClaim(hot, p),
     jobFinishMany: (p) => jobFinishMany(access, hot, { ...p, notify }),
     jobPromoteDue: (p) => jobPromoteDue(access, hot, { ...p, notify }),
+    // A spawned child that is ready wakes its queue's workers when the step commits.
+    stepSave: (p) =>
+      stepSave(access, p, (q, backend, child, status) =>
+        status === "ready" ? notifyQueues(q, backend, [child.queue], notify) : Promise.resolve()),
     listen: (p) => listener.listen(p),
     async close() {
       await listener.close();
