@@ -45,14 +45,15 @@ function holdsNul(json: string): boolean {
 
 /**
  * PostgreSQL: jsonb's `->` with the key as a text parameter, and jsonb
- * equality. jsonb refuses a document holding \u0000, and one such job must not
+ * equality (the value is cast from text: postgres.js would JSON-encode a
+ * string sent as jsonb a second time). jsonb refuses a document holding \u0000, and one such job must not
  * break every query: documents that mention it are not converted (so they
  * never match), and a field or value holding it matches nothing.
  */
 export const postgresFieldEquals: FieldEquals = (doc, field, json) => {
   if (field.includes("\0") || holdsNul(json)) return { sql: "1 = 0", params: [] };
   return {
-    sql: `(CASE WHEN strpos(${doc}, '\\u0000') = 0 THEN ${doc}::jsonb END) -> ?::text = ?::jsonb`,
+    sql: `(CASE WHEN strpos(${doc}, '\\u0000') = 0 THEN ${doc}::jsonb END) -> ?::text = ?::text::jsonb`,
     params: [field, json],
   };
 };
@@ -63,9 +64,13 @@ export const mysqlFieldEquals: FieldEquals = (doc, field, json) => ({
   params: [memberPath(field), json],
 });
 
-/** MariaDB 10.7+ (JSON is text there: no CAST AS JSON, but JSON_EQUALS). */
+/**
+ * MariaDB 10.7+ (JSON is text there: no CAST AS JSON, but JSON_EQUALS).
+ * Compared with 1: a bare JSON_EQUALS(NULL, …) in WHERE (a missing field)
+ * counted as true on MariaDB 10.11.
+ */
 export const mariadbFieldEquals: FieldEquals = (doc, field, json) => ({
-  sql: `JSON_EQUALS(JSON_EXTRACT(${doc}, ?), ?)`,
+  sql: `COALESCE(JSON_EQUALS(JSON_EXTRACT(${doc}, ?), ?), 0) = 1`,
   params: [memberPath(field), json],
 });
 
