@@ -82,16 +82,25 @@ for (const target of targetsWithEngine) {
           // Mixed steps in one batch (PostgreSQL hands those to the engine).
           const other = JSON.stringify({ index: 1, name: "store", count: 2 });
           const [mixedA, mixedB] = await insert(stint, job({ step: other, queue: "m" }), job({ queue: "m" }));
+          // One step for a batch that differs otherwise (PostgreSQL's statement takes it as one value).
+          const [sameA, sameB] = await insert(stint, job({ step: STEP, priority: 1 }), job({ step: STEP, priority: 2 }));
 
           const processId = await registerProcess(stint);
           const claimed = new Map((await claim(stint, processId, ["q", "m"], 10)).map((j) => [j.id, j]));
-          assert.equal(claimed.size, 4);
+          assert.equal(claimed.size, 6);
           assert.deepEqual(
-            [child, plain, mixedA, mixedB].map((id) => {
+            [child, plain, mixedA, mixedB, sameA, sameB].map((id) => {
               const j = claimed.get(id)!;
               return [j.step, j.parentId, j.workspace];
             }),
-            [[STEP, parent, null], [null, null, null], [other, null, null], [null, null, null]],
+            [
+              [STEP, parent, null],
+              [null, null, null],
+              [other, null, null],
+              [null, null, null],
+              [STEP, null, null],
+              [STEP, null, null],
+            ],
           );
 
           const got = await driver.jobGet({ backend, id: child });
