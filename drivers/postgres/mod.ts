@@ -18,13 +18,13 @@
 import type { Driver, DriverOptions } from "../../src/driver.ts";
 import { createEngineDriver } from "../engine/engine.ts";
 import { inCauseChain, namesStintTable, withNotMigratedError } from "../engine/not-migrated.ts";
+import { stepSave } from "../engine/stepSave.ts";
 import { createAccess, runnerOver } from "./access.ts";
 import { jobClaim } from "./jobClaim.ts";
 import { jobFinishMany } from "./jobFinishMany.ts";
 import { jobInsertMany } from "./jobInsertMany.ts";
 import { jobPromoteDue } from "./jobPromoteDue.ts";
 import { createListener, notifyQueues } from "./notify.ts";
-import { stepSave } from "../engine/stepSave.ts";
 import { endPool, openPool } from "./open.ts";
 
 export async function createPostgresDriver(options: DriverOptions): Promise<Driver> {

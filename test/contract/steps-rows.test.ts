@@ -214,6 +214,11 @@ for (const target of targetsWithEngine) {
           assert.deepEqual(await where({ s: "x", n: 8 }), [], "every field must match");
           assert.deepEqual(await where({ s: "x", n: 7, b: true }, { status: "ready", queue: "q" }), [a]);
 
+          // A job holding \u0000 (which PostgreSQL's jsonb refuses) breaks no query; on PostgreSQL it never matches.
+          const [nul] = await insert(stint, job({ payload: { s: "y", t: "a\u0000b" } }));
+          assert.deepEqual(await where({ s: "y" }), target.dialect === "postgres" ? [b] : [nul, b]);
+          assert.deepEqual(await where({ t: "a\u0000b" }), target.dialect === "postgres" ? [] : [nul]);
+
           // Workspace beats payload once it is set (the outcome helper writes it; here a direct UPDATE).
           await raw.run(`UPDATE stint_jobs SET workspace = ? WHERE id = ?`, [JSON.stringify({ s: "w", n: 7 }), a]);
           assert.deepEqual(await where({ s: "x" }, { task: "t" }), []);
