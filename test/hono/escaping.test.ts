@@ -87,7 +87,9 @@ describe("hono escaping", { skip: libsql.skip }, () => {
       const m = mount(stint);
       const parent = await m.html(`/jobs/${id}`);
       assertEscaped(parent, "the multi-step job's page");
-      for (const shown of [`${XSS_ESCAPED} step (1 of 2)`, `${XSS_ESCAPED} memo`, `${XSS_ESCAPED} stored`, `${XSS_ESCAPED} child`]) {
+      // The stored result is shown as JSON, its double quote escaped as \" first.
+      const stored = `&quot;out&quot;: &quot;${SHOWN}\\&quot;&#39; stored&quot;`;
+      for (const shown of [`${XSS_ESCAPED} step (1 of 2)`, `${XSS_ESCAPED} memo`, stored, `${XSS_ESCAPED} child`]) {
         assert.ok(parent.includes(shown), `shows ${shown}`);
       }
       assertEscaped(await m.html(`/jobs/${child}`), "the child's page");
