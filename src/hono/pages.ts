@@ -2,6 +2,7 @@
 import type { JobStatus, JobSummary } from "../records.ts";
 import type { JobResult } from "../result.ts";
 import type { Stats } from "../stats.ts";
+import { isJobId } from "../ids.ts";
 import { action, esc, layout, type PageContext, table, time } from "./html.ts";
 
 const jobLink = (ctx: PageContext, id: string) => `<a href="${esc(`${ctx.base}/jobs/${id}`)}">${esc(id.slice(0, 13))}…</a>`;
@@ -110,13 +111,30 @@ export interface JobRelations {
   childLimit: number;
 }
 
-/** Stored JSON text, indented; shown as it is if it does not parse. */
-function prettyJson(text: string): string {
+/**
+ * One stored durable call as [name, call, what it stored]. The runtime wraps
+ * each value in its call's name (src/runtime/durable.ts): {"step": result},
+ * {"sleep": wake-up ms}, {"spawn": {id, status}}; anything else is shown as
+ * it is stored.
+ */
+function stepRow(ctx: PageContext, name: string, text: string): string[] {
+  let value: unknown;
   try {
-    return JSON.stringify(JSON.parse(text), null, 2);
+    value = JSON.parse(text);
   } catch {
-    return text;
+    return [esc(name), "", `<pre>${esc(text)}</pre>`];
   }
+  const kind = value !== null && typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 1
+    ? Object.keys(value)[0]
+    : null;
+  const inner = kind === null ? value : (value as Record<string, unknown>)[kind];
+  if (kind === "sleep" && typeof inner === "number" && Math.abs(inner) <= 8.64e15) {
+    return [esc(name), "sleep", `until ${time(new Date(inner))}`];
+  }
+  const child = kind === "spawn" ? (inner as { id?: unknown } | null)?.id : undefined;
+  if (typeof child === "string" && isJobId(child)) return [esc(name), "spawn", jobLink(ctx, child)];
+  const call = kind === "step" ? "step" : "";
+  return [esc(name), call, `<pre>${esc(JSON.stringify(call ? inner : value, null, 2))}</pre>`];
 }
 
 export function jobPage(ctx: PageContext, job: JobResult, related: JobRelations, flash?: string): string {
@@ -140,14 +158,14 @@ export function jobPage(ctx: PageContext, job: JobResult, related: JobRelations,
   const errors = job.errors.map((e) =>
     `<h3>attempt ${e.attempt}: ${esc(e.name)} ${time(e.at)}</h3><pre>${esc(e.message)}\n${esc(e.stack ?? "")}</pre>`
   ).join("");
-  const steps = [...related.steps].map(([name, value]) => [esc(name), `<pre>${esc(prettyJson(value))}</pre>`]);
+  const steps = [...related.steps].map(([name, value]) => stepRow(ctx, name, value));
   const children = related.children.map((j) => [jobLink(ctx, j.id), esc(j.task), esc(j.queue), esc(j.status), time(j.finishedAt)]);
   const body = table(["field", "value"], fields.map(([k, v]) => [esc(k), v])) +
     `<p>${jobActions(ctx, job.id, job.status)}</p>` +
     `<h2>Payload</h2><pre>${esc(JSON.stringify(job.payload, null, 2))}</pre>` +
     (job.workspace !== null ? `<h2>Workspace</h2><pre>${esc(JSON.stringify(job.workspace, null, 2))}</pre>` : "") +
     (job.status === "succeeded" ? `<h2>Return value</h2><pre>${esc(JSON.stringify(job.returnValue, null, 2))}</pre>` : "") +
-    (steps.length > 0 ? `<h2>Steps</h2>${table(["step", "stored result"], steps)}` : "") +
+    (steps.length > 0 ? `<h2>Durable steps</h2>${table(["name", "call", "stored"], steps)}` : "") +
     (children.length > 0
       ? `<h2>Children</h2>${
         children.length === related.childLimit ? `<p>The newest ${related.childLimit} shown.</p>` : ""

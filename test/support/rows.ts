@@ -49,7 +49,10 @@ export async function waitingParent(stint: Stint, queue: string, task = "parent"
   return [parent, child];
 }
 
-/** Claims the job (the only ready one of its queue) and stores `value` as its step `name`. */
+/**
+ * Claims the job (the only ready one of its queue) and stores `value` as its
+ * step `name`, wrapped as ctx.step stores it (src/runtime/durable.ts).
+ */
 export async function saveStep(stint: Stint, queue: string, name: string, value: unknown): Promise<string> {
   const processId = await registerProcess(stint);
   const [claimed] = await claim(stint, processId, [queue], 1);
@@ -60,7 +63,7 @@ export async function saveStep(stint: Stint, queue: string, name: string, value:
     jobId: claimed.id,
     claim: claimed.claim,
     name,
-    value: JSON.stringify(value),
+    value: JSON.stringify({ step: value }),
     now: new Date(),
   });
   if (stored === null) throw new Error("saveStep: the claim was not held");
