@@ -1,12 +1,12 @@
 /**
  * The edge client (`stint/client`): enqueue, read results, find jobs by their
  * data, cancel and count waiting jobs by task name, from code that has no task
- * definitions and may have no Worker, no node: module and no runtime global (Cloudflare Workers,
- * Deno with network permission only, other edge functions). It is the core's
- * own job building, validation and driver calls without the runtime: nothing
- * here runs a job, so nothing here imports src/runtime/ (test/rules.test.ts
- * walks this module graph to hold that). client.ts at the root binds the
- * drivers to it, as mod.ts does for createStint.
+ * definitions and may have no Worker, no node: module and no runtime global
+ * (Cloudflare Workers, Deno with network permission only, other edge
+ * functions). It is the core's own job building, validation and driver calls
+ * without the runtime: nothing here runs a job, so nothing here imports
+ * src/runtime/ (test/rules.test.ts walks this module graph to hold that).
+ * client.ts at the root binds the drivers to it, as mod.ts does for createStint.
  *
  * The client never migrates: the workers' deployment owns the tables, and a
  * client on a database without them meets NotMigratedError.

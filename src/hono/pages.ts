@@ -128,7 +128,7 @@ function stepRow(ctx: PageContext, name: string, text: string): string[] {
     ? Object.keys(value)[0]
     : null;
   const inner = kind === null ? value : (value as Record<string, unknown>)[kind];
-  if (kind === "sleep" && typeof inner === "number" && Math.abs(inner) <= 8.64e15) {
+  if (kind === "sleep" && typeof inner === "number" && !Number.isNaN(new Date(inner).getTime())) {
     return [esc(name), "sleep", `until ${time(new Date(inner))}`];
   }
   const child = kind === "spawn" ? (inner as { id?: unknown } | null)?.id : undefined;
