@@ -1,22 +1,25 @@
 /**
- * The edge client (`stint/client`): enqueue, read results, cancel and count
- * waiting jobs by task name, from code that has no task definitions and may
- * have no Worker, no node: module and no runtime global (Cloudflare Workers,
- * Deno with network permission only, other edge functions). It is the core's
- * own job building, validation and driver calls without the runtime: nothing
- * here runs a job, so nothing here imports src/runtime/ (test/rules.test.ts
- * walks this module graph to hold that). client.ts at the root binds the
- * drivers to it, as mod.ts does for createStint.
+ * The edge client (`stint/client`): enqueue, read results, find jobs by their
+ * data, cancel and count waiting jobs by task name, from code that has no task
+ * definitions and may have no Worker, no node: module and no runtime global
+ * (Cloudflare Workers, Deno with network permission only, other edge
+ * functions). It is the core's own job building, validation and driver calls
+ * without the runtime: nothing here runs a job, so nothing here imports
+ * src/runtime/ (test/rules.test.ts walks this module graph to hold that).
+ * client.ts at the root binds the drivers to it, as mod.ts does for createStint.
  *
  * The client never migrates: the workers' deployment owns the tables, and a
  * client on a database without them meets NotMigratedError.
  */
+import { cancelJob } from "../cancel.ts";
 import { DEFAULT_CONCURRENCY_DURATION_MS } from "../concurrency.ts";
 import { queueDepths } from "../depths.ts";
 import type { ConnectOptions, Driver } from "../driver.ts";
 import type { Duration } from "../duration.ts";
 import { ConfigError, JobNotFoundError, StintClosedError } from "../errors.ts";
 import { isJobId } from "../ids.ts";
+import { checkJobsOptions, type JobsOptions } from "../job-query.ts";
+import type { JobSummary } from "../records.ts";
 import { type JobHandle, type JobResult, toResult } from "../result.ts";
 import { MAX_TIMER_MS } from "../timers.ts";
 import { checkDatabaseUrl, configCheck, describe, type QueueDepthOptions } from "../validate.ts";
@@ -155,18 +158,24 @@ export class StintClient {
   }
 
   /**
+   * Jobs matching every filter given, newest first; `where` matches top-level
+   * payload (or workspace) fields by JSON equality, as stint.jobs() does.
+   */
+  async jobs(options?: JobsOptions): Promise<JobSummary[]> {
+    this.#open("jobs");
+    return await this.driver.jobList({ backend: this.backend, ...checkJobsOptions(options) });
+  }
+
+  /**
    * Cancels a job. A waiting one is cancelled at once; a running one is flagged,
    * and the worker running it aborts its signal within about a second (the
-   * handle says "running").
+   * handle says "running"). A parent's children that have not ended are cancelled with it.
    */
   async cancel(id: string): Promise<JobHandle> {
     this.#open("cancel");
-    const before = await this.driver.jobCancel({ backend: this.backend, id: checkId(id), now: new Date() });
-    if (before === null) throw new JobNotFoundError(id);
-    if (before === "running") return { id, status: "running" };
-    const waiting = before === "ready" || before === "scheduled" || before === "blocked";
-    return { id, status: waiting ? "cancelled" : before };
+    return await cancelJob(this.driver, this.backend, checkId(id));
   }
+
 
   /**
    * Jobs waiting to run (ready, scheduled, blocked) by queue; every queue asked

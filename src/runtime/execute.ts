@@ -69,18 +69,24 @@ export async function executeJob(
   job: ClaimedJob,
   task: AnyTask | undefined,
   abort: JobAbort,
-  services: JobServices,
+  services: JobServices = NO_SERVICES,
   report: HookReport = () => {},
   now: () => number = Date.now,
 ): Promise<Outcome> {
   let outcome: Outcome;
+  const ctx = new JobContext(job, abort, services, now);
   try {
-    outcome = await decide(job, task, abort, null, services, report, now);
+    outcome = await decide(job, task, abort, null, ctx, report, now);
   } catch (error) {
     outcome = failure(job, task, error, now);
   }
+  if (ctx.stored) outcome.stored = true;
   return withParent(job, outcome);
 }
+
+/** For a job run with no queue behind it (unit tests): a durable call fails the attempt. */
+const unavailable = () => Promise.reject(new Error("no queue services: durable calls need a worker"));
+const NO_SERVICES: JobServices = { stepList: unavailable, stepSave: unavailable, spawn: unavailable, results: unavailable };
 
 /** What an isolate answers for a job that did not throw: its result, or (multi-step) the next step. */
 export type IsolateDone = Extract<BodyResult, { kind: "ok" | "advance" }>;
@@ -131,13 +137,13 @@ function outcomeOf(job: ClaimedJob, done: IsolateDone): Outcome {
     : { id: job.id, kind: "succeeded", returnValue: done.json, workspace: done.workspace };
 }
 
-/** `isolate`: worker mode, the hand-over to the isolate; null in async mode (then `services` serve). */
+/** `isolate`: worker mode, the hand-over to the isolate; null in async mode (then `ctx` is the handler's). */
 async function decide(
   job: ClaimedJob,
   task: AnyTask | undefined,
   abort: JobAbort,
   isolate: (() => Promise<IsolateDone>) | null,
-  services: JobServices | null,
+  ctx: JobContext | null,
   report: HookReport,
   now: () => number,
 ): Promise<Outcome> {
@@ -155,16 +161,15 @@ async function decide(
       if (abort.aborted) throw abort.reason;
       return outcomeOf(job, done);
     }
-    const ctx = new JobContext(job, abort, services!, now);
     if (task.handler && !task.hooks) {
       // A synchronous handler's value is taken as it is; a promise races the abort.
-      let value = task.handler(JSON.parse(job.payload), ctx);
+      let value = task.handler(JSON.parse(job.payload), ctx!);
       if (isThenable(value)) value = await abort.race(value);
       if (abort.aborted) throw abort.reason;
       return { id: job.id, kind: "succeeded", returnValue: resultJson(job.task, value) };
     }
     // Steps or hooks: the body runs its hooks even after an abort decided the outcome here.
-    const body = runBody(task, ctx, abort);
+    const body = runBody(task, ctx!, abort);
     body.then((b) => b.hookErrors?.forEach((error) => report(error, job)), () => {});
     const done = await abort.race(body);
     if (done.kind === "thrown") throw done.error;
