@@ -39,6 +39,7 @@ import {
   NotStartedSignal,
   safeErrorInfo,
   ShutdownSignal,
+  StepError,
   SuspendSignal,
   UnknownTaskError,
 } from "../errors.ts";
@@ -47,8 +48,9 @@ import { backoffDelay } from "../retry.ts";
 import type { AnyTask, Task } from "../task.ts";
 import { type LongTimer, longTimeout } from "../timers.ts";
 import { isThenable, JobAbort } from "./abort.ts";
-import { type BodyResult, runBody } from "./body.ts";
+import { type BodyResult, NOT_AWAITED, runBody } from "./body.ts";
 import { JobContext, type JobServices } from "./durable.ts";
+import { stepAttempt } from "./position.ts";
 
 export { JobAbort };
 
@@ -80,6 +82,7 @@ export async function executeJob(
   } catch (error) {
     outcome = failure(job, task, error, now);
   }
+  ctx.close();
   if (ctx.stored) outcome.stored = true;
   return withParent(job, outcome);
 }
@@ -166,6 +169,7 @@ async function decide(
       let value = task.handler(JSON.parse(job.payload), ctx!);
       if (isThenable(value)) value = await abort.race(value);
       if (abort.aborted) throw abort.reason;
+      if (ctx!.pending > 0) throw new StepError(NOT_AWAITED);
       return { id: job.id, kind: "succeeded", returnValue: resultJson(job.task, value) };
     }
     // Steps or hooks: the body runs its hooks even after an abort decided the outcome here.
@@ -194,8 +198,10 @@ async function decide(
 export function failure(job: ClaimedJob, task: Task | undefined, error: unknown, now: () => number): Outcome {
   const info = safeErrorInfo(error);
   const retry = task?.retry;
-  const outcome: Outcome = retry && job.attempt < retry.attempts
-    ? { id: job.id, kind: "retry", error: info, retryAt: new Date(now() + backoffDelay(retry.backoff, job.attempt)) }
+  // A multi-step job's budget is per step (position.ts).
+  const attempt = stepAttempt(job);
+  const outcome: Outcome = retry && attempt < retry.attempts
+    ? { id: job.id, kind: "retry", error: info, retryAt: new Date(now() + backoffDelay(retry.backoff, attempt)) }
     : { id: job.id, kind: "failed", error: info };
   return withParent(job, outcome);
 }
