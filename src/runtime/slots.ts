@@ -91,7 +91,7 @@ export class Slots {
     if (at !== -1) {
       const [job] = this.buffer.splice(at, 1);
       const error = safeErrorInfo(new JobCancelledError(id));
-      this.#options.completer.add({ id, kind: "cancelled", error, claim: job.claim });
+      this.#options.completer.add({ id, kind: "cancelled", error, claim: job.claim, parentId: job.parentId ?? null });
     }
   }
 

@@ -29,7 +29,7 @@ function claimed(task: string, payload: string): ClaimedJob {
 }
 
 /** A started isolate executor (one isolate) over the fixture tasks; stopped after `fn`. */
-async function withIsolates(fn: (executor: Executor, ctx: RuntimeContext) => Promise<void>): Promise<void> {
+async function withIsolates(fn: (executor: Executor) => Promise<void>): Promise<void> {
   const tasks = collectTasks(await import(TASKS_URL));
   const errors: unknown[] = [];
   // Only what the isolate executor reads (the platform: Node starts its isolates through it).
@@ -44,7 +44,7 @@ async function withIsolates(fn: (executor: Executor, ctx: RuntimeContext) => Pro
   const executor = isolateExecutor(ctx, { name: "executor-test", processId: crypto.randomUUID(), isolates: 1 });
   await executor.start();
   try {
-    await fn(executor, ctx);
+    await fn(executor);
   } finally {
     await executor.stop(0);
   }
@@ -73,8 +73,9 @@ describe("the isolate executor", () => {
     }));
 
   test("a result that is not JSON fails the job with the same ResultError as inline", () =>
-    withIsolates(async (executor, ctx) => {
-      const inline = inlineExecutor(ctx, { name: "executor-test", processId: crypto.randomUUID() });
+    withIsolates(async (executor) => {
+      const tasks = collectTasks(await import(TASKS_URL));
+      const inline = inlineExecutor({ tasks } as RuntimeContext, { name: "inline", processId: "p" });
       const errors: Array<{ name: string; message: string }> = [];
       for (const each of [inline, executor]) {
         const outcome = await each.run(claimed("returns_map", "null"), new JobAbort());
