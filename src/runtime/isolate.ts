@@ -28,7 +28,7 @@
 import { EnqueueError, JobCancelledError, JobTimeoutError, safeErrorInfo, SuspendSignal } from "../errors.ts";
 import { collectTasks, type StepFunction, type Task } from "../task.ts";
 import type { TaskContext } from "../task-context.ts";
-import { resultJson } from "../json.ts";
+import { jsonProblem, resultJson } from "../json.ts";
 import type { ClaimedJob } from "../records.ts";
 import type { JobResult } from "../result.ts";
 import { isThenable, JobAbort } from "./abort.ts";
@@ -69,9 +69,9 @@ function ask(id: string, op: ServiceOp, args: unknown[]): Promise<unknown> {
     try {
       post({ type: "call", id, n, op, args });
     } catch (error) {
-      // Only a spawn's payload or options can fail to clone (a function in them): refused as enqueue refuses them.
+      // Only a spawn's options can fail to clone (a function in them): refused as enqueue refuses bad options.
       calls.delete(n);
-      const why = `spawn ${JSON.stringify(args[0])}: the payload or options cannot be sent to the main thread`;
+      const why = `spawn ${JSON.stringify(args[0])}: its options cannot be sent to the main thread`;
       reject(op === "spawn" ? new EnqueueError(`${why}: ${(error as Error)?.message}`, { cause: error }) : error);
     }
   });
@@ -82,7 +82,12 @@ const services: JobServices = {
   // A Map crosses as an array of pairs.
   stepList: async (job) => new Map(await ask(job.id, "stepList", []) as Array<[string, string]>),
   stepSave: (job, name, value) => ask(job.id, "stepSave", [name, value]) as Promise<string>,
-  spawn: (job, name, task, payload, options) => ask(job.id, "spawn", [name, task, payload, options]) as Promise<string>,
+  spawn(job, name, task, payload, options) {
+    // Checked here as enqueue checks it: a structured clone would turn a class instance into a plain object.
+    const problem = jsonProblem(payload === undefined ? null : payload, "payload");
+    if (problem) return Promise.reject(new EnqueueError(`spawn ${JSON.stringify(name)}: ${task}: ${problem}`));
+    return ask(job.id, "spawn", [name, task, payload, options]) as Promise<string>;
+  },
   // Their Dates survive the structured clone.
   results: (job, ids) => ask(job.id, "results", [ids]) as Promise<Array<JobResult | null>>,
 };

@@ -120,15 +120,15 @@ for (const target of targets) {
         const r = await ended(stint, id);
         assert.equal(r.status, "succeeded", JSON.stringify(r.error));
         const value = r.returnValue as {
-          refused: { name: string; typed: boolean; message: string };
+          refused: Array<{ name: string; typed: boolean; message: string }>;
           kids: string[];
           results: Array<[string, string, unknown, string | null]>;
           dates: boolean;
         };
-        // The refused spawn's EnqueueError crossed from the main thread with its class, name and message.
-        assert.equal(value.refused.name, "EnqueueError");
-        assert.equal(value.refused.typed, true);
-        assert.match(value.refused.message, /unknown option "bogus"/);
+        // The refused spawns' EnqueueErrors (the first from the main thread) with their class, name and message.
+        assert.deepEqual(value.refused.map((e) => [e.name, e.typed]), [["EnqueueError", true], ["EnqueueError", true]]);
+        assert.match(value.refused[0].message, /^spawn "bad": unknown option "bogus"/);
+        assert.match(value.refused[1].message, /^spawn "odd": child: payload is a Map/);
         assert.deepEqual(value.results, [
           [value.kids[0], "succeeded", 2, null],
           [value.kids[1], "succeeded", 4, null],
