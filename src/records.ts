@@ -162,7 +162,12 @@ export type Outcome =
     | { id: string; kind: "sleep"; until: Date }
     | { id: string; kind: "wait"; children: string[] }
   )
-  & { claim?: ClaimToken; parentId?: string | null };
+  & {
+    claim?: ClaimToken;
+    parentId?: string | null;
+    /** The job has stored durable steps: deleting it must delete them (a fast path hands it to the engine). */
+    stored?: boolean;
+  };
 
 /** A queue selector: an exact name, a prefix ending in "*", or "*" for all queues. */
 export type QueueSelector = { kind: "all" } | { kind: "exact"; queue: string } | { kind: "prefix"; prefix: string };

@@ -16,16 +16,21 @@ async function pruneJobs(
     const params: Param[] = [p.backend, ...p.statuses, p.before.getTime()];
     if (p.task !== undefined) params.push(p.task);
     // Locked (skipping rows another transaction holds, like a retry of a failed
-    // job) so a job that changes state meanwhile is never deleted.
+    // job) so a job that changes state meanwhile is never deleted. A child
+    // stays while its parent has not finished (it may still join it).
     const rows = await q.query(
-      `SELECT id FROM stint_jobs WHERE backend = ? AND status IN (${placeholders(p.statuses.length)})
-       AND finished_at < ?${p.task !== undefined ? " AND task = ?" : ""} LIMIT ? ${access.lockSuffix}`,
+      `SELECT j.id FROM stint_jobs j WHERE j.backend = ? AND j.status IN (${placeholders(p.statuses.length)})
+       AND j.finished_at < ?${p.task !== undefined ? " AND j.task = ?" : ""}
+       AND (j.parent_id IS NULL OR NOT EXISTS (
+         SELECT 1 FROM stint_jobs pj WHERE pj.id = j.parent_id AND pj.finished_at IS NULL))
+       LIMIT ? ${access.lockSuffix}`,
       [...params, p.batchSize],
     );
     const ids = rows.map((r) => str(r.id));
     if (ids.length === 0) return 0;
     const inIds = placeholders(ids.length);
     await q.run(`DELETE FROM stint_job_errors WHERE job_id IN (${inIds})`, ids);
+    await q.run(`DELETE FROM stint_steps WHERE job_id IN (${inIds})`, ids);
     await q.run(`DELETE FROM stint_failed_executions WHERE job_id IN (${inIds})`, ids);
     return await q.run(
       `DELETE FROM stint_jobs WHERE id IN (${inIds}) AND status IN (${placeholders(p.statuses.length)})`,

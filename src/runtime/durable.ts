@@ -45,6 +45,8 @@ export class JobContext implements TaskContext {
   readonly job: ClaimedJob;
   /** Set before onFailure runs (FailureContext). */
   willRetry = false;
+  /** The job has stored steps (read or written in this run): its outcome says so (records.ts Outcome.stored). */
+  stored = false;
   readonly #abort: JobAbort;
   readonly #services: JobServices;
   readonly #now: () => number;
@@ -111,6 +113,7 @@ export class JobContext implements TaskContext {
     let stored = (await this.#storedValues()).get(name);
     if (stored === undefined) {
       stored = await this.#services.spawn(this.job, name, taskName, payload, options);
+      this.stored = true;
       (await this.#storedValues()).set(name, stored);
     }
     return this.#read(name, stored, "spawn") as JobHandle;
@@ -157,11 +160,15 @@ export class JobContext implements TaskContext {
   }
 
   #storedValues(): Promise<Map<string, string>> {
-    return this.#stored ??= this.#services.stepList(this.job);
+    return this.#stored ??= this.#services.stepList(this.job).then((values) => {
+      if (values.size > 0) this.stored = true;
+      return values;
+    });
   }
 
   async #save(name: string, value: string): Promise<string> {
     const saved = await this.#services.stepSave(this.job, name, value);
+    this.stored = true;
     (await this.#storedValues()).set(name, saved);
     return saved;
   }

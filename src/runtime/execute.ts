@@ -74,11 +74,13 @@ export async function executeJob(
   now: () => number = Date.now,
 ): Promise<Outcome> {
   let outcome: Outcome;
+  const ctx = new JobContext(job, abort, services, now);
   try {
-    outcome = await decide(job, task, abort, null, services, report, now);
+    outcome = await decide(job, task, abort, null, ctx, report, now);
   } catch (error) {
     outcome = failure(job, task, error, now);
   }
+  if (ctx.stored) outcome.stored = true;
   return withParent(job, outcome);
 }
 
@@ -135,13 +137,13 @@ function outcomeOf(job: ClaimedJob, done: IsolateDone): Outcome {
     : { id: job.id, kind: "succeeded", returnValue: done.json, workspace: done.workspace };
 }
 
-/** `isolate`: worker mode, the hand-over to the isolate; null in async mode (then `services` serve). */
+/** `isolate`: worker mode, the hand-over to the isolate; null in async mode (then `ctx` is the handler's). */
 async function decide(
   job: ClaimedJob,
   task: AnyTask | undefined,
   abort: JobAbort,
   isolate: (() => Promise<IsolateDone>) | null,
-  services: JobServices | null,
+  ctx: JobContext | null,
   report: HookReport,
   now: () => number,
 ): Promise<Outcome> {
@@ -159,16 +161,15 @@ async function decide(
       if (abort.aborted) throw abort.reason;
       return outcomeOf(job, done);
     }
-    const ctx = new JobContext(job, abort, services!, now);
     if (task.handler && !task.hooks) {
       // A synchronous handler's value is taken as it is; a promise races the abort.
-      let value = task.handler(JSON.parse(job.payload), ctx);
+      let value = task.handler(JSON.parse(job.payload), ctx!);
       if (isThenable(value)) value = await abort.race(value);
       if (abort.aborted) throw abort.reason;
       return { id: job.id, kind: "succeeded", returnValue: resultJson(job.task, value) };
     }
     // Steps or hooks: the body runs its hooks even after an abort decided the outcome here.
-    const body = runBody(task, ctx, abort);
+    const body = runBody(task, ctx!, abort);
     body.then((b) => b.hookErrors?.forEach((error) => report(error, job)), () => {});
     const done = await abort.race(body);
     if (done.kind === "thrown") throw done.error;
