@@ -94,7 +94,7 @@ for (const target of targets) {
 
     test("ctx.sleep suspends the job (scheduled, not failed) and it runs again from the top when due", T, () =>
       inWorkerMode(target, async (stint, dir) => {
-        const { id } = await stint.enqueue("sleeper", { dir, ms: 1500 });
+        const { id } = await stint.enqueue("sleeper", { dir, ms: 2000 });
         await waitForStatus(stint, id, "scheduled", 10_000);
         assert.deepEqual(logOf(dir, id), ["run 1", "fn"]);
         const r = await ended(stint, id);
