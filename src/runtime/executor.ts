@@ -50,7 +50,9 @@ export function inlineExecutor(ctx: RuntimeContext, worker: { name: string; proc
 
 /**
  * Worker mode: `isolates` Web Workers (worker threads on Node), each importing the tasks module by URL.
- * The main thread's copy of each task still supplies its timeout and retry policy.
+ * The main thread's copy of each task still supplies its timeout and retry policy. The handlers'
+ * durable calls come here by message and are served as in async mode; what hooks threw in an
+ * isolate is reported here.
  */
 export function isolateExecutor(
   ctx: RuntimeContext,
@@ -70,6 +72,8 @@ export function isolateExecutor(
         watchdogTimeoutMs: config.isolateWatchdogTimeoutMs,
         abortGraceMs: config.isolateAbortGraceMs,
         spawn: platform?.spawnIsolate && ((url, name) => platform.spawnIsolate!(url, name)),
+        services: driverServices(ctx, worker.processId),
+        onHookError: (error, job) => reportError(error, { operation: "task hook", processName: worker.name, jobId: job.id }),
         onExit: (isolateName, error) => {
           reportError(error, { operation: "isolate", processName: isolateName });
           const processId = worker.processId;
