@@ -25,14 +25,14 @@
  * still in its message queue are never started, even when terminate() could
  * not stop the thread (Deno, a synchronous loop).
  */
-import { EnqueueError, JobCancelledError, JobTimeoutError, safeErrorInfo, SuspendSignal } from "../errors.ts";
+import { EnqueueError, JobCancelledError, JobTimeoutError, safeErrorInfo, StepError, SuspendSignal } from "../errors.ts";
 import { collectTasks, type StepFunction, type Task } from "../task.ts";
 import type { TaskContext } from "../task-context.ts";
 import { jsonProblem, resultJson } from "../json.ts";
 import type { ClaimedJob } from "../records.ts";
 import type { JobResult } from "../result.ts";
 import { isThenable, JobAbort } from "./abort.ts";
-import { type BodyResult, runBody } from "./body.ts";
+import { type BodyResult, NOT_AWAITED, runBody } from "./body.ts";
 import { JobContext, type JobServices } from "./durable.ts";
 import { errorFromInfo, type FromIsolate, type ServiceOp, type ToIsolate } from "./protocol.ts";
 
@@ -131,11 +131,12 @@ async function handlerDone(value: unknown, abort: JobAbort): Promise<void> {
 /** One attempt of the job, as execute.ts runs it in async mode. */
 async function attempt(message: RunMessage, job: Running): Promise<BodyResult> {
   const { abort } = job;
+  let ctx: JobContext | undefined;
   try {
     const task = tasks.get(message.task);
     if (!task) throw new Error(`no task named ${JSON.stringify(message.task)} in the isolate's tasks module`);
     // The run message holds the ClaimedJob fields JobContext and runBody read; the claim stays on the main thread.
-    const ctx = new JobContext(message as unknown as ClaimedJob, abort, services);
+    ctx = new JobContext(message as unknown as ClaimedJob, abort, services);
     if (!task.handler || task.hooks) {
       const body = await runBody(task, ctx, abort);
       if (body.kind === "thrown") await handlerDone(job.handler, abort);
@@ -154,9 +155,12 @@ async function attempt(message: RunMessage, job: Running): Promise<BodyResult> {
       }
     }
     if (abort.aborted) throw abort.reason;
+    if (ctx.pending > 0) throw new StepError(NOT_AWAITED);
     return { kind: "ok", json: resultJson(message.task, value) };
   } catch (error) {
     return { kind: "thrown", error };
+  } finally {
+    ctx?.close();
   }
 }
 
