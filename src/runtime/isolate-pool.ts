@@ -22,7 +22,15 @@
  * swapped out tells which posted jobs never started: those reject with
  * NotStartedSignal and go back to ready.
  */
-import { ConfigError, type ErrorInfo, JobCancelledError, JobTimeoutError, NotStartedSignal, ProcessExitError } from "../errors.ts";
+import {
+  ConfigError,
+  type ErrorInfo,
+  JobCancelledError,
+  JobTimeoutError,
+  NotStartedSignal,
+  ProcessExitError,
+  ShutdownSignal,
+} from "../errors.ts";
 import type { IsolateEvent, IsolateWorker } from "../platform.ts";
 import type { IsolateDone } from "./execute.ts";
 import type { AbortKind, FromIsolate, ToIsolate } from "./protocol.ts";
@@ -252,8 +260,12 @@ export class IsolatePool {
    */
   async run(job: { id: string; task: string; queue: string; attempt: number; payload: string }, signal: AbortSignal): Promise<IsolateDone> {
     const isolate = await this.#pick();
-    // Aborted while waiting for an isolate (all were respawning): never start it.
-    if (signal.aborted) throw signal.reason;
+    // Aborted while waiting for an isolate (all were respawning): never start it. A stop's job never
+    // started, so it goes back to ready (even an at-most-once one), as one an isolate never started.
+    if (signal.aborted) {
+      if (!(signal.reason instanceof ShutdownSignal)) throw signal.reason;
+      throw new NotStartedSignal(`${this.#options.name}: stopped before it started the job`);
+    }
     return new Promise<IsolateDone>((resolve, reject) => {
       let grace: ReturnType<typeof setTimeout> | undefined;
       // Settling clears the grace timer: a pending timer would keep a stopped process alive for abortGrace.
