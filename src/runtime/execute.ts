@@ -27,6 +27,13 @@
  * ctx.join end the attempt by aborting it with a SuspendSignal, decided here
  * like any abort: a `sleep` or `wait` outcome, not a failure.
  *
+ * An at-most-once job (ClaimedJob.delivery, stored with the job so that a
+ * process without its task decides alike) never starts again once started:
+ * a stop that interrupts it fails it with JobInterruptedError instead of
+ * releasing it, and what ends its attempt from outside the handler (its
+ * process or isolate gone, pruned or missing, its timeout) fails it whatever
+ * `retry` says. Errors its handler throws still retry (DESIGN §11).
+ *
  * Every path ends in an outcome: a thrown value that defeats every reading
  * (a Proxy whose traps throw) fails the job like any other error. A job with
  * no outcome would stay claimed, be released by reconciliation, and run again
@@ -35,8 +42,12 @@
 import type { ClaimedJob, Outcome } from "../records.ts";
 import {
   JobCancelledError,
+  JobInterruptedError,
   JobTimeoutError,
   NotStartedSignal,
+  ProcessExitError,
+  ProcessMissingError,
+  ProcessPrunedError,
   safeErrorInfo,
   ShutdownSignal,
   StepError,
@@ -186,7 +197,12 @@ async function decide(
       const { until, children } = reason as SuspendSignal;
       return until !== null ? { id: job.id, kind: "sleep", until: new Date(until) } : { id: job.id, kind: "wait", children: children! };
     }
-    if (isA(reason, ShutdownSignal) || isA(reason, NotStartedSignal)) return { id: job.id, kind: "released" };
+    if (isA(reason, NotStartedSignal)) return { id: job.id, kind: "released" };
+    if (isA(reason, ShutdownSignal)) {
+      // Started (the handler was called, or handed to an isolate: one that never started it answers NotStartedSignal).
+      if (job.delivery === "at-most-once") return failure(job, task, new JobInterruptedError(), now);
+      return { id: job.id, kind: "released" };
+    }
     if (isA(reason, JobCancelledError)) return { id: job.id, kind: "cancelled", error: safeErrorInfo(reason) };
     return failure(job, task, reason, now);
   } finally {
@@ -194,13 +210,34 @@ async function decide(
   }
 }
 
-/** A failure is retried while the task's attempts last, else final. */
-export function failure(job: ClaimedJob, task: Task | undefined, error: unknown, now: () => number): Outcome {
+/**
+ * Whether `error` ended an attempt from outside its handler: its process or
+ * isolate died, was pruned or went missing, a stop interrupted it, or its
+ * timeout ran out (in async mode a handler deaf to its signal may even run on).
+ */
+export function interrupts(error: unknown): boolean {
+  return [ProcessExitError, ProcessPrunedError, ProcessMissingError, JobInterruptedError, JobTimeoutError]
+    .some((type) => isA(error, type));
+}
+
+/**
+ * A failure is retried while the task's attempts last, else final. An
+ * at-most-once job whose attempt was `interrupted` (not ended by its handler's
+ * own throw) is final at once: a retry would start it again.
+ */
+export function failure(
+  job: ClaimedJob,
+  task: Task | undefined,
+  error: unknown,
+  now: () => number,
+  interrupted: boolean = interrupts(error),
+): Outcome {
   const info = safeErrorInfo(error);
   const retry = task?.retry;
   // A multi-step job's budget is per step (position.ts).
   const attempt = stepAttempt(job);
-  const outcome: Outcome = retry && attempt < retry.attempts
+  const final = interrupted && job.delivery === "at-most-once";
+  const outcome: Outcome = retry && !final && attempt < retry.attempts
     ? { id: job.id, kind: "retry", error: info, retryAt: new Date(now() + backoffDelay(retry.backoff, attempt)) }
     : { id: job.id, kind: "failed", error: info };
   return withParent(job, outcome);
