@@ -37,6 +37,7 @@ export {
   DriverError,
   EnqueueError,
   JobCancelledError,
+  JobInterruptedError,
   JobNotFoundError,
   JobTimeoutError,
   NotMigratedError,

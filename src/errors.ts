@@ -83,6 +83,16 @@ export class ProcessMissingError extends StintError {
   }
 }
 
+/**
+ * A stop interrupted a started job of an at-most-once task (DESIGN §11): it
+ * is failed, not released, and never runs again whatever its `retry` says.
+ */
+export class JobInterruptedError extends StintError {
+  constructor(message = "a stop interrupted this at-most-once job after it started; it does not run again") {
+    super("JOB_INTERRUPTED", message);
+  }
+}
+
 /** The job ran past its task's `timeout`. */
 export class JobTimeoutError extends StintError {
   constructor(timeoutMs: number) {

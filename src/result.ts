@@ -62,7 +62,13 @@ export function toResult<R, P>(record: JobRecord): JobResult<R, P> {
     finishedAt: record.finishedAt,
     // A multi-step job is one with a step; its workspace column stays null until a step completes.
     workspace: record.step == null ? null : JSON.parse(record.workspace ?? record.payload),
-    step: record.step == null ? null : JSON.parse(record.step) as JobStep,
+    step: record.step == null ? null : stepOf(record.step),
     parentId: record.parentId ?? null,
   };
+}
+
+/** The position shown: the stored one has the attempt base too (src/runtime/position.ts). */
+function stepOf(text: string): JobStep {
+  const { index, name, count } = JSON.parse(text) as JobStep;
+  return { index, name, count };
 }

@@ -236,13 +236,16 @@ export async function jobFinishMany(
   const outcomes = p.outcomes.map(cleanOutcome);
   const applied = new Set<string>();
   const processId = p.processId;
-  if (processId !== null && !outcomes.some(needsEngine)) {
-    for (const batch of chunks(outcomes, CHUNK)) {
+  if (processId !== null) {
+    // Plain outcomes take the fast path even beside ones only the engine applies: a plain
+    // job is nobody's awaited child and holds no slot, so the two parts never meet.
+    const plain = outcomes.some(needsEngine) ? outcomes.filter((o) => !needsEngine(o)) : outcomes;
+    for (const batch of chunks(plain, CHUNK)) {
       for (const id of await finishBatch(hot, { ...p, processId }, t, batch)) applied.add(id);
     }
   }
-  // Outcomes not applied above: jobs with a concurrency policy or a parent, batches
-  // only the engine takes, claims of the recovery path, or claims this process no
+  // Outcomes not applied above: jobs with a concurrency policy or a parent, the kinds
+  // only the engine applies, claims of the recovery path, or claims this process no
   // longer holds (the engine ignores those).
   const rest = outcomes.filter((o) => !applied.has(o.id));
   if (rest.length > 0) {

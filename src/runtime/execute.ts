@@ -27,6 +27,13 @@
  * ctx.join end the attempt by aborting it with a SuspendSignal, decided here
  * like any abort: a `sleep` or `wait` outcome, not a failure.
  *
+ * An at-most-once job (ClaimedJob.delivery, stored with the job so that a
+ * process without its task decides alike) never starts again once started:
+ * a stop that interrupts it fails it with JobInterruptedError instead of
+ * releasing it, and what ends its attempt from outside the handler (its
+ * process or isolate gone, pruned or missing, its timeout) fails it whatever
+ * `retry` says. Errors its handler throws still retry (DESIGN §11).
+ *
  * Every path ends in an outcome: a thrown value that defeats every reading
  * (a Proxy whose traps throw) fails the job like any other error. A job with
  * no outcome would stay claimed, be released by reconciliation, and run again
@@ -35,10 +42,15 @@
 import type { ClaimedJob, Outcome } from "../records.ts";
 import {
   JobCancelledError,
+  JobInterruptedError,
   JobTimeoutError,
   NotStartedSignal,
+  ProcessExitError,
+  ProcessMissingError,
+  ProcessPrunedError,
   safeErrorInfo,
   ShutdownSignal,
+  StepError,
   SuspendSignal,
   UnknownTaskError,
 } from "../errors.ts";
@@ -47,8 +59,9 @@ import { backoffDelay } from "../retry.ts";
 import type { AnyTask, Task } from "../task.ts";
 import { type LongTimer, longTimeout } from "../timers.ts";
 import { isThenable, JobAbort } from "./abort.ts";
-import { type BodyResult, runBody } from "./body.ts";
+import { type BodyResult, NOT_AWAITED, runBody } from "./body.ts";
 import { JobContext, type JobServices } from "./durable.ts";
+import { stepAttempt } from "./position.ts";
 
 export { JobAbort };
 
@@ -80,6 +93,7 @@ export async function executeJob(
   } catch (error) {
     outcome = failure(job, task, error, now);
   }
+  ctx.close();
   if (ctx.stored) outcome.stored = true;
   return withParent(job, outcome);
 }
@@ -166,6 +180,7 @@ async function decide(
       let value = task.handler(JSON.parse(job.payload), ctx!);
       if (isThenable(value)) value = await abort.race(value);
       if (abort.aborted) throw abort.reason;
+      if (ctx!.pending > 0) throw new StepError(NOT_AWAITED);
       return { id: job.id, kind: "succeeded", returnValue: resultJson(job.task, value) };
     }
     // Steps or hooks: the body runs its hooks even after an abort decided the outcome here.
@@ -182,7 +197,12 @@ async function decide(
       const { until, children } = reason as SuspendSignal;
       return until !== null ? { id: job.id, kind: "sleep", until: new Date(until) } : { id: job.id, kind: "wait", children: children! };
     }
-    if (isA(reason, ShutdownSignal) || isA(reason, NotStartedSignal)) return { id: job.id, kind: "released" };
+    if (isA(reason, NotStartedSignal)) return { id: job.id, kind: "released" };
+    if (isA(reason, ShutdownSignal)) {
+      // Started (the handler was called, or handed to an isolate: one that never started it answers NotStartedSignal).
+      if (job.delivery === "at-most-once") return failure(job, task, new JobInterruptedError(), now);
+      return { id: job.id, kind: "released" };
+    }
     if (isA(reason, JobCancelledError)) return { id: job.id, kind: "cancelled", error: safeErrorInfo(reason) };
     return failure(job, task, reason, now);
   } finally {
@@ -190,12 +210,35 @@ async function decide(
   }
 }
 
-/** A failure is retried while the task's attempts last, else final. */
-export function failure(job: ClaimedJob, task: Task | undefined, error: unknown, now: () => number): Outcome {
+/**
+ * Whether `error` ended an attempt from outside its handler: its process or
+ * isolate died, was pruned or went missing, a stop interrupted it, or its
+ * timeout ran out (in async mode a handler deaf to its signal may even run on).
+ */
+export function interrupts(error: unknown): boolean {
+  return [ProcessExitError, ProcessPrunedError, ProcessMissingError, JobInterruptedError, JobTimeoutError]
+    .some((type) => isA(error, type));
+}
+
+/**
+ * A failure is retried while the task's attempts last, else final. An
+ * at-most-once job whose attempt was `interrupted` (not ended by its handler's
+ * own throw) is final at once: a retry would start it again.
+ */
+export function failure(
+  job: ClaimedJob,
+  task: Task | undefined,
+  error: unknown,
+  now: () => number,
+  interrupted: boolean = interrupts(error),
+): Outcome {
   const info = safeErrorInfo(error);
   const retry = task?.retry;
-  const outcome: Outcome = retry && job.attempt < retry.attempts
-    ? { id: job.id, kind: "retry", error: info, retryAt: new Date(now() + backoffDelay(retry.backoff, job.attempt)) }
+  // A multi-step job's budget is per step (position.ts).
+  const attempt = stepAttempt(job);
+  const final = interrupted && job.delivery === "at-most-once";
+  const outcome: Outcome = retry && !final && attempt < retry.attempts
+    ? { id: job.id, kind: "retry", error: info, retryAt: new Date(now() + backoffDelay(retry.backoff, attempt)) }
     : { id: job.id, kind: "failed", error: info };
   return withParent(job, outcome);
 }

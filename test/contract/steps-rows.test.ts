@@ -366,6 +366,43 @@ for (const target of targetsWithEngine) {
           assert.equal((await prune()).finished, 2, "the running parent, then its child");
           assert.deepEqual(await list(stint), [b, waiting].sort().reverse());
         }));
+
+      test("retention keeps the children of a failed parent (a retry joins them again); orphaned steps are swept", () =>
+        withBoth(target, async (stint, raw) => {
+          const { backend, driver } = stint;
+          const [parent] = await insert(stint, job());
+          const [child] = await insert(stint, job({ queue: "kids", parentId: parent }));
+          const processId = await registerProcess(stint);
+          await claim(stint, processId, ["q"], 1);
+          await driver.jobFinishMany({
+            backend,
+            processId,
+            outcomes: [{ id: parent, kind: "failed", error: { name: "Error", message: "x", stack: null } }],
+            preserveFinished: true,
+            now: new Date(),
+          });
+          await claim(stint, processId, ["kids"], 1);
+          await succeed(stint, processId, [child]);
+          const prune = () =>
+            driver.retentionPrune({
+              backend,
+              finishedBefore: new Date(Date.now() + 60_000),
+              failedBefore: null,
+              recurringBefore: null,
+              batchSize: 100,
+            });
+          assert.equal((await prune()).finished, 0, "the failed parent may be retried and join its child");
+          assert.equal((await driver.jobGet({ backend, id: child }))?.status, "succeeded");
+
+          // A job deleted without its steps (PostgreSQL's fast finish, which has no cascade) leaves none for long.
+          const [lone] = await insert(stint, job({ queue: "lone" }));
+          const [c] = await claim(stint, processId, ["lone"], 1);
+          await driver.stepSave({ backend, processId, jobId: lone, claim: c.claim, name: "s", value: "1", now: new Date() });
+          await raw.run(`DELETE FROM stint_claimed_executions WHERE job_id = ?`, [lone]);
+          await raw.run(`DELETE FROM stint_jobs WHERE id = ?`, [lone]);
+          await prune();
+          assert.equal(await stepRows(raw, [lone]), 0);
+        }));
     });
   });
 }
