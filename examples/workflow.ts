@@ -117,13 +117,12 @@ console.log(
 const [found] = await stint.jobs({ where: { file: "contacts.csv" } });
 const contacts = await stint.getResult(found.id);
 const step = contacts.step!;
+// Every attempt of every step counts in the job's attempts; its errors say which attempt failed.
+const failures = contacts.errors.map((e) => `attempt ${e.attempt}: ${e.message}`).join("; ");
 console.log(
-  `contacts.csv: at step ${
-    step.index + 1
-  }/${step.count} (${step.name}), ${contacts.attempts} attempt(s) there, workspace ${
-    JSON.stringify(contacts.workspace)
-  }`,
+  `contacts.csv: step ${step.index + 1}/${step.count} (${step.name}), ${contacts.attempts} attempts, ${failures}`,
 );
+console.log(`contacts.csv's workspace: ${JSON.stringify(contacts.workspace)}`);
 const acme = await stint.jobs({ where: { customer: "acme" } });
 console.log(`jobs where customer is "acme": ${acme.length} (${acme.map((j) => j.task).sort().join(", ")})`);
 

@@ -52,7 +52,17 @@ describe("the workflow example", () => {
         "after store",
       ]);
       assert.match(out, /^children: 2, parentId set$/m);
-      assert.match(out, /^contacts\.csv: at step 3\/3 \(store\), 1 attempt\(s\) there, workspace \{"customer":"acme"/m);
+      // Four attempts in all (download, validate twice, store); the failed one is the second.
+      assert.match(out, /^contacts\.csv: step 3\/3 \(store\), 4 attempts, attempt 2: the address checker is down$/m);
+      const workspace = /^contacts\.csv's workspace: (.*)$/m.exec(out);
+      assert.ok(workspace, out);
+      assert.deepEqual(JSON.parse(workspace[1]), {
+        customer: "acme",
+        file: "contacts.csv",
+        header: ["name", "email"],
+        rows: [["Ada", "ada@example.com"], ["Grace", "grace@example.com"]],
+        rejected: 1,
+      });
       assert.match(out, /^jobs where customer is "acme": 3 \(import_file, import_file, onboard\)$/m);
     } finally {
       rmSync(cwd, { recursive: true, force: true });
