@@ -46,6 +46,7 @@ export {
   ResultError,
   StintClosedError,
   StintError,
+  TransactionError,
   UndiscardableError,
   UnknownTaskError,
   WaitTimeoutError,
