@@ -10,7 +10,15 @@ import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import process from "node:process";
-import { ConfigError, createStint, defineTask, type JobStatus, type Stint, type TaskContext, TransactionError } from "../../mod.ts";
+import {
+  ConfigError,
+  createStint,
+  defineTask,
+  type JobStatus,
+  type Stint,
+  type TaskContext,
+  TransactionError,
+} from "../../mod.ts";
 import { ledger, ledgerInsert } from "../fixtures/tasks-tx.ts";
 import { fastRuntime, type TestOptions, uniqueBackend, withDatabase, withStintAt } from "../support/harness.ts";
 import { type Target, targetsWithEngine } from "../support/targets.ts";
@@ -91,10 +99,21 @@ async function withLedger(
   fn: (table: string, rows: () => Promise<Array<{ jobId: string; attempt: number }>>) => Promise<void>,
 ): Promise<void> {
   const table = ledgerTable();
-  await withRaw(target, url, (raw) => raw.run(`CREATE TABLE ${table} (job_id VARCHAR(64) NOT NULL, attempt INTEGER NOT NULL)`));
+  await withRaw(
+    target,
+    url,
+    (raw) => raw.run(`CREATE TABLE ${table} (job_id VARCHAR(64) NOT NULL, attempt INTEGER NOT NULL)`),
+  );
   const rows = () =>
-    withRaw(target, url, async (raw) =>
-      (await raw.rows(`SELECT job_id, attempt FROM ${table}`)).map((r) => ({ jobId: String(r.job_id), attempt: Number(r.attempt) })));
+    withRaw(
+      target,
+      url,
+      async (raw) =>
+        (await raw.rows(`SELECT job_id, attempt FROM ${table}`)).map((r) => ({
+          jobId: String(r.job_id),
+          attempt: Number(r.attempt),
+        })),
+    );
   try {
     await fn(table, rows);
   } finally {
@@ -108,61 +127,90 @@ function withRuntime(
   options: TestOptions,
   fn: (stint: Stint, table: string, rows: () => Promise<Array<{ jobId: string; attempt: number }>>) => Promise<void>,
 ): Promise<void> {
-  return withDatabase(target, (url) =>
-    withLedger(target, url, (table, rows) =>
-      withStintAt(url, { tasks: TASKS, preserveFinishedJobs: true, ...fastRuntime({ concurrency: 4 }), ...options }, async (stint) => {
-        await stint.start({ mode: "async" });
-        await fn(stint, table, rows);
-      })));
+  return withDatabase(
+    target,
+    (url) =>
+      withLedger(target, url, (table, rows) =>
+        withStintAt(
+          url,
+          { tasks: TASKS, preserveFinishedJobs: true, ...fastRuntime({ concurrency: 4 }), ...options },
+          async (stint) => {
+            await stint.start({ mode: "async" });
+            await fn(stint, table, rows);
+          },
+        )),
+  );
 }
 
 for (const target of targetsWithEngine) {
   describe(target.name, { skip: target.skip }, () => {
-    test("the handler's writes commit with the job's success; waiters hear of it", T, () =>
-      withRuntime(target, {}, async (stint, table, rows) => {
-        const handles = await stint.enqueueAll(Array.from({ length: 6 }, () => ({ task: "tx_ledger", payload: { table } })));
-        for (const h of handles) {
-          const r = await stint.waitFor(h, { timeout: "20s" });
-          assert.deepEqual([r.status, r.returnValue, r.attempts], ["succeeded", { attempt: 1 }, 1]);
-        }
-        const written = await rows();
-        assert.deepEqual(written.map((r) => r.jobId).sort(), handles.map((h) => h.id).sort());
-      }));
+    test(
+      "the handler's writes commit with the job's success; waiters hear of it",
+      T,
+      () =>
+        withRuntime(target, {}, async (stint, table, rows) => {
+          const handles = await stint.enqueueAll(
+            Array.from({ length: 6 }, () => ({ task: "tx_ledger", payload: { table } })),
+          );
+          for (const h of handles) {
+            const r = await stint.waitFor(h, { timeout: "20s" });
+            assert.deepEqual([r.status, r.returnValue, r.attempts], ["succeeded", { attempt: 1 }, 1]);
+          }
+          const written = await rows();
+          assert.deepEqual(written.map((r) => r.jobId).sort(), handles.map((h) => h.id).sort());
+        }),
+    );
 
-    test("a throw rolls the writes back and the failure retries; the retry's writes commit", T, () =>
-      withRuntime(target, {}, async (stint, table, rows) => {
-        const { id } = await stint.enqueue(failing, { table });
-        const r = await stint.waitFor(id, { timeout: "20s" });
-        assert.deepEqual([r.status, r.attempts, r.errors.length], ["succeeded", 2, 1]);
-        assert.deepEqual(await rows(), [{ jobId: id, attempt: 2 }], "only the second attempt's row");
-      }));
+    test(
+      "a throw rolls the writes back and the failure retries; the retry's writes commit",
+      T,
+      () =>
+        withRuntime(target, {}, async (stint, table, rows) => {
+          const { id } = await stint.enqueue(failing, { table });
+          const r = await stint.waitFor(id, { timeout: "20s" });
+          assert.deepEqual([r.status, r.attempts, r.errors.length], ["succeeded", 2, 1]);
+          assert.deepEqual(await rows(), [{ jobId: id, attempt: 2 }], "only the second attempt's row");
+        }),
+    );
 
-    test("a timeout rolls the writes back; ctx.tx refuses use after it", T, () =>
-      withRuntime(target, {}, async (stint, table, rows) => {
-        seen.late = [];
-        const { id } = await stint.enqueue(slow, { table });
-        const r = await stint.waitFor(id, { timeout: "20s" });
-        assert.deepEqual([r.status, r.error?.name], ["failed", "JobTimeoutError"]);
-        await waitFor("the timed-out handler to finish", () => seen.late.length === 2, { timeout: 10_000 });
-        for (const error of seen.late) assert.ok(error instanceof TransactionError, String(error));
-        assert.deepEqual(await rows(), []);
-      }));
+    test(
+      "a timeout rolls the writes back; ctx.tx refuses use after it",
+      T,
+      () =>
+        withRuntime(target, {}, async (stint, table, rows) => {
+          seen.late = [];
+          const { id } = await stint.enqueue(slow, { table });
+          const r = await stint.waitFor(id, { timeout: "20s" });
+          assert.deepEqual([r.status, r.error?.name], ["failed", "JobTimeoutError"]);
+          await waitFor("the timed-out handler to finish", () => seen.late.length === 2, { timeout: 10_000 });
+          for (const error of seen.late) assert.ok(error instanceof TransactionError, String(error));
+          assert.deepEqual(await rows(), []);
+        }),
+    );
 
-    test("ctx.tx used after the handler returned, or told to commit, is a TransactionError; nothing runs", T, () =>
-      withRuntime(target, {}, async (stint, table, rows) => {
-        const { id } = await stint.enqueue(keeper, { table });
-        const r = await stint.waitFor(id, { timeout: "20s" });
-        assert.deepEqual([r.status, r.returnValue], ["succeeded", { commit: "TransactionError" }]);
-        const kept = seen.kept!;
-        assert.throws(() => kept.ctx.tx, TransactionError);
-        assert.throws(() => kept.method(), TransactionError);
-        // deno-lint-ignore no-explicit-any
-        const tx = kept.tx as any;
-        assert.throws(() => (typeof tx === "function" ? tx(["SELECT 1"]) : tx.execute), TransactionError);
-        assert.equal((await rows()).length, 1);
-        const other = await stint.enqueue(plain, null);
-        assert.equal((await stint.waitFor(other, { timeout: "20s" })).returnValue, "TransactionError", "not transactional");
-      }));
+    test(
+      "ctx.tx used after the handler returned, or told to commit, is a TransactionError; nothing runs",
+      T,
+      () =>
+        withRuntime(target, {}, async (stint, table, rows) => {
+          const { id } = await stint.enqueue(keeper, { table });
+          const r = await stint.waitFor(id, { timeout: "20s" });
+          assert.deepEqual([r.status, r.returnValue], ["succeeded", { commit: "TransactionError" }]);
+          const kept = seen.kept!;
+          assert.throws(() => kept.ctx.tx, TransactionError);
+          assert.throws(() => kept.method(), TransactionError);
+          // deno-lint-ignore no-explicit-any
+          const tx = kept.tx as any;
+          assert.throws(() => (typeof tx === "function" ? tx(["SELECT 1"]) : tx.execute), TransactionError);
+          assert.equal((await rows()).length, 1);
+          const other = await stint.enqueue(plain, null);
+          assert.equal(
+            (await stint.waitFor(other, { timeout: "20s" })).returnValue,
+            "TransactionError",
+            "not transactional",
+          );
+        }),
+    );
 
     test("a claim no longer held when the handler returns: rolled back and reported", T, () => {
       const reported: string[] = [];
@@ -178,61 +226,93 @@ for (const target of targetsWithEngine) {
       });
     });
 
-    test("worker mode refuses transactional tasks, at createStint and at start; nothing is written", T, () =>
-      withDatabase(target, async (url) => {
-        await assert.rejects(
-          createStint({ url, backend: uniqueBackend(), mode: "worker", tasks: [ledger] }),
-          (e) => e instanceof ConfigError && /transactional/.test(e.message),
-        );
-        await withStintAt(url, { tasks: TASKS_URL }, async (stint) => {
-          await assert.rejects(stint.start({ mode: "worker" }), (e) => e instanceof ConfigError && /tx_ledger/.test(e.message));
-          assert.deepEqual(await stint.driver.processList({ backend: stint.backend }), []);
-        });
-      }));
+    test(
+      "worker mode refuses transactional tasks, at createStint and at start; nothing is written",
+      T,
+      () =>
+        withDatabase(target, async (url) => {
+          await assert.rejects(
+            createStint({ url, backend: uniqueBackend(), mode: "worker", tasks: [ledger] }),
+            (e) => e instanceof ConfigError && /transactional/.test(e.message),
+          );
+          await withStintAt(url, { tasks: TASKS_URL }, async (stint) => {
+            await assert.rejects(
+              stint.start({ mode: "worker" }),
+              (e) => e instanceof ConfigError && /tx_ledger/.test(e.message),
+            );
+            assert.deepEqual(await stint.driver.processList({ backend: stint.backend }), []);
+          });
+        }),
+    );
 
     test(
       "under repeated kill -9 of supervisors, one ledger row per succeeded job and none for failed ones",
-      { ...T, timeout: 120_000, skip: target.name === "postgres-engine" ? "a child supervisor opens the full driver" : undefined },
+      {
+        ...T,
+        timeout: 120_000,
+        skip: target.name === "postgres-engine" ? "a child supervisor opens the full driver" : undefined,
+      },
       () =>
-        withDatabase(target, (url) =>
-          withLedger(target, url, (table, rows) =>
-            withStintAt(url, { tasks: TASKS_URL, preserveFinishedJobs: true }, async (stint) => {
-              // SQLite runs one transaction at a time (its single writer): shorter jobs keep the run short.
-              const ms = target.dialect === "libsql" ? 40 : 150;
-              const handles = await stint.enqueueAll(
-                Array.from({ length: 40 }, (_, i) => ({ task: "tx_ledger", payload: { table, ms, fail: i % 10 === 9 } })),
-              );
-              const ids = handles.map((h) => h.id);
-              const ended = async () => {
-                let n = 0;
-                for (const id of ids) if (ENDED.has((await stint.getResult(id)).status)) n++;
-                return n;
-              };
-              for (let kill = 0; kill < 3; kill++) {
-                const before = await ended();
-                const child = await startSupervisor(url, stint.backend);
-                await waitFor("a few jobs to end", async () => (await ended()) >= Math.min(ids.length, before + 3), {
-                  timeout: 30_000,
-                  interval: 25,
+        withDatabase(
+          target,
+          (url) =>
+            withLedger(target, url, (table, rows) =>
+              withStintAt(url, { tasks: TASKS_URL, preserveFinishedJobs: true }, async (stint) => {
+                // SQLite runs one transaction at a time (its single writer): shorter jobs keep the run short.
+                const ms = target.dialect === "libsql" ? 40 : 150;
+                const handles = await stint.enqueueAll(
+                  Array.from(
+                    { length: 40 },
+                    (_, i) => ({ task: "tx_ledger", payload: { table, ms, fail: i % 10 === 9 } }),
+                  ),
+                );
+                const ids = handles.map((h) =>
+                  h.id
+                );
+                const ended = async () => {
+                  let n = 0;
+                  for (const id of ids) if (ENDED.has((await stint.getResult(id)).status)) n++;
+                  return n;
+                };
+                for (let kill = 0; kill < 3; kill++) {
+                  const before = await ended();
+                  const child = await startSupervisor(url, stint.backend);
+                  await waitFor("a few jobs to end", async () => (await ended()) >= Math.min(ids.length, before + 3), {
+                    timeout: 30_000,
+                    interval: 25,
+                  });
+                  await child.kill();
+                }
+                const last = await startSupervisor(url, stint.backend);
+                await waitFor("every job to end", async () => (await ended()) === ids.length, {
+                  timeout: 60_000,
+                  interval: 100,
                 });
-                await child.kill();
-              }
-              const last = await startSupervisor(url, stint.backend);
-              await waitFor("every job to end", async () => (await ended()) === ids.length, { timeout: 60_000, interval: 100 });
-              await last.kill();
-              const byJob = new Map<string, number>();
-              for (const row of await rows()) byJob.set(row.jobId, (byJob.get(row.jobId) ?? 0) + 1);
-              let succeeded = 0;
-              let interrupted = 0;
-              for (const id of ids) {
-                const r = await stint.getResult(id);
-                assert.equal(byJob.get(id) ?? 0, r.status === "succeeded" ? 1 : 0, `job ${id}: ${r.status}, ${r.attempts} attempts`);
-                if (r.status === "succeeded") succeeded++;
-                if (r.errors.some((e) => /^Process/.test(e.name))) interrupted++;
-              }
-              assert.ok(succeeded >= 30, `most jobs succeeded (${succeeded})`);
-              assert.ok(interrupted > 0, "a kill landed inside a running job's transaction");
-            }))),
+                await last.kill();
+                const byJob = new Map<string, number>();
+                for (const row of await rows()) {
+                  byJob.set(row.jobId, (byJob.get(row.jobId) ?? 0) + 1);
+                }
+                let succeeded = 0;
+                let interrupted = 0;
+                for (const id of ids) {
+                  const r = await stint.getResult(id);
+                  assert.equal(
+                    byJob.get(id) ?? 0,
+                    r.status === "succeeded" ? 1 : 0,
+                    `job ${id}: ${r.status}, ${r.attempts} attempts`,
+                  );
+                  if (r.status === "succeeded") {
+                    succeeded++;
+                  }
+                  if (
+                    r.errors.some((e) => /^Process/.test(e.name))
+                  ) interrupted++;
+                }
+                assert.ok(succeeded >= 30, `most jobs succeeded (${succeeded})`);
+                assert.ok(interrupted > 0, "a kill landed inside a running job's transaction");
+              })),
+        ),
     );
   });
 }
@@ -254,7 +334,13 @@ async function startSupervisor(url: string, backend: string): Promise<{ kill(): 
     shutdownTimeout: "1s",
   };
   const child = spawn(process.execPath, isDeno ? ["run", "-A", CHILD] : [CHILD], {
-    env: { ...process.env, NO_COLOR: "1", STINT_TEST_URL: url, STINT_TEST_BACKEND: backend, STINT_TEST_OPTIONS: JSON.stringify(options) },
+    env: {
+      ...process.env,
+      NO_COLOR: "1",
+      STINT_TEST_URL: url,
+      STINT_TEST_BACKEND: backend,
+      STINT_TEST_OPTIONS: JSON.stringify(options),
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   children.add(child);
