@@ -14,6 +14,7 @@ import {
   ConfigError,
   createStint,
   defineTask,
+  JobNotFoundError,
   type JobStatus,
   type Stint,
   type TaskContext,
@@ -30,7 +31,12 @@ const TASKS_URL = new URL("../fixtures/tasks-tx.ts", import.meta.url);
 const CHILD = new URL("../fixtures/tx-supervisor.ts", import.meta.url).pathname;
 
 /** What the tasks below saw, for the test to look at after the job ended. */
-const seen = { late: [] as unknown[], kept: null as null | { ctx: TaskContext; tx: unknown; method: () => unknown } };
+const seen = {
+  late: [] as unknown[],
+  kept: null as null | { ctx: TaskContext; tx: unknown; method: () => unknown },
+  stint: null as Stint | null,
+  enqueued: [] as string[],
+};
 
 const failing = defineTask<{ table: string }>("tx_failing", async (p, ctx) => {
   await ledgerInsert(ctx, p.table);
@@ -86,7 +92,15 @@ const loser = defineTask<{ table: string }>("tx_loser", async (p, ctx) => {
   else await tx.query(sql, [ctx.jobId]);
 }, { transactional: true });
 
-const TASKS = [ledger, failing, slow, keeper, plain, loser];
+/** Enqueues a plain job inside ctx.tx (the instance is the test's), then fails on its first attempt. */
+const enqueuer = defineTask<{ fail: boolean }>("tx_enqueuer", async (p, ctx) => {
+  const { id } = await seen.stint!.enqueue(plain, null, { tx: ctx.tx });
+  seen.enqueued.push(id);
+  if (p.fail && ctx.attempt === 1) throw new Error("rolls the enqueue back");
+  return id;
+}, { transactional: true, retry: { attempts: 2, backoff: "10ms" } });
+
+const TASKS = [ledger, failing, slow, keeper, plain, loser, enqueuer];
 
 function ledgerTable(): string {
   return `tx_ledger_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
@@ -158,6 +172,27 @@ for (const target of targetsWithEngine) {
           }
           const written = await rows();
           assert.deepEqual(written.map((r) => r.jobId).sort(), handles.map((h) => h.id).sort());
+        }),
+    );
+
+    test(
+      "enqueue({ tx: ctx.tx }) commits with the job, and a throw rolls it back",
+      T,
+      () =>
+        withRuntime(target, {}, async (stint) => {
+          seen.stint = stint;
+          seen.enqueued = [];
+          const { id } = await stint.enqueue(enqueuer, { fail: true });
+          const r = await stint.waitFor(id, { timeout: "20s" });
+          assert.deepEqual([r.status, r.attempts], ["succeeded", 2]);
+          assert.equal(seen.enqueued.length, 2);
+          await assert.rejects(
+            stint.getResult(seen.enqueued[0]),
+            JobNotFoundError,
+            "the first attempt's enqueue rolled back",
+          );
+          const child = await stint.waitFor(r.returnValue as string, { timeout: "20s" });
+          assert.deepEqual([child.status, child.returnValue], ["succeeded", "TransactionError"]);
         }),
     );
 
