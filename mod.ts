@@ -47,6 +47,7 @@ export {
   ResultError,
   StintClosedError,
   StintError,
+  TransactionError,
   UndiscardableError,
   UnknownTaskError,
   WaitTimeoutError,

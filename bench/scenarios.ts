@@ -225,3 +225,37 @@ export async function latencyRows(targets: Targets, o: BenchOptions, add: (row: 
     }
   }
 }
+
+/**
+ * A drain of transactional no-op jobs (DESIGN §11: each handler in a
+ * transaction that also writes its success) beside the same drain of plain
+ * ones, both Stint, alternating which goes first. The row's "raw" column is
+ * the plain drain here, so its ratio is transactional ÷ plain.
+ */
+export async function transactionalRows(targets: Targets, o: BenchOptions, add: (row: Row) => void): Promise<void> {
+  for (const c of o.concurrency) {
+    const drain = (transactional: boolean) => (t: Target) =>
+      stintDrain(t, o.jobs, c, o.pollMs, o.prefetch, "async", transactional);
+    const tx: number[] = [];
+    const plain: number[] = [];
+    for (let r = 0; r < o.repeat; r++) {
+      const tag = `drain-tx-c${c}${o.repeat > 1 ? `-r${r + 1}` : ""}`;
+      for (const transactional of r % 2 === 0 ? [true, false] : [false, true]) {
+        const v = await onStint(targets, `${tag}${transactional ? "" : "-plain"}`, drain(transactional));
+        if (v !== null) (transactional ? tx : plain).push(v.seconds);
+      }
+    }
+    const s = rates(o.jobs, tx);
+    const p = rates(o.jobs, plain);
+    const pf = o.prefetch > 0 ? ` prefetch=${o.prefetch}` : "";
+    add({
+      scenario: `drain c=${c}${pf} transactional (${o.jobs.toLocaleString("en-US")} no-op jobs)`,
+      unit: "jobs/s",
+      stint: s.value,
+      raw: p.value,
+      note: `raw column: the same drain of plain jobs (ratio: transactional ÷ plain)${
+        s.spread || p.spread ? `; ${spreadNote(s.spread, p.spread)}` : ""
+      }`,
+    });
+  }
+}

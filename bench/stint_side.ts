@@ -77,13 +77,15 @@ export async function stintDrain(
   pollMs: number,
   prefetch = 0,
   mode: "async" | "worker" = "async",
+  transactional = false,
 ): Promise<{ seconds: number; rssGrowth: number }> {
   let ran = 0;
   let allRan!: () => void;
   const everyoneRan = new Promise<void>((resolve) => (allRan = resolve));
+  // transactional: each job's no-op handler runs in a transaction of its own, which also writes its success.
   const counted = defineTask(TASK, (_payload: { i: number }) => {
     if (++ran === n) allRan();
-  });
+  }, { transactional });
   // Worker mode: the isolates import the task from a module, so the handlers
   // cannot count here; the drain ends when the queue is empty (checked below).
   if (mode === "worker") allRan();

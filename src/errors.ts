@@ -241,6 +241,19 @@ export class BadRequestError extends StintError {
   }
 }
 
+/**
+ * A transactional task's `ctx.tx` (DESIGN §11) used where there is none: read
+ * outside a transactional task, used after the handler returned or its
+ * transaction rolled back, asked to commit or roll back itself (Stint does
+ * that), or the job's success could not be written in it. Nothing was written
+ * through it.
+ */
+export class TransactionError extends StintError {
+  constructor(message: string) {
+    super("TRANSACTION_INVALID", message);
+  }
+}
+
 // The runtime's own abort reasons: not StintErrors (they never reach a caller), they decide a job's outcome.
 
 /** The abort reason used when a stop runs out of time: the job goes back to ready. */

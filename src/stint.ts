@@ -19,6 +19,7 @@ import { type JobHandle, type JobResult, toResult } from "./result.ts";
 import type { RuntimeContext } from "./runtime/context.ts";
 import { type HookFn, type HookName, Hooks } from "./runtime/hooks.ts";
 import { Supervisor } from "./runtime/supervisor.ts";
+import { refuseTransactionalInWorkerMode } from "./runtime/transactional.ts";
 import { Wakeups } from "./runtime/wakeups.ts";
 import type { AnyTask, Task } from "./task.ts";
 import type { ScheduleOptions } from "./recurring.ts";
@@ -335,6 +336,7 @@ export class Stint {
         'mode "worker": isolates import tasks by URL; pass createStint({ tasks: new URL("./tasks.ts", import.meta.url) })',
       );
     }
+    if (mode === "worker" && checked.only !== "dispatch") refuseTransactionalInWorkerMode(this.tasks, "start");
     if (this.tasks.size === 0 && checked.only !== "dispatch") {
       throw new ConfigError("tasks: a runtime that runs jobs needs tasks (createStint({ tasks }))");
     }
