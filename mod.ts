@@ -39,6 +39,7 @@ export {
   JobCancelledError,
   JobNotFoundError,
   JobTimeoutError,
+  KeyTakenError,
   NotMigratedError,
   ProcessExitError,
   ProcessMissingError,

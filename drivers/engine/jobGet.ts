@@ -41,5 +41,7 @@ export async function jobGet(access: SqlAccess, p: { backend: string; id: string
     workspace: strOrNull(r.workspace),
     step: strOrNull(r.step),
     parentId: strOrNull(r.parent_id),
+    key: strOrNull(r.unique_key),
+    delivery: strOrNull(r.delivery) === "at-most-once" ? "at-most-once" : null,
   };
 }

@@ -7,10 +7,11 @@
  * through `unnest`, so each statement is prepared once per connection whatever
  * the batch size.
  *
- * Jobs with a concurrency policy go through the shared engine: semaphores and
- * blocked jobs are its business, and this file only handles plain jobs. A
- * multi-step job's step and a child's parent are one scalar each for the whole
- * batch ($9, $10: null for plain jobs, at no measurable cost); a batch whose
+ * Jobs with a concurrency policy or a unique key go through the shared engine:
+ * semaphores, blocked jobs and keys (engine/job-keys.ts) are its business, and
+ * this file only handles plain jobs. A multi-step job's step, a child's parent
+ * and an at-most-once job's delivery are one scalar each for the whole batch
+ * ($9, $10, $11: null for plain jobs, at no measurable cost); a batch whose
  * jobs differ in them (a bulk enqueue mixing tasks) goes through the engine.
  */
 import type { InsertedJob, NewJob } from "../../src/records.ts";
@@ -39,9 +40,9 @@ const insertSql = (notify: boolean, uniform: boolean) => `WITH input AS (
     ${uniform ? INPUT.uniform : INPUT.mixed}
   ), jobs AS (
     INSERT INTO stint_jobs (id, backend, task, queue, priority, payload, status, attempts, scheduled_at, created_at,
-      updated_at, step, parent_id)
+      updated_at, step, parent_id, delivery)
     SELECT id, $1, task, queue, priority, payload, CASE WHEN scheduled_at <= $2 THEN 'ready' ELSE 'scheduled' END, 0,
-      scheduled_at, $2, $2, $9::text, $10::uuid
+      scheduled_at, $2, $2, $9::text, $10::uuid, $11::text
     FROM input
     RETURNING id, queue, priority, scheduled_at, status
   ), ready AS (
@@ -57,12 +58,15 @@ const INSERT = {
   quiet: { uniform: insertSql(false, true), mixed: insertSql(false, false) },
 };
 
-/** Whether every job has the first one's step and parent (the statement takes one of each). */
-function sharesStepAndParent(jobs: NewJob[]): boolean {
+/** Whether every job has the first one's step, parent and delivery (the statement takes one of each). */
+function sharesScalars(jobs: NewJob[]): boolean {
   if (jobs.length === 0) return true;
   const step = jobs[0].step ?? null;
   const parentId = jobs[0].parentId ?? null;
-  return jobs.every((j) => (j.step ?? null) === step && (j.parentId ?? null) === parentId);
+  const delivery = jobs[0].delivery ?? null;
+  return jobs.every((j) =>
+    (j.step ?? null) === step && (j.parentId ?? null) === parentId && (j.delivery ?? null) === delivery
+  );
 }
 
 function isUniform(jobs: NewJob[]): boolean {
@@ -80,6 +84,7 @@ function insertStatement(notify: boolean, backend: string, t: number, jobs: NewJ
   const payloads = pgArray(jobs.map((j) => j.payload));
   const step = jobs[0].step ?? null;
   const parentId = jobs[0].parentId ?? null;
+  const delivery = jobs[0].delivery ?? null;
   if (isUniform(jobs)) {
     const [j] = jobs;
     return [variants.uniform, [
@@ -93,6 +98,7 @@ function insertStatement(notify: boolean, backend: string, t: number, jobs: NewJ
       j.scheduledAt.getTime(),
       step,
       parentId,
+      delivery,
     ]];
   }
   return [variants.mixed, [
@@ -106,6 +112,7 @@ function insertStatement(notify: boolean, backend: string, t: number, jobs: NewJ
     pgArray(jobs.map((j) => j.scheduledAt.getTime())),
     step,
     parentId,
+    delivery,
   ]];
 }
 
@@ -123,9 +130,10 @@ export async function jobInsertMany(
   const out = p.jobs.map((j): InsertedJob => ({
     id: j.id,
     status: j.scheduledAt.getTime() <= t ? "ready" : "scheduled",
+    duplicate: false,
   }));
-  if (p.jobs.some((j) => j.concurrency !== null) || !sharesStepAndParent(p.jobs)) {
-    // The shared engine owns concurrency (and mixed steps); the wake-up joins its transaction.
+  if (p.jobs.some((j) => j.concurrency !== null || j.key != null) || !sharesScalars(p.jobs)) {
+    // The shared engine owns concurrency and keys (and mixed steps); the wake-up joins its transaction.
     const viaEngine = async (q: SqlRunner) => {
       const inserted = await jobInsertManyIn(q, access, p);
       const ready = p.jobs.filter((_, i) => inserted[i].status === "ready").map((j) => j.queue);

@@ -1,0 +1,256 @@
+/**
+ * Unique jobs (DESIGN §11): enqueue's `key` and `onDuplicate`, in enqueue,
+ * enqueueAll, the edge client, retryJob/retryAll and enqueueAgain, and
+ * concurrent enqueues of one key from two processes, against every target.
+ */
+import { after, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import process from "node:process";
+import { createClient } from "../../client.ts";
+import { EnqueueError, KeyTakenError, type Stint } from "../../mod.ts";
+import { targetsWithEngine } from "../support/targets.ts";
+import { uniqueBackend, withDatabase, withStint, withStintAt } from "../support/harness.ts";
+import { claim, failQueue, registerProcess } from "../support/driver.ts";
+import { withRaw } from "../support/raw.ts";
+import { startChild } from "../support/child.ts";
+
+const HOUR = 3_600_000;
+const FIXTURE = new URL("../fixtures/enqueue-keys.ts", import.meta.url).pathname;
+const isDeno = "Deno" in globalThis;
+
+/** Jobs of the instance's backend (every status), by stint.jobs(). */
+async function jobCount(stint: Stint): Promise<number> {
+  return (await stint.jobs({ limit: 1000 })).length;
+}
+
+async function rejectsEnqueue(fn: () => Promise<unknown>, pattern: RegExp): Promise<void> {
+  await assert.rejects(fn, (error: unknown) => {
+    assert.ok(error instanceof EnqueueError, `expected EnqueueError, got ${String(error)}`);
+    assert.match(error.message, pattern);
+    return true;
+  });
+}
+
+const children: Array<ReturnType<typeof startChild>> = [];
+after(() => {
+  for (const c of children) if (c.child.exitCode === null) c.child.kill("SIGKILL");
+});
+
+for (const target of targetsWithEngine) {
+  describe(target.name, { skip: target.skip }, () => {
+    test("skip: a second enqueue of a waiting key writes nothing and returns the first job", () =>
+      withStint(target, {}, async (stint) => {
+        const first = await stint.enqueue("digest", { n: 1 }, { key: "digest:1" });
+        assert.deepEqual(first, { id: first.id, status: "ready", duplicate: false });
+        const again = await stint.enqueue("digest", { n: 2 }, { key: "digest:1", onDuplicate: "skip" });
+        assert.deepEqual(again, { id: first.id, status: "ready", duplicate: true });
+        const other = await stint.enqueue("digest", { n: 3 }, { key: "digest:2" });
+        assert.equal(other.duplicate, false);
+        const plain = await stint.enqueue("digest", { n: 4 });
+        assert.equal(plain.duplicate, false);
+        assert.equal(await jobCount(stint), 3);
+        const result = await stint.getResult(first.id);
+        assert.equal(result.key, "digest:1");
+        assert.deepEqual(result.payload, { n: 1 });
+        assert.equal((await stint.getResult(plain.id)).key, null);
+      }));
+
+    test("replace: the waiting job's payload, priority and run time change, between ready and scheduled", () =>
+      withStint(target, {}, async (stint) => {
+        const first = await stint.enqueue("digest", { v: 1 }, { key: "k" });
+        const later = await stint.enqueue("digest", { v: 2 }, { key: "k", onDuplicate: "replace", priority: 5, delay: "1h" });
+        assert.deepEqual(later, { id: first.id, status: "scheduled", duplicate: true });
+        let result = await stint.getResult(first.id);
+        assert.equal(result.status, "scheduled");
+        assert.deepEqual(result.payload, { v: 2 });
+        assert.equal(result.priority, 5);
+        assert.ok(result.scheduledAt.getTime() > Date.now() + HOUR / 2);
+        // A debounce: every replace pushes the run time on.
+        const pushed = await stint.enqueue("digest", { v: 3 }, { key: "k", onDuplicate: "replace", delay: "2h" });
+        assert.deepEqual(pushed, { id: first.id, status: "scheduled", duplicate: true });
+        assert.ok((await stint.getResult(first.id)).scheduledAt.getTime() > Date.now() + HOUR);
+        const now = await stint.enqueue("digest", { v: 4 }, { key: "k", onDuplicate: "replace" });
+        assert.deepEqual(now, { id: first.id, status: "ready", duplicate: true });
+        result = await stint.getResult(first.id);
+        assert.deepEqual(result.payload, { v: 4 });
+        assert.equal(result.priority, 0);
+        assert.equal(await jobCount(stint), 1);
+        // It is claimable, once, with the replaced payload.
+        const processId = await registerProcess(stint);
+        const claimed = await claim(stint, processId, ["default"], 10);
+        assert.deepEqual(claimed.map((j) => [j.id, JSON.parse(j.payload)]), [[first.id, { v: 4 }]]);
+      }));
+
+    test("a running job's key: skip returns it, replace writes a new waiting job", () =>
+      withStint(target, {}, async (stint) => {
+        const first = await stint.enqueue("digest", { v: 1 }, { key: "k" });
+        const processId = await registerProcess(stint);
+        assert.equal((await claim(stint, processId, ["default"], 1)).length, 1);
+        const skipped = await stint.enqueue("digest", { v: 2 }, { key: "k" });
+        assert.deepEqual(skipped, { id: first.id, status: "running", duplicate: true });
+        const fresh = await stint.enqueue("digest", { v: 3 }, { key: "k", onDuplicate: "replace", delay: "1h" });
+        assert.equal(fresh.duplicate, false);
+        assert.notEqual(fresh.id, first.id);
+        assert.equal(fresh.status, "scheduled");
+        // The new job holds the key now.
+        const again = await stint.enqueue("digest", { v: 4 }, { key: "k" });
+        assert.deepEqual(again, { id: fresh.id, status: "scheduled", duplicate: true });
+        assert.equal(await jobCount(stint), 2);
+        assert.equal((await stint.getResult(first.id)).status, "running");
+      }));
+
+    test("a finished job holds no key", () =>
+      withStint(target, {}, async (stint) => {
+        const first = await stint.enqueue("digest", {}, { key: "k", queue: "q1" });
+        await failQueue(stint, "q1");
+        const second = await stint.enqueue("digest", {}, { key: "k", queue: "q1" });
+        assert.equal(second.duplicate, false);
+        await stint.cancel(second.id);
+        const third = await stint.enqueue("digest", {}, { key: "k", onDuplicate: "replace" });
+        assert.equal(third.duplicate, false);
+        assert.equal((await stint.getResult(first.id)).status, "failed");
+        assert.equal((await stint.getResult(second.id)).status, "cancelled");
+      }));
+
+    test("enqueueAll applies its items in order: a later item meets an earlier one", () =>
+      withStint(target, {}, async (stint) => {
+        const handles = await stint.enqueueAll([
+          { task: "digest", payload: { v: 1 }, options: { key: "a" } },
+          { task: "digest", payload: { v: 2 }, options: { key: "a", onDuplicate: "replace", delay: "1h" } },
+          { task: "digest", payload: { v: 3 }, options: { key: "a" } },
+          { task: "digest", payload: { v: 4 } },
+          { task: "digest", payload: { v: 5 }, options: { key: "b", onDuplicate: "replace" } },
+        ]);
+        const [a] = handles;
+        assert.deepEqual(handles.map((h) => [h.id === a.id, h.status, h.duplicate]), [
+          [true, "scheduled", false],
+          [true, "scheduled", true],
+          [true, "scheduled", true],
+          [false, "ready", false],
+          [false, "ready", false],
+        ]);
+        assert.deepEqual((await stint.getResult(a.id)).payload, { v: 2 });
+        assert.equal(await jobCount(stint), 3);
+        // And a later batch meets the stored ones.
+        const next = await stint.enqueueAll([{ task: "digest", payload: { v: 6 }, options: { key: "a", onDuplicate: "replace" } }]);
+        assert.deepEqual(next, [{ id: a.id, status: "ready", duplicate: true }]);
+      }));
+
+    test("bad keys and onDuplicate values are EnqueueErrors, and nothing is written", () =>
+      withStint(target, {}, async (stint) => {
+        await stint.enqueue("digest", {}, { key: "taken" });
+        const bad: Array<[Record<string, unknown>, RegExp]> = [
+          [{ key: "" }, /key must be a non-empty string of at most 255/],
+          [{ key: "x".repeat(256) }, /at most 255/],
+          [{ key: 7 }, /key must be/],
+          [{ key: " padded" }, /surrounding spaces/],
+          [{ key: "nul\u0000" }, /NUL/],
+          [{ key: "half\ud800" }, /lone surrogate/],
+          [{ key: "taken", onDuplicate: "merge" }, /onDuplicate must be "skip" or "replace"/],
+          [{ onDuplicate: "skip" }, /onDuplicate needs a key/],
+        ];
+        for (const [options, pattern] of bad) await rejectsEnqueue(() => stint.enqueue("digest", {}, options), pattern);
+        await rejectsEnqueue(
+          () =>
+            stint.enqueueAll([
+              { task: "digest", options: { key: "fresh" } },
+              { task: "digest", options: { key: "taken", onDuplicate: "replace", priority: 3 } },
+              { task: "digest", options: { key: "" } },
+            ]),
+          /items\[2\]: key/,
+        );
+        assert.equal(await jobCount(stint), 1);
+        // The longest key is fine.
+        assert.equal((await stint.enqueue("digest", {}, { key: "é".repeat(255) })).duplicate, false);
+        assert.equal((await stint.enqueue("digest", {}, { key: "é".repeat(255) })).duplicate, true);
+      }));
+
+    test("retryJob takes the key back unless another job holds it; retryAll skips those", () => {
+      const warnings: string[] = [];
+      const logger = { debug() {}, info() {}, warn: (m: string) => void warnings.push(m), error() {} };
+      return withStint(target, { logger }, async (stint) => {
+        const a = await stint.enqueue("digest", { v: "a" }, { key: "k", queue: "q1" });
+        const c = await stint.enqueue("digest", { v: "c" }, { key: "other", queue: "q1" });
+        await failQueue(stint, "q1");
+        const b = await stint.enqueue("digest", { v: "b" }, { key: "k", queue: "q2" });
+        await assert.rejects(() => stint.retryJob(a.id), (error: unknown) => {
+          assert.ok(error instanceof KeyTakenError);
+          assert.equal(error.key, "k");
+          assert.equal(error.holderId, b.id);
+          return true;
+        });
+        assert.equal((await stint.getResult(a.id)).status, "failed");
+        // retryAll retries the free one and leaves a failed.
+        assert.equal(await stint.retryAll(), 1);
+        assert.deepEqual(warnings, ["retryAll: 1 failed job(s) not retried: another job holds their key"]);
+        assert.equal((await stint.getResult(a.id)).status, "failed");
+        assert.equal((await stint.getResult(c.id)).status, "ready");
+        // Once b has ended, a takes its key back: a new enqueue meets a.
+        await stint.cancel(b.id);
+        assert.deepEqual(await stint.retryJob(a.id), { id: a.id, status: "ready", duplicate: false });
+        assert.deepEqual(await stint.enqueue("digest", {}, { key: "k" }), { id: a.id, status: "ready", duplicate: true });
+      });
+    });
+
+    test("enqueueAgain copies the key with skip", () =>
+      withStint(target, {}, async (stint) => {
+        const a = await stint.enqueue("digest", { v: 1 }, { key: "k" });
+        assert.deepEqual(await stint.enqueueAgain(a.id), { id: a.id, status: "ready", duplicate: true });
+        await stint.cancel(a.id);
+        const copy = await stint.enqueueAgain(a.id);
+        assert.equal(copy.duplicate, false);
+        assert.notEqual(copy.id, a.id);
+        const result = await stint.getResult(copy.id);
+        assert.equal(result.key, "k");
+        assert.deepEqual(result.payload, { v: 1 });
+      }));
+
+    test("the edge client takes key and onDuplicate", () =>
+      withDatabase(target, async (url) => {
+        const backend = uniqueBackend();
+        await withStintAt(url, { backend }, async () => {});
+        const client = await createClient({ url, backend });
+        try {
+          const first = await client.enqueue("digest", { v: 1 }, { key: "k" });
+          const again = await client.enqueue("digest", { v: 2 }, { key: "k", onDuplicate: "replace" });
+          assert.deepEqual(again, { id: first.id, status: "ready", duplicate: true });
+          const all = await client.enqueueAll([{ task: "digest", options: { key: "k" } }, { task: "digest" }]);
+          assert.deepEqual(all.map((h) => h.duplicate), [true, false]);
+          assert.deepEqual((await client.getResult(first.id)).payload, { v: 2 });
+          await rejectsEnqueue(() => client.enqueue("digest", {}, { key: "k", onDuplicate: "nope" as "skip" }), /onDuplicate/);
+        } finally {
+          await client.close();
+        }
+      }));
+
+    test("20 concurrent enqueues of one key from two processes leave exactly one waiting job", () =>
+      withDatabase(target, async (url) => {
+        if (target.name === "postgres-engine") return; // the children use the PostgreSQL driver: "postgres" covers it
+        const backend = uniqueBackend();
+        await withStintAt(url, { backend }, async () => {});
+        const goAt = String(Date.now() + 1500);
+        const runs = [0, 1].map(() => {
+          const args = isDeno ? ["run", "-A", FIXTURE] : [FIXTURE];
+          const env = { STINT_TEST_URL: url, STINT_TEST_BACKEND: backend, STINT_TEST_KEY: "shared", STINT_TEST_GO_AT: goAt };
+          Object.assign(process.env, env);
+          const started = startChild(process.cwd(), args);
+          children.push(started);
+          return started.exited;
+        });
+        const exits = await Promise.all(runs);
+        const handles = exits.flatMap(({ code, out }) => {
+          assert.equal(code, 0, out);
+          return JSON.parse(/^handles (.*)$/m.exec(out)![1]) as Array<{ id: string; duplicate: boolean }>;
+        });
+        assert.equal(handles.length, 20);
+        assert.equal(new Set(handles.map((h) => h.id)).size, 1, JSON.stringify(handles));
+        assert.equal(handles.filter((h) => !h.duplicate).length, 1);
+        await withRaw(target, url, async (raw) => {
+          const rows = await raw.rows(`SELECT id FROM stint_jobs WHERE backend = ?`, [backend]);
+          assert.deepEqual(rows.map((r) => String(r.id)), [handles[0].id]);
+          const keys = await raw.rows(`SELECT job_id FROM stint_job_keys WHERE backend = ?`, [backend]);
+          assert.deepEqual(keys.map((r) => String(r.job_id)), [handles[0].id]);
+        });
+      }));
+  });
+}
