@@ -7,16 +7,21 @@ import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
 import { createClient } from "../../client.ts";
-import { EnqueueError, KeyTakenError, type Stint } from "../../mod.ts";
+import { defineTask, EnqueueError, KeyTakenError, type Stint } from "../../mod.ts";
 import { targetsWithEngine } from "../support/targets.ts";
-import { uniqueBackend, withDatabase, withStint, withStintAt } from "../support/harness.ts";
+import { uniqueBackend, uniqueName, withDatabase, withStint, withStintAt } from "../support/harness.ts";
 import { claim, failQueue, registerProcess } from "../support/driver.ts";
 import { withRaw } from "../support/raw.ts";
+import { insertRows, row } from "../support/rows.ts";
 import { startChild } from "../support/child.ts";
 
 const HOUR = 3_600_000;
 const FIXTURE = new URL("../fixtures/enqueue-keys.ts", import.meta.url).pathname;
 const isDeno = "Deno" in globalThis;
+
+/** Semaphores are database-wide: each test gets its own concurrency key. */
+const limitedTask = () => defineTask("limited", () => null, { concurrency: { key: uniqueName("acct"), limit: 1 } });
+const once = defineTask("once", () => null, { delivery: "at-most-once" });
 
 /** Jobs of the instance's backend (every status), by stint.jobs(). */
 async function jobCount(stint: Stint): Promise<number> {
@@ -97,6 +102,68 @@ for (const target of targetsWithEngine) {
         assert.deepEqual(again, { id: fresh.id, status: "scheduled", duplicate: true });
         assert.equal(await jobCount(stint), 2);
         assert.equal((await stint.getResult(first.id)).status, "running");
+      }));
+
+    test("replace through the concurrency gate: a job moved later gives its slot back, moved to now it takes one", () => {
+      const limited = limitedTask();
+      return withStint(target, { tasks: [limited] }, async (stint) => {
+        const k = await stint.enqueue(limited, { v: 1 }, { key: "k" });
+        assert.equal(k.status, "ready");
+        const other = await stint.enqueue(limited, { v: 2 });
+        assert.equal(other.status, "blocked");
+        const later = await stint.enqueue(limited, { v: 3 }, { key: "k", onDuplicate: "replace", delay: "1h" });
+        assert.deepEqual(later, { id: k.id, status: "scheduled", duplicate: true });
+        // Its slot went to the job blocked behind it.
+        assert.equal((await stint.getResult(other.id)).status, "ready");
+        const now = await stint.enqueue(limited, { v: 4 }, { key: "k", onDuplicate: "replace", priority: 9 });
+        assert.deepEqual(now, { id: k.id, status: "blocked", duplicate: true });
+        const blocked = await stint.enqueue(limited, { v: 5 }, { key: "k", onDuplicate: "replace", priority: 2 });
+        assert.deepEqual(blocked, { id: k.id, status: "blocked", duplicate: true });
+        const result = await stint.getResult(k.id);
+        assert.equal(result.priority, 2);
+        assert.deepEqual(result.payload, { v: 5 });
+        const back = await stint.enqueue(limited, { v: 6 }, { key: "k", onDuplicate: "replace", delay: "1h" });
+        assert.deepEqual(back, { id: k.id, status: "scheduled", duplicate: true });
+        assert.equal(await jobCount(stint), 2);
+      });
+    });
+
+    test("a parent waiting for its children holds its key; replace changes its payload and priority only", () =>
+      withStint(target, {}, async (stint) => {
+        const [parent] = await insertRows(stint, [row("parent", { v: 1 }, { queue: "wq", key: "p" })]);
+        const [child] = await insertRows(stint, [row("child", {}, { queue: "wq", parentId: parent, scheduledAt: new Date(Date.now() + HOUR) })]);
+        const processId = await registerProcess(stint);
+        const [claimed] = await claim(stint, processId, ["wq"], 1);
+        await stint.driver.jobFinishMany({
+          backend: stint.backend,
+          processId,
+          outcomes: [{ id: parent, kind: "wait", children: [child], claim: claimed.claim }],
+          preserveFinished: true,
+          now: new Date(),
+        });
+        const scheduledAt = (await stint.getResult(parent)).scheduledAt;
+        assert.deepEqual(await stint.enqueue("parent", { v: 2 }, { key: "p" }), { id: parent, status: "waiting", duplicate: true });
+        const replaced = await stint.enqueue("parent", { v: 3 }, { key: "p", onDuplicate: "replace", delay: "5h", priority: 4 });
+        assert.deepEqual(replaced, { id: parent, status: "waiting", duplicate: true });
+        const result = await stint.getResult(parent);
+        assert.deepEqual([result.status, result.payload, result.priority], ["waiting", { v: 3 }, 4]);
+        assert.equal(result.scheduledAt.getTime(), scheduledAt.getTime());
+      }));
+
+    test("delivery and the key are stored on insert, by every path", () =>
+      withStint(target, { tasks: [once, limitedTask()] }, async (stint) => {
+        const single = await stint.enqueue(once, {});
+        const [a, b, c] = await stint.enqueueAll([{ task: once }, { task: "limited" }, { task: once, options: { key: "x" } }]);
+        const read = async (id: string) => {
+          const r = await stint.driver.jobGet({ backend: stint.backend, id });
+          return [r!.delivery ?? null, r!.key ?? null];
+        };
+        assert.deepEqual(await read(single.id), ["at-most-once", null]);
+        assert.deepEqual(await read(a.id), ["at-most-once", null]);
+        assert.deepEqual(await read(b.id), [null, null]);
+        assert.deepEqual(await read(c.id), ["at-most-once", "x"]);
+        const [d] = await stint.enqueueAll([{ task: once }, { task: once, options: { delay: "1h" } }]);
+        assert.deepEqual(await read(d.id), ["at-most-once", null]);
       }));
 
     test("a finished job holds no key", () =>
