@@ -13,6 +13,7 @@ import { uniqueBackend, uniqueName, withDatabase, withStint, withStintAt } from 
 import { claim, failQueue, registerProcess } from "../support/driver.ts";
 import { withRaw } from "../support/raw.ts";
 import { insertRows, row } from "../support/rows.ts";
+import { mount } from "../hono/support.ts";
 import { startChild } from "../support/child.ts";
 
 const HOUR = 3_600_000;
@@ -270,6 +271,13 @@ for (const target of targetsWithEngine) {
         const result = await stint.getResult(copy.id);
         assert.equal(result.key, "k");
         assert.deepEqual(result.payload, { v: 1 });
+      }));
+
+    test("the dashboard's job page shows the key", () =>
+      withStint(target, {}, async (stint) => {
+        const { id } = await stint.enqueue("digest", {}, { key: `<b>"k"` });
+        const html = await mount(stint).html(`/jobs/${id}`);
+        assert.ok(html.includes("<tr><td>key</td><td>&lt;b&gt;&quot;k&quot;</td></tr>"), html);
       }));
 
     test("the edge client takes key and onDuplicate", () =>
