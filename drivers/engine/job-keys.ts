@@ -17,8 +17,8 @@
  * row, then the job's row, then its state row.
  */
 import type { InsertedJob, JobStatus, NewJob } from "../../src/records.ts";
-import { type SqlAccess, type SqlRunner, str } from "./access.ts";
-import { setStatus } from "./job-rows.ts";
+import { chunks, placeholders, type SqlAccess, type SqlRunner, str, valuesList } from "./access.ts";
+import { CHUNK, setStatus } from "./job-rows.ts";
 import { admitJobs, releaseSlots } from "./semaphores.ts";
 import { lockStatuses } from "./status.ts";
 
@@ -32,12 +32,45 @@ const STATE_TABLE: Partial<Record<JobStatus, string>> = {
 };
 
 /**
- * Locks the key's row, creating it for `jobId` when missing, and returns the
- * job that holds it (`jobId` when created). An upsert, because it locks the row
- * whether it inserted it or found it: an insert-if-absent followed by a locking
- * read would, on MariaDB, take a shared lock first, and two enqueues upgrading
- * theirs would deadlock every time.
+ * Locks the keys' rows, creating each missing one for its job, and returns
+ * each key's holder (the given job when created). An upsert, because it locks
+ * a row whether it inserted it or found it: an insert-if-absent followed by a
+ * locking read would, on MariaDB, take a shared lock first, and two enqueues
+ * upgrading theirs would deadlock every time. Keys are locked in sorted order
+ * (as semaphores are), so two batches never deadlock on them.
  */
+export async function lockKeys(
+  q: SqlRunner,
+  access: SqlAccess,
+  backend: string,
+  claims: Array<{ key: string; jobId: string }>,
+  t: number,
+): Promise<Map<string, string>> {
+  const holders = new Map<string, string>();
+  const sorted = [...claims].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  for (const batch of chunks(sorted, CHUNK)) {
+    const insert = `INSERT INTO stint_job_keys (backend, unique_key, job_id, created_at) VALUES ${valuesList(4, batch.length)}`;
+    const params = batch.flatMap((c) => [backend, c.key, c.jobId, t]);
+    let rows;
+    if (access.dialect === "mysql") {
+      await q.run(`${insert} ON DUPLICATE KEY UPDATE job_id = job_id`, params);
+      rows = await q.query(
+        `SELECT unique_key, job_id FROM stint_job_keys WHERE backend = ? AND unique_key IN (${placeholders(batch.length)})`,
+        [backend, ...batch.map((c) => c.key)],
+      );
+    } else {
+      rows = await q.query(
+        `${insert} ON CONFLICT (backend, unique_key) DO UPDATE SET job_id = stint_job_keys.job_id
+         RETURNING unique_key, job_id`,
+        params,
+      );
+    }
+    for (const r of rows) holders.set(str(r.unique_key), str(r.job_id));
+  }
+  return holders;
+}
+
+/** lockKeys for one key. */
 export async function lockKey(
   q: SqlRunner,
   access: SqlAccess,
@@ -46,18 +79,7 @@ export async function lockKey(
   jobId: string,
   t: number,
 ): Promise<string> {
-  const insert = `INSERT INTO stint_job_keys (backend, unique_key, job_id, created_at) VALUES (?, ?, ?, ?)`;
-  const params = [backend, key, jobId, t];
-  if (access.dialect === "mysql") {
-    await q.run(`${insert} ON DUPLICATE KEY UPDATE job_id = job_id`, params);
-    const rows = await q.query(`SELECT job_id FROM stint_job_keys WHERE backend = ? AND unique_key = ?`, [backend, key]);
-    return str(rows[0].job_id);
-  }
-  const rows = await q.query(
-    `${insert} ON CONFLICT (backend, unique_key) DO UPDATE SET job_id = stint_job_keys.job_id RETURNING job_id`,
-    params,
-  );
-  return str(rows[0].job_id);
+  return (await lockKeys(q, access, backend, [{ key, jobId }], t)).get(key)!;
 }
 
 /** Points the (locked) key at `jobId`, which takes it over from an ended or running job. */
@@ -140,6 +162,8 @@ export interface KeyResolution {
 /**
  * Applies the jobs' keys in order (DESIGN §11), inside the caller's
  * transaction: a later job of the batch meets an earlier one as a duplicate.
+ * Every key is locked first (one statement per 500 keys), then every holder
+ * that is not new (one more): a batch of fresh keys costs two statements.
  */
 export async function resolveKeys(
   q: SqlRunner,
@@ -148,6 +172,14 @@ export async function resolveKeys(
   jobs: NewJob[],
   t: number,
 ): Promise<KeyResolution> {
+  const first = new Map<string, string>();
+  for (const j of jobs) if (j.key != null && !first.has(j.key)) first.set(j.key, j.id);
+  const holders = await lockKeys(q, access, backend, [...first].map(([key, jobId]) => ({ key, jobId })), t);
+  const others = [...new Set([...holders].filter(([key, id]) => id !== first.get(key)).map(([, id]) => id))].sort();
+  const statuses = new Map<string, JobStatus>();
+  for (const batch of chunks(others, CHUNK)) {
+    for (const [id, status] of await lockStatuses(q, access, backend, batch)) statuses.set(id, status);
+  }
   const fresh: NewJob[] = [];
   const answers: KeyResolution["answers"] = [];
   const mine = new Map<string, NewJob>();
@@ -166,15 +198,13 @@ export async function resolveKeys(
       answers.push({ id: earlier.id, duplicate: true });
       continue;
     }
-    const holder = await lockKey(q, access, backend, key, job.id, t);
+    const holder = holders.get(key)!;
     if (holder !== job.id) {
-      const status = (await lockStatuses(q, access, backend, [holder])).get(holder);
+      const status = statuses.get(holder);
       if (status !== undefined && KEY_WAITING.has(status)) {
-        answers.push({
-          id: holder,
-          duplicate: true,
-          status: replace ? await replaceWaiting(q, access, holder, status, job, t) : status,
-        });
+        // A replace may move it (between scheduled and ready): a later item of the batch meets it where it went.
+        if (replace) statuses.set(holder, await replaceWaiting(q, access, holder, status, job, t));
+        answers.push({ id: holder, duplicate: true, status: statuses.get(holder) });
         continue;
       }
       if (status === "running" && !replace) {
