@@ -6,6 +6,7 @@
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
+import postgres from "postgres";
 import { createClient } from "../../client.ts";
 import { defineTask, EnqueueError, KeyTakenError, type Stint } from "../../mod.ts";
 import { targetsWithEngine } from "../support/targets.ts";
@@ -271,6 +272,32 @@ for (const target of targetsWithEngine) {
         const result = await stint.getResult(copy.id);
         assert.equal(result.key, "k");
         assert.deepEqual(result.payload, { v: 1 });
+      }));
+
+    test("a key in the caller's transaction: taken inside it, free again after a rollback", {
+      skip: target.dialect === "postgres" ? undefined : "a postgres.js transaction (PostgreSQL's single-statement path for one keyed job)",
+    }, () =>
+      withDatabase(target, async (url) => {
+        await withStintAt(url, {}, async (stint) => {
+          const sql = postgres(url, { max: 1, onnotice: () => {} });
+          let inside: Array<{ id: string; duplicate: boolean }> = [];
+          try {
+            await assert.rejects(() =>
+              sql.begin(async (tx) => {
+                inside = [
+                  await stint.enqueue("digest", {}, { key: "k", tx }),
+                  await stint.enqueue("digest", {}, { key: "k", tx }),
+                ];
+                throw new Error("roll back");
+              }), /roll back/);
+          } finally {
+            await sql.end();
+          }
+          assert.deepEqual(inside.map((h) => h.duplicate), [false, true]);
+          assert.equal(inside[1].id, inside[0].id);
+          assert.equal(await jobCount(stint), 0);
+          assert.equal((await stint.enqueue("digest", {}, { key: "k" })).duplicate, false);
+        });
       }));
 
     test("the dashboard's job page shows the key", () =>
