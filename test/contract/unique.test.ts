@@ -181,6 +181,24 @@ for (const target of targetsWithEngine) {
         assert.equal((await stint.getResult(second.id)).status, "cancelled");
       }));
 
+    test("retention deletes a pruned job's key row; a key taken over stays with its new job", () =>
+      withDatabase(target, async (url) => {
+        await withStintAt(url, {}, async (stint) => {
+          const a = await stint.enqueue("digest", {}, { key: "a" });
+          const b = await stint.enqueue("digest", {}, { key: "b" });
+          await stint.cancel(a.id);
+          await stint.cancel(b.id);
+          const b2 = await stint.enqueue("digest", {}, { key: "b" });
+          await new Promise((r) => setTimeout(r, 5));
+          await stint.prune({ finishedOlderThan: 0 });
+          const keys = await withRaw(target, url, (raw) =>
+            raw.rows(`SELECT unique_key, job_id FROM stint_job_keys WHERE backend = ? ORDER BY unique_key`, [stint.backend]));
+          assert.deepEqual(keys.map((r) => [String(r.unique_key), String(r.job_id)]), [["b", b2.id]]);
+          assert.equal((await stint.enqueue("digest", {}, { key: "a" })).duplicate, false);
+          assert.equal((await stint.enqueue("digest", {}, { key: "b" })).duplicate, true);
+        });
+      }));
+
     test("enqueueAll applies its items in order: a later item meets an earlier one", () =>
       withStint(target, {}, async (stint) => {
         const handles = await stint.enqueueAll([
