@@ -345,7 +345,6 @@ for (const target of targetsWithEngine) {
 
     test("20 concurrent enqueues of one key from two processes leave exactly one waiting job", () =>
       withDatabase(target, async (url) => {
-        if (target.name === "postgres-engine") return; // the children use the PostgreSQL driver: "postgres" covers it
         const backend = uniqueBackend();
         await withStintAt(url, { backend }, async () => {});
         const goAt = String(Date.now() + 1500);
