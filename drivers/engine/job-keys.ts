@@ -49,13 +49,17 @@ export async function lockKeys(
   const holders = new Map<string, string>();
   const sorted = [...claims].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   for (const batch of chunks(sorted, CHUNK)) {
-    const insert = `INSERT INTO stint_job_keys (backend, unique_key, job_id, created_at) VALUES ${valuesList(4, batch.length)}`;
+    const insert = `INSERT INTO stint_job_keys (backend, unique_key, job_id, created_at) VALUES ${
+      valuesList(4, batch.length)
+    }`;
     const params = batch.flatMap((c) => [backend, c.key, c.jobId, t]);
     let rows;
     if (access.dialect === "mysql") {
       await q.run(`${insert} ON DUPLICATE KEY UPDATE job_id = job_id`, params);
       rows = await q.query(
-        `SELECT unique_key, job_id FROM stint_job_keys WHERE backend = ? AND unique_key IN (${placeholders(batch.length)})`,
+        `SELECT unique_key, job_id FROM stint_job_keys WHERE backend = ? AND unique_key IN (${
+          placeholders(batch.length)
+        })`,
         [backend, ...batch.map((c) => c.key)],
       );
     } else {
@@ -194,7 +198,9 @@ export async function resolveKeys(
     const earlier = mine.get(key);
     if (earlier) {
       // Fresh in this batch, so waiting: replaced before it is even written.
-      if (replace) Object.assign(earlier, { payload: job.payload, priority: job.priority, scheduledAt: job.scheduledAt });
+      if (replace) {
+        Object.assign(earlier, { payload: job.payload, priority: job.priority, scheduledAt: job.scheduledAt });
+      }
       answers.push({ id: earlier.id, duplicate: true });
       continue;
     }

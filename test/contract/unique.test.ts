@@ -65,7 +65,12 @@ for (const target of targetsWithEngine) {
     test("replace: the waiting job's payload, priority and run time change, between ready and scheduled", () =>
       withStint(target, {}, async (stint) => {
         const first = await stint.enqueue("digest", { v: 1 }, { key: "k" });
-        const later = await stint.enqueue("digest", { v: 2 }, { key: "k", onDuplicate: "replace", priority: 5, delay: "1h" });
+        const later = await stint.enqueue("digest", { v: 2 }, {
+          key: "k",
+          onDuplicate: "replace",
+          priority: 5,
+          delay: "1h",
+        });
         assert.deepEqual(later, { id: first.id, status: "scheduled", duplicate: true });
         let result = await stint.getResult(first.id);
         assert.equal(result.status, "scheduled");
@@ -133,7 +138,9 @@ for (const target of targetsWithEngine) {
     test("a parent waiting for its children holds its key; replace changes its payload and priority only", () =>
       withStint(target, {}, async (stint) => {
         const [parent] = await insertRows(stint, [row("parent", { v: 1 }, { queue: "wq", key: "p" })]);
-        const [child] = await insertRows(stint, [row("child", {}, { queue: "wq", parentId: parent, scheduledAt: new Date(Date.now() + HOUR) })]);
+        const [child] = await insertRows(stint, [
+          row("child", {}, { queue: "wq", parentId: parent, scheduledAt: new Date(Date.now() + HOUR) }),
+        ]);
         const processId = await registerProcess(stint);
         const [claimed] = await claim(stint, processId, ["wq"], 1);
         await stint.driver.jobFinishMany({
@@ -144,8 +151,17 @@ for (const target of targetsWithEngine) {
           now: new Date(),
         });
         const scheduledAt = (await stint.getResult(parent)).scheduledAt;
-        assert.deepEqual(await stint.enqueue("parent", { v: 2 }, { key: "p" }), { id: parent, status: "waiting", duplicate: true });
-        const replaced = await stint.enqueue("parent", { v: 3 }, { key: "p", onDuplicate: "replace", delay: "5h", priority: 4 });
+        assert.deepEqual(await stint.enqueue("parent", { v: 2 }, { key: "p" }), {
+          id: parent,
+          status: "waiting",
+          duplicate: true,
+        });
+        const replaced = await stint.enqueue("parent", { v: 3 }, {
+          key: "p",
+          onDuplicate: "replace",
+          delay: "5h",
+          priority: 4,
+        });
         assert.deepEqual(replaced, { id: parent, status: "waiting", duplicate: true });
         const result = await stint.getResult(parent);
         assert.deepEqual([result.status, result.payload, result.priority], ["waiting", { v: 3 }, 4]);
@@ -155,7 +171,10 @@ for (const target of targetsWithEngine) {
     test("delivery and the key are stored on insert, by every path", () =>
       withStint(target, { tasks: [once, limitedTask()] }, async (stint) => {
         const single = await stint.enqueue(once, {});
-        const [a, b, c] = await stint.enqueueAll([{ task: once }, { task: "limited" }, { task: once, options: { key: "x" } }]);
+        const [a, b, c] = await stint.enqueueAll([{ task: once }, { task: "limited" }, {
+          task: once,
+          options: { key: "x" },
+        }]);
         const read = async (id: string) => {
           const r = await stint.driver.jobGet({ backend: stint.backend, id });
           return [r!.delivery ?? null, r!.key ?? null];
@@ -191,8 +210,14 @@ for (const target of targetsWithEngine) {
           const b2 = await stint.enqueue("digest", {}, { key: "b" });
           await new Promise((r) => setTimeout(r, 5));
           await stint.prune({ finishedOlderThan: 0 });
-          const keys = await withRaw(target, url, (raw) =>
-            raw.rows(`SELECT unique_key, job_id FROM stint_job_keys WHERE backend = ? ORDER BY unique_key`, [stint.backend]));
+          const keys = await withRaw(
+            target,
+            url,
+            (raw) =>
+              raw.rows(`SELECT unique_key, job_id FROM stint_job_keys WHERE backend = ? ORDER BY unique_key`, [
+                stint.backend,
+              ]),
+          );
           assert.deepEqual(keys.map((r) => [String(r.unique_key), String(r.job_id)]), [["b", b2.id]]);
           assert.equal((await stint.enqueue("digest", {}, { key: "a" })).duplicate, false);
           assert.equal((await stint.enqueue("digest", {}, { key: "b" })).duplicate, true);
@@ -219,7 +244,11 @@ for (const target of targetsWithEngine) {
         assert.deepEqual((await stint.getResult(a.id)).payload, { v: 2 });
         assert.equal(await jobCount(stint), 3);
         // And a later batch meets the stored ones.
-        const next = await stint.enqueueAll([{ task: "digest", payload: { v: 6 }, options: { key: "a", onDuplicate: "replace" } }]);
+        const next = await stint.enqueueAll([{
+          task: "digest",
+          payload: { v: 6 },
+          options: { key: "a", onDuplicate: "replace" },
+        }]);
         assert.deepEqual(next, [{ id: a.id, status: "ready", duplicate: true }]);
       }));
 
@@ -275,7 +304,11 @@ for (const target of targetsWithEngine) {
         // Once b has ended, a takes its key back: a new enqueue meets a.
         await stint.cancel(b.id);
         assert.deepEqual(await stint.retryJob(a.id), { id: a.id, status: "ready", duplicate: false });
-        assert.deepEqual(await stint.enqueue("digest", {}, { key: "k" }), { id: a.id, status: "ready", duplicate: true });
+        assert.deepEqual(await stint.enqueue("digest", {}, { key: "k" }), {
+          id: a.id,
+          status: "ready",
+          duplicate: true,
+        });
       });
     });
 
@@ -293,7 +326,9 @@ for (const target of targetsWithEngine) {
       }));
 
     test("a key in the caller's transaction: taken inside it, free again after a rollback", {
-      skip: target.dialect === "postgres" ? undefined : "a postgres.js transaction (PostgreSQL's single-statement path for one keyed job)",
+      skip: target.dialect === "postgres"
+        ? undefined
+        : "a postgres.js transaction (PostgreSQL's single-statement path for one keyed job)",
     }, () =>
       withDatabase(target, async (url) => {
         await withStintAt(url, {}, async (stint) => {
@@ -337,7 +372,10 @@ for (const target of targetsWithEngine) {
           const all = await client.enqueueAll([{ task: "digest", options: { key: "k" } }, { task: "digest" }]);
           assert.deepEqual(all.map((h) => h.duplicate), [true, false]);
           assert.deepEqual((await client.getResult(first.id)).payload, { v: 2 });
-          await rejectsEnqueue(() => client.enqueue("digest", {}, { key: "k", onDuplicate: "nope" as "skip" }), /onDuplicate/);
+          await rejectsEnqueue(
+            () => client.enqueue("digest", {}, { key: "k", onDuplicate: "nope" as "skip" }),
+            /onDuplicate/,
+          );
         } finally {
           await client.close();
         }
@@ -350,7 +388,12 @@ for (const target of targetsWithEngine) {
         const goAt = String(Date.now() + 1500);
         const runs = [0, 1].map(() => {
           const args = isDeno ? ["run", "-A", FIXTURE] : [FIXTURE];
-          const env = { STINT_TEST_URL: url, STINT_TEST_BACKEND: backend, STINT_TEST_KEY: "shared", STINT_TEST_GO_AT: goAt };
+          const env = {
+            STINT_TEST_URL: url,
+            STINT_TEST_BACKEND: backend,
+            STINT_TEST_KEY: "shared",
+            STINT_TEST_GO_AT: goAt,
+          };
           Object.assign(process.env, env);
           const started = startChild(process.cwd(), args);
           children.push(started);
