@@ -40,6 +40,7 @@ export {
   JobInterruptedError,
   JobNotFoundError,
   JobTimeoutError,
+  KeyTakenError,
   NotMigratedError,
   ProcessExitError,
   ProcessMissingError,

@@ -156,6 +156,31 @@ export async function enqueueRows(targets: Targets, o: BenchOptions, add: (row: 
     raw: r2.value,
     note: spreadNote(s2.spread, r2.spread),
   });
+  await keyedEnqueueRows(targets, o, add);
+}
+
+/** The same enqueues with a unique key per job, Stint only (the ceiling has no keys): beside the plain rows above. */
+async function keyedEnqueueRows(targets: Targets, o: BenchOptions, add: (row: Row) => void): Promise<void> {
+  const stintOnly = { ...o, raw: false };
+  const none = () => Promise.resolve(0);
+  const single = await pair(targets, stintOnly, "enqueue-single-keyed", (t) => stintEnqueueSingle(t, o.single, true), none);
+  const s1 = rates(o.single, single.stint);
+  add({
+    scenario: `enqueue single, a unique key each (${o.single.toLocaleString("en-US")}, awaited one by one)`,
+    unit: "jobs/s",
+    stint: s1.value,
+    raw: null,
+    note: spreadNote(s1.spread, ""),
+  });
+  const bulk = await pair(targets, stintOnly, "enqueue-bulk-keyed", (t) => stintEnqueueBulk(t, o.jobs, BULK_BATCH, true), none);
+  const s2 = rates(o.jobs, bulk.stint);
+  add({
+    scenario: `enqueue bulk, a unique key each (${o.jobs.toLocaleString("en-US")}, ${BULK_BATCH.toLocaleString("en-US")} per call)`,
+    unit: "jobs/s",
+    stint: s2.value,
+    raw: null,
+    note: spreadNote(s2.spread, ""),
+  });
 }
 
 export async function drainRows(targets: Targets, o: BenchOptions, add: (row: Row) => void): Promise<void> {

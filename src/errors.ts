@@ -33,6 +33,22 @@ export class JobNotFoundError extends StintError {
   }
 }
 
+/**
+ * A failed job with a unique key was not retried: another job holds the key,
+ * waiting or running (DESIGN §11). Nothing changed; `holderId` is that job.
+ */
+export class KeyTakenError extends StintError {
+  readonly jobId: string;
+  readonly key: string;
+  readonly holderId: string;
+  constructor(jobId: string, key: string, holderId: string) {
+    super("JOB_KEY_TAKEN", `job ${jobId} was not retried: its key ${JSON.stringify(key)} is held by job ${holderId}`);
+    this.jobId = jobId;
+    this.key = key;
+    this.holderId = holderId;
+  }
+}
+
 /** A running job cannot be discarded: cancel it instead. */
 export class UndiscardableError extends StintError {
   readonly jobId: string;

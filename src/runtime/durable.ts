@@ -187,7 +187,8 @@ export class JobContext implements TaskContext {
       this.stored = true;
       (await this.#storedValues()).set(name, stored);
     }
-    return this.#read(name, stored, "spawn") as JobHandle;
+    // A child is never a duplicate: spawn takes no key.
+    return { ...(this.#read(name, stored, "spawn") as Omit<JobHandle, "duplicate">), duplicate: false };
   }
 
   async #join<R>(name: string, children: Array<JobHandle | string>): Promise<Array<JobResult<R>>> {
