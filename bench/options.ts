@@ -1,6 +1,8 @@
 /** Command-line options of bench/run.ts, with their defaults and checks. */
 
-export type Scenario = "enqueue" | "drain" | "steps" | "latency";
+export type Scenario = "enqueue" | "drain" | "steps" | "latency" | "transactional";
+
+const SCENARIOS: Scenario[] = ["enqueue", "drain", "steps", "latency", "transactional"];
 
 export interface BenchOptions {
   /** null: a fresh libSQL file per measurement in a temp directory. */
@@ -31,7 +33,7 @@ export const USAGE = `usage: bench/run.ts [options]
   --jobs N             jobs for bulk enqueue and for each drain (default 20000)
   --single N           jobs for single enqueue, one awaited call each (default 2000)
   --concurrency A,B    drain concurrencies (default 10,50)
-  --scenario S         all | enqueue | drain | steps | latency, or a comma list (default all);
+  --scenario S         all | enqueue | drain | steps | latency | transactional, or a comma list (default all);
                        steps: the drain of three-step no-op jobs (jobs/s and steps/s, no ceiling)
   --latency-jobs N     jobs in each latency run (default 500)
   --pace MS            milliseconds between latency enqueues (default 4)
@@ -58,7 +60,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     jobs: 20_000,
     single: 2_000,
     concurrency: [10, 50],
-    scenarios: new Set(["enqueue", "drain", "steps", "latency"]),
+    scenarios: new Set(SCENARIOS),
     latencyJobs: 500,
     paceMs: 4,
     pollMs: 50,
@@ -96,7 +98,7 @@ export function parseOptions(argv: string[]): BenchOptions {
         const list = String(next()).split(",").map((s) => s.trim());
         if (list.includes("all")) break;
         for (const s of list) {
-          if (!["enqueue", "drain", "steps", "latency"].includes(s)) throw new UsageError(`--scenario: unknown ${s}`);
+          if (!SCENARIOS.includes(s as Scenario)) throw new UsageError(`--scenario: unknown ${s}`);
         }
         o.scenarios = new Set(list as Scenario[]);
         break;

@@ -34,6 +34,10 @@
  * process or isolate gone, pruned or missing, its timeout) fails it whatever
  * `retry` says. Errors its handler throws still retry (DESIGN §11).
  *
+ * A transactional task (async mode only) runs its attempt through
+ * transactional.ts: the attempt and its outcome's write share one transaction
+ * of the queue's database, and the outcome comes back `committed`.
+ *
  * Every path ends in an outcome: a thrown value that defeats every reading
  * (a Proxy whose traps throw) fails the job like any other error. A job with
  * no outcome would stay claimed, be released by reconciliation, and run again
@@ -52,6 +56,7 @@ import {
   ShutdownSignal,
   StepError,
   SuspendSignal,
+  TransactionError,
   UnknownTaskError,
 } from "../errors.ts";
 import { resultJson } from "../json.ts";
@@ -60,7 +65,7 @@ import type { AnyTask, Task } from "../task.ts";
 import { type LongTimer, longTimeout } from "../timers.ts";
 import { isThenable, JobAbort } from "./abort.ts";
 import { type BodyResult, NOT_AWAITED, runBody } from "./body.ts";
-import { JobContext, type JobServices } from "./durable.ts";
+import { JobContext, type JobServices, type Transact } from "./durable.ts";
 import { stepAttempt } from "./position.ts";
 
 export { JobAbort };
@@ -89,7 +94,7 @@ export async function executeJob(
   let outcome: Outcome;
   const ctx = new JobContext(job, abort, services, now);
   try {
-    outcome = await decide(job, task, abort, null, ctx, report, now);
+    outcome = await decide(job, task, abort, null, ctx, report, now, services.transact ?? null);
   } catch (error) {
     outcome = failure(job, task, error, now);
   }
@@ -151,7 +156,10 @@ function outcomeOf(job: ClaimedJob, done: IsolateDone): Outcome {
     : { id: job.id, kind: "succeeded", returnValue: done.json, workspace: done.workspace };
 }
 
-/** `isolate`: worker mode, the hand-over to the isolate; null in async mode (then `ctx` is the handler's). */
+/**
+ * `isolate`: worker mode, the hand-over to the isolate; null in async mode (then `ctx` is the handler's).
+ * `transact`: async mode, how a transactional task's attempt runs (transactional.ts).
+ */
 async function decide(
   job: ClaimedJob,
   task: AnyTask | undefined,
@@ -160,6 +168,7 @@ async function decide(
   ctx: JobContext | null,
   report: HookReport,
   now: () => number,
+  transact: Transact | null = null,
 ): Promise<Outcome> {
   if (!task) return failure(job, undefined, new UnknownTaskError(job.task), now);
   let timer: LongTimer | undefined;
@@ -175,21 +184,16 @@ async function decide(
       if (abort.aborted) throw abort.reason;
       return outcomeOf(job, done);
     }
-    if (task.handler && !task.hooks) {
-      // A synchronous handler's value is taken as it is; a promise races the abort.
-      let value = task.handler(JSON.parse(job.payload), ctx!);
-      if (isThenable(value)) value = await abort.race(value);
-      if (abort.aborted) throw abort.reason;
-      if (ctx!.pending > 0) throw new StepError(NOT_AWAITED);
-      return { id: job.id, kind: "succeeded", returnValue: resultJson(job.task, value) };
+    if (task.transactional) {
+      // Its outcome is written in the transaction (committed: true), or it rolled back and throws.
+      if (!transact) throw new TransactionError(`task ${task.name} is transactional: it runs only in async mode`);
+      return await transact(job, ctx!, async () => {
+        if (abort.aborted) throw abort.reason; // while waiting for the transaction to begin
+        return await inline(job, task, abort, ctx!, report);
+      });
     }
-    // Steps or hooks: the body runs its hooks even after an abort decided the outcome here.
-    const body = runBody(task, ctx!, abort);
-    body.then((b) => b.hookErrors?.forEach((error) => report(error, job)), () => {});
-    const done = await abort.race(body);
-    if (done.kind === "thrown") throw done.error;
-    if (abort.aborted) throw abort.reason;
-    return outcomeOf(job, done);
+    const ran = inline(job, task, abort, ctx!, report);
+    return isThenable(ran) ? await ran : ran;
   } catch (error) {
     // An abort decides the outcome whatever the handler threw in answer to it.
     const reason = abort.aborted ? abort.reason : error;
@@ -208,6 +212,28 @@ async function decide(
   } finally {
     timer?.clear();
   }
+}
+
+/** Async mode: the handler (or, with steps or hooks, the body) against the abort. */
+function inline(job: ClaimedJob, task: AnyTask, abort: JobAbort, ctx: JobContext, report: HookReport): Outcome | Promise<Outcome> {
+  if (task.handler && !task.hooks) {
+    // A synchronous handler's value is taken as it is; a promise races the abort.
+    const value = task.handler(JSON.parse(job.payload), ctx);
+    const succeeded = (value: unknown): Outcome => {
+      if (abort.aborted) throw abort.reason;
+      if (ctx.pending > 0) throw new StepError(NOT_AWAITED);
+      return { id: job.id, kind: "succeeded", returnValue: resultJson(job.task, value) };
+    };
+    return isThenable(value) ? abort.race(value).then(succeeded) : succeeded(value);
+  }
+  // Steps or hooks: the body runs its hooks even after an abort decided the outcome here.
+  const body = runBody(task, ctx, abort);
+  body.then((b) => b.hookErrors?.forEach((error) => report(error, job)), () => {});
+  return abort.race(body).then((done) => {
+    if (done.kind === "thrown") throw done.error;
+    if (abort.aborted) throw abort.reason;
+    return outcomeOf(job, done);
+  });
 }
 
 /**
