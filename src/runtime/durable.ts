@@ -155,6 +155,13 @@ export class JobContext implements TaskContext {
     if (this.#closed) return new Promise<T>(() => {});
     let promise: Promise<T>;
     try {
+      if (this.txGuard !== null) {
+        // Its steps would commit on their own while the handler's writes roll back (and on
+        // SQLite wait for the write lock the handler's transaction holds).
+        throw new TransactionError(
+          "ctx.step, sleep, spawn and join cannot be used in a transactional task: split the work into tasks, or make it one transaction",
+        );
+      }
       promise = call();
     } catch (error) {
       promise = Promise.reject(error);
