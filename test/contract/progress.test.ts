@@ -1,0 +1,74 @@
+/**
+ * ctx.progress (DESIGN §12), in both modes, against every target: the value
+ * the attempt ends with is what getResult().progress shows, after a success
+ * and after a failure; the writes are throttled to about one a second (counted
+ * through the real driver, not timed); a value that is not JSON throws a
+ * ResultError and stores nothing; a job that never reports has null.
+ */
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import type { Stint } from "../../mod.ts";
+import { withStint } from "../support/harness.ts";
+import { targets } from "../support/targets.ts";
+import { TASKS_URL } from "../supervisor/support.ts";
+
+/** Counts the progress writes the runtime sends through the (real) driver. */
+function countWrites(stint: Stint): { readonly count: number } {
+  const driver = stint.driver;
+  const write = driver.jobProgress.bind(driver);
+  let count = 0;
+  driver.jobProgress = (params) => {
+    count++;
+    return write(params);
+  };
+  return {
+    get count() {
+      return count;
+    },
+  };
+}
+
+const options = {
+  tasks: TASKS_URL,
+  workers: [{ pollingInterval: "20ms", concurrency: 2, isolates: 1 }],
+  dispatchers: [{ pollingInterval: "20ms" }],
+  shutdownTimeout: "1s",
+};
+
+for (const target of targets) {
+  describe(target.name, { skip: target.skip }, () => {
+    describe("ctx.progress", () => {
+      for (const mode of ["async", "worker"] as const) {
+        test(`in ${mode} mode: the last value is kept, writes are throttled, a bad value is refused`, () =>
+          withStint(target, options, async (stint) => {
+            const writes = countWrites(stint);
+            await stint.start({ mode });
+            const started = Date.now();
+            const job = await stint.enqueue("progress", { n: 30, ms: 40 });
+            const result = await stint.waitFor(job, { timeout: "30s" });
+            const elapsed = Date.now() - started;
+            assert.equal(result.status, "succeeded");
+            assert.deepEqual(result.returnValue, { refused: "ResultError" });
+            assert.deepEqual(result.progress, { done: 30 });
+            assert.ok(result.progressAt instanceof Date);
+            // 31 values given over the run: one write a second at most, plus the first and the final one.
+            const most = Math.ceil(elapsed / 1000) + 2;
+            assert.ok(writes.count >= 1 && writes.count <= most, `${writes.count} writes in ${elapsed} ms (at most ${most})`);
+          }));
+      }
+
+      test("a failed job keeps the progress it ended with; a job that never reports has none", () =>
+        withStint(target, options, async (stint) => {
+          await stint.start({ mode: "async" });
+          const failed = await stint.enqueue("progress", { n: 2, ms: 5, fail: true });
+          const plain = await stint.enqueue("add", { a: 1, b: 2 });
+          const result = await stint.waitFor(failed, { timeout: "30s" });
+          assert.equal(result.status, "failed");
+          assert.deepEqual(result.progress, { done: 2 });
+          const other = await stint.waitFor(plain, { timeout: "30s" });
+          assert.equal(other.progress, null);
+          assert.equal(other.progressAt, null);
+        }));
+    });
+  });
+}
