@@ -2,12 +2,14 @@
  * A worker's own rate limit (`workers[].rateLimit`, django-db-queue's
  * --rate_limit; DESIGN §12): at most `limit` jobs start in any window of
  * `perMs`. A sliding window over the last `limit` start times: a start at `t`
- * holds one place until `t + perMs`.
+ * holds one place through `t + perMs` (a closed window: the clock counts
+ * whole milliseconds, and a handler sees its start a little after it is
+ * recorded, so the place is held one millisecond past the window).
  *
  * The claim loop asks for no more jobs than the window has places for, less
  * the jobs it already holds (buffered, or in claims in flight), so that
  *
- *   starts in (now − per, now] + buffered + reserved ≤ limit
+ *   starts in [now − per, now] + buffered + reserved ≤ limit
  *
  * holds at every moment: a claimed job can start as soon as it has a slot,
  * and no window of `per` ever sees more than `limit` starts. When the window
@@ -33,13 +35,13 @@ export class StartWindow {
   /** Places free at `now`: starts that may happen now. */
   free(now: number): number {
     // Starts that left the window never count again (the clock only moves on).
-    while (this.#starts.length > 0 && this.#starts[0] <= now - this.perMs) this.#starts.shift();
+    while (this.#starts.length > 0 && this.#starts[0] < now - this.perMs) this.#starts.shift();
     return this.limit - this.#starts.length;
   }
 
   /** Milliseconds from `now` until a place frees (0: one is free). */
   waitMs(now: number): number {
     if (this.free(now) > 0) return 0;
-    return this.#starts[0] + this.perMs - now;
+    return this.#starts[0] + this.perMs + 1 - now;
   }
 }
