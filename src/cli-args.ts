@@ -8,7 +8,8 @@ import type { PruneOptions } from "./retention.ts";
 import { MAX_TIMER_MS } from "./timers.ts";
 import { usageCheck } from "./validate.ts";
 
-export const USAGE = "usage: stint <start|migrate|health|prune|stats|queue-depth> [--config FILE] [--backend ALIAS] [--url URL] …" +
+export const USAGE =
+  "usage: stint <start|migrate|health|prune|stats|queue-depth> [--config FILE] [--backend ALIAS] [--url URL] …" +
   " (stint --help for more)";
 
 export const HELP = `usage: stint <command> [flags]
@@ -132,10 +133,14 @@ export function rateLimitFlag(flags: Map<string, string | true>): { limit: numbe
   const match = /^(\d+)\/(.+)$/.exec(value);
   if (!match) throw new UsageError(`--rate-limit: ${JSON.stringify(value)} is not N/DURATION (e.g. 10/1s)`);
   const limit = Number(match[1]);
-  if (limit < 1 || limit > 1_000_000) throw new UsageError(`--rate-limit: ${match[1]} is not a whole number from 1 to 1000000`);
+  if (limit < 1 || limit > 1_000_000) {
+    throw new UsageError(`--rate-limit: ${match[1]} is not a whole number from 1 to 1000000`);
+  }
   const per = /^\d+$/.test(match[2]) ? Number(match[2]) : match[2];
   const ms = usageCheck.duration(per, "--rate-limit's DURATION");
-  if (ms <= 0 || ms > MAX_TIMER_MS) throw new UsageError(`--rate-limit: the DURATION must be above zero and at most ${MAX_TIMER_MS} ms`);
+  if (ms <= 0 || ms > MAX_TIMER_MS) {
+    throw new UsageError(`--rate-limit: the DURATION must be above zero and at most ${MAX_TIMER_MS} ms`);
+  }
   return { limit, per };
 }
 
@@ -145,7 +150,10 @@ export function depthOptions(
   args: string[],
 ): { queues?: string[]; excludeFuture: boolean } {
   const queues = args.map((q) => usageCheck.name(q, "queue-depth's QUEUE"));
-  return { queues: queues.length > 0 ? [...new Set(queues)] : undefined, excludeFuture: flags.has("exclude-future-jobs") };
+  return {
+    queues: queues.length > 0 ? [...new Set(queues)] : undefined,
+    excludeFuture: flags.has("exclude-future-jobs"),
+  };
 }
 
 /** prune's flags, checked, as PruneOptions. */

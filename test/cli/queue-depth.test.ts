@@ -46,25 +46,29 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
 
 for (const target of targets) {
   describe(target.name, { skip: target.skip }, () => {
-    test("cli queue-depth prints each queue's waiting jobs as JSON", { timeout: 120_000 }, () =>
-      withDatabase(target, (url) =>
-        withStintAt(url, { tasks: [noop] }, async (stint) => {
-          const [a, b, none] = [uniqueName("a"), uniqueName("b"), uniqueName("none")];
-          for (let i = 0; i < 3; i++) await stint.enqueue(noop, null, { queue: a });
-          await stint.enqueue(noop, null, { queue: b });
-          await stint.enqueue(noop, null, { queue: b, delay: "1h" });
-          await stint.enqueue(noop, null, { queue: b, delay: "2h" });
-          const depth = async (...args: string[]) => {
-            const result = await run(["queue-depth", "--url", url, "--backend", stint.backend, ...args]);
-            assert.equal(result.code, 0, result.stderr);
-            assert.equal(result.stdout.trim().split("\n").length, 1, "one line of JSON");
-            return JSON.parse(result.stdout);
-          };
-          // By hand: 3 ready in a; 1 ready and 2 due later in b; none in the third.
-          assert.deepEqual(await depth(a, b, none), { [a]: 3, [b]: 3, [none]: 0 });
-          assert.deepEqual(await depth(b, none, a, "--exclude-future-jobs"), { [b]: 1, [none]: 0, [a]: 3 });
-          assert.deepEqual(await depth(), { [a]: 3, [b]: 3 }, "no queue named: every queue with waiting jobs");
-          assert.deepEqual(await depth(a, b), await stint.queueDepths({ queues: [a, b] }));
-        })));
+    test(
+      "cli queue-depth prints each queue's waiting jobs as JSON",
+      { timeout: 120_000 },
+      () =>
+        withDatabase(target, (url) =>
+          withStintAt(url, { tasks: [noop] }, async (stint) => {
+            const [a, b, none] = [uniqueName("a"), uniqueName("b"), uniqueName("none")];
+            for (let i = 0; i < 3; i++) await stint.enqueue(noop, null, { queue: a });
+            await stint.enqueue(noop, null, { queue: b });
+            await stint.enqueue(noop, null, { queue: b, delay: "1h" });
+            await stint.enqueue(noop, null, { queue: b, delay: "2h" });
+            const depth = async (...args: string[]) => {
+              const result = await run(["queue-depth", "--url", url, "--backend", stint.backend, ...args]);
+              assert.equal(result.code, 0, result.stderr);
+              assert.equal(result.stdout.trim().split("\n").length, 1, "one line of JSON");
+              return JSON.parse(result.stdout);
+            };
+            // By hand: 3 ready in a; 1 ready and 2 due later in b; none in the third.
+            assert.deepEqual(await depth(a, b, none), { [a]: 3, [b]: 3, [none]: 0 });
+            assert.deepEqual(await depth(b, none, a, "--exclude-future-jobs"), { [b]: 1, [none]: 0, [a]: 3 });
+            assert.deepEqual(await depth(), { [a]: 3, [b]: 3 }, "no queue named: every queue with waiting jobs");
+            assert.deepEqual(await depth(a, b), await stint.queueDepths({ queues: [a, b] }));
+          })),
+    );
   });
 }

@@ -53,7 +53,10 @@ for (const target of targets) {
             assert.ok(result.progressAt instanceof Date);
             // 31 values given over the run: one write a second at most, plus the first and the final one.
             const most = Math.ceil(elapsed / 1000) + 2;
-            assert.ok(writes.count >= 1 && writes.count <= most, `${writes.count} writes in ${elapsed} ms (at most ${most})`);
+            assert.ok(
+              writes.count >= 1 && writes.count <= most,
+              `${writes.count} writes in ${elapsed} ms (at most ${most})`,
+            );
           }));
       }
 
