@@ -235,6 +235,8 @@ export interface JobSummary {
   /** The latest error's name and message, for failed jobs. */
   lastError: string | null;
   parentId: string | null;
+  /** The latest ctx.progress value (JSON text), else null. */
+  progress?: string | null;
 }
 
 /**
