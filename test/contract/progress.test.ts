@@ -8,7 +8,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { Stint } from "../../mod.ts";
-import { withStint } from "../support/harness.ts";
+import { claim, registerProcess } from "../support/driver.ts";
+import { uniqueName, withStint } from "../support/harness.ts";
 import { targets } from "../support/targets.ts";
 import { TASKS_URL } from "../supervisor/support.ts";
 
@@ -59,6 +60,44 @@ for (const target of targets) {
             );
           }));
       }
+
+      test("jobProgress writes only for the claim's holder, and nothing once the job has ended", () =>
+        withStint(target, { tasks: TASKS_URL }, async (stint) => {
+          const queue = uniqueName();
+          const { id } = await stint.enqueue("add", { a: 1, b: 2 }, { queue });
+          const processId = await registerProcess(stint);
+          const other = await registerProcess(stint);
+          const [job] = await claim(stint, processId, [queue], 1);
+          const write = (value: unknown, p = processId, token = job.claim) =>
+            stint.driver.jobProgress({
+              backend: stint.backend,
+              processId: p,
+              jobId: id,
+              claim: token,
+              value: JSON.stringify(value),
+              now: new Date(),
+            });
+          assert.equal(await write({ n: 1 }), true);
+          assert.deepEqual((await stint.getResult(id)).progress, { n: 1 });
+          assert.equal(await write({ n: 2 }, other), false, "another process");
+          assert.equal(
+            await write({ n: 3 }, processId, { ...job.claim, attempt: job.claim.attempt + 1 }),
+            false,
+            "another attempt",
+          );
+          assert.deepEqual((await stint.getResult(id)).progress, { n: 1 });
+          await stint.driver.jobFinishMany({
+            backend: stint.backend,
+            processId,
+            outcomes: [{ id, kind: "succeeded", returnValue: "3", claim: job.claim }],
+            preserveFinished: true,
+            now: new Date(),
+          });
+          assert.equal(await write({ n: 4 }), false, "after the outcome");
+          const ended = await stint.getResult(id);
+          assert.equal(ended.status, "succeeded");
+          assert.deepEqual(ended.progress, { n: 1 });
+        }));
 
       test("a failed job keeps the progress it ended with; a job that never reports has none", () =>
         withStint(target, options, async (stint) => {
