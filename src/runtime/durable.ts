@@ -133,9 +133,12 @@ export class JobContext implements TaskContext {
     this.#progress.set(JSON.stringify(value === undefined ? null : value));
   }
 
-  /** Once the attempt is decided (after close): stores the progress still pending, before the outcome is written. */
-  flushProgress(): Promise<void> {
-    return this.#progress?.flush() ?? Promise.resolve();
+  /**
+   * Once the attempt is decided (after close): stores the progress still pending, before the outcome is written.
+   * Null when the handler never called ctx.progress: a plain job's outcome waits for nothing, not even a tick.
+   */
+  flushProgress(): Promise<void> | null {
+    return this.#progress?.flush() ?? null;
   }
 
   step<T>(name: string, fn: () => T | Promise<T>): Promise<T> {

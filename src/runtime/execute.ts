@@ -100,7 +100,8 @@ export async function executeJob(
   }
   ctx.close();
   // Before the outcome removes the claim that guards a progress write (a job that never called it waits for nothing).
-  await ctx.flushProgress();
+  const progress = ctx.flushProgress();
+  if (progress) await progress;
   if (ctx.stored) outcome.stored = true;
   return withParent(job, outcome);
 }

@@ -164,7 +164,8 @@ async function attempt(message: RunMessage, job: Running): Promise<BodyResult> {
   } finally {
     ctx?.close();
     // Stored before the outcome is posted: the main thread removes the claim that guards it only then.
-    await ctx?.flushProgress();
+    const progress = ctx?.flushProgress();
+    if (progress) await progress;
   }
 }
 
