@@ -7,7 +7,7 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import type { Stint } from "../../mod.ts";
+import { defineTask, type Stint } from "../../mod.ts";
 import { claim, registerProcess } from "../support/driver.ts";
 import { uniqueName, withStint } from "../support/harness.ts";
 import { targets } from "../support/targets.ts";
@@ -35,6 +35,16 @@ const options = {
   dispatchers: [{ pollingInterval: "20ms" }],
   shutdownTimeout: "1s",
 };
+
+/** A transactional task's ctx.progress is refused (its write would wait for the handler's own transaction). */
+const inTx = defineTask("progress_in_tx", (_: null, ctx) => {
+  try {
+    ctx.progress({ n: 1 });
+    return "stored";
+  } catch (error) {
+    return (error as Error).name;
+  }
+}, { transactional: true });
 
 for (const target of targets) {
   describe(target.name, { skip: target.skip }, () => {
@@ -97,6 +107,15 @@ for (const target of targets) {
           const ended = await stint.getResult(id);
           assert.equal(ended.status, "succeeded");
           assert.deepEqual(ended.progress, { n: 1 });
+        }));
+
+      test("in a transactional task ctx.progress is a TransactionError and nothing is stored", () =>
+        withStint(target, { ...options, tasks: [inTx] }, async (stint) => {
+          await stint.start({ mode: "async" });
+          const result = await stint.waitFor(await stint.enqueue(inTx, null), { timeout: "30s" });
+          assert.equal(result.status, "succeeded");
+          assert.equal(result.returnValue, "TransactionError");
+          assert.equal(result.progress, null);
         }));
 
       test("a failed job keeps the progress it ended with; a job that never reports has none", () =>
