@@ -60,7 +60,7 @@ import {
   UnknownTaskError,
 } from "../errors.ts";
 import { resultJson } from "../json.ts";
-import { backoffDelay } from "../retry.ts";
+import { backoffDelay, type BackoffPolicy } from "../retry.ts";
 import type { AnyTask, Task } from "../task.ts";
 import { type LongTimer, longTimeout } from "../timers.ts";
 import { isThenable, JobAbort } from "./abort.ts";
@@ -99,13 +99,22 @@ export async function executeJob(
     outcome = failure(job, task, error, now);
   }
   ctx.close();
+  // Before the outcome removes the claim that guards a progress write (a job that never called it waits for nothing).
+  const progress = ctx.flushProgress();
+  if (progress) await progress;
   if (ctx.stored) outcome.stored = true;
   return withParent(job, outcome);
 }
 
 /** For a job run with no queue behind it (unit tests): a durable call fails the attempt. */
 const unavailable = () => Promise.reject(new Error("no queue services: durable calls need a worker"));
-const NO_SERVICES: JobServices = { stepList: unavailable, stepSave: unavailable, spawn: unavailable, results: unavailable };
+const NO_SERVICES: JobServices = {
+  stepList: unavailable,
+  stepSave: unavailable,
+  spawn: unavailable,
+  results: unavailable,
+  progress: () => Promise.resolve(false),
+};
 
 /** What an isolate answers for a job that did not throw: its result, or (multi-step) the next step. */
 export type IsolateDone = Extract<BodyResult, { kind: "ok" | "advance" }>;
@@ -236,6 +245,10 @@ function inline(job: ClaimedJob, task: AnyTask, abort: JobAbort, ctx: JobContext
   });
 }
 
+/** How many attempts a transactional job whose process crashed gets without a `retry` of its own. */
+export const TRANSACTIONAL_CRASH_ATTEMPTS = 10;
+const CRASH_BACKOFF: BackoffPolicy = { kind: "exponential", baseMs: 1000, maxMs: 60_000 };
+
 /**
  * Whether `error` ended an attempt from outside its handler: its process or
  * isolate died, was pruned or went missing, a stop interrupted it, or its
@@ -263,8 +276,12 @@ export function failure(
   // A multi-step job's budget is per step (position.ts).
   const attempt = stepAttempt(job);
   const final = interrupted && job.delivery === "at-most-once";
-  const outcome: Outcome = retry && !final && attempt < retry.attempts
-    ? { id: job.id, kind: "retry", error: info, retryAt: new Date(now() + backoffDelay(retry.backoff, attempt)) }
+  // A transactional job's crash rolled its work back: it runs again, `retry` or not (DESIGN §11), within a bound.
+  const crashed = task?.transactional === true &&
+    (isA(error, ProcessExitError) || isA(error, ProcessPrunedError) || isA(error, ProcessMissingError));
+  const attempts = crashed ? Math.max(retry?.attempts ?? 0, TRANSACTIONAL_CRASH_ATTEMPTS) : retry?.attempts ?? 0;
+  const outcome: Outcome = !final && attempt < attempts
+    ? { id: job.id, kind: "retry", error: info, retryAt: new Date(now() + backoffDelay(retry?.backoff ?? CRASH_BACKOFF, attempt)) }
     : { id: job.id, kind: "failed", error: info };
   return withParent(job, outcome);
 }

@@ -26,16 +26,14 @@ const EXIT_MARGIN = 15_000;
 
 after(killChildren);
 
-/**
- * What enqueueing an at-most-once task stores (NewJob.delivery), written here
- * directly for as long as jobInsertMany does not write it yet (issue 15's
- * unique-jobs part); a no-op once it does.
- */
-function storeAtMostOnce(raw: RawDb, stint: Stint): Promise<void> {
-  return raw.run(
-    `UPDATE stint_jobs SET delivery = 'at-most-once' WHERE backend = ? AND task IN ('amo_counted', 'amo_crashes')`,
+/** What enqueueing an at-most-once task stores (NewJob.delivery): every such job has it. */
+async function storeAtMostOnce(raw: RawDb, stint: Stint): Promise<void> {
+  const rows = await raw.rows(
+    `SELECT COUNT(*) AS n FROM stint_jobs WHERE backend = ? AND task IN ('amo_counted', 'amo_crashes')
+     AND (delivery IS NULL OR delivery <> 'at-most-once')`,
     [stint.backend],
   );
+  assert.equal(Number(rows[0].n), 0, "enqueue stored the task's delivery");
 }
 
 async function createRunsTable(raw: RawDb): Promise<string> {
