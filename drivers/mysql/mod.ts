@@ -141,14 +141,18 @@ export async function openMysqlAccess(options: DriverOptions): Promise<{ access:
     }
   }
 
+  /** A connection of the pool for a transaction of its own; failing to get one is a typed error. */
+  async function connection(): Promise<PoolConnection> {
+    try {
+      return await pool.getConnection();
+    } catch (error) {
+      throw driverError(error, label, "no connection");
+    }
+  }
+
   async function transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T> {
     for (let attempt = 1;; attempt++) {
-      let conn: PoolConnection;
-      try {
-        conn = await pool.getConnection();
-      } catch (error) {
-        throw driverError(error, label, "no connection");
-      }
+      const conn = await connection();
       let broken = false;
       let committing = false;
       try {
@@ -180,12 +184,7 @@ export async function openMysqlAccess(options: DriverOptions): Promise<{ access:
    * retried: `fn` is the caller's work. A connection that broke is destroyed.
    */
   async function clientTransaction<T>(fn: (tx: unknown, runner: SqlRunner) => Promise<T>): Promise<T> {
-    let conn: PoolConnection;
-    try {
-      conn = await pool.getConnection();
-    } catch (error) {
-      throw driverError(error, label, "no connection");
-    }
+    const conn = await connection();
     let broken = false;
     try {
       await conn.query("START TRANSACTION");

@@ -6,51 +6,7 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import process from "node:process";
-
-const cli = new URL("../../cli.ts", import.meta.url).pathname;
-const isDeno = "Deno" in globalThis;
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  /** What the scratch directory holds afterwards. */
-  files: string[];
-}
-
-/** Runs the CLI in a fresh scratch directory holding `files` (a name ending in "/" is a directory). */
-function run(args: string[], files: Record<string, string> = {}, env: Record<string, string> = {}): Promise<Run> {
-  const cwd = mkdtempSync(join(tmpdir(), "stint-cli-"));
-  for (const [name, text] of Object.entries(files)) {
-    if (name.endsWith("/")) mkdirSync(join(cwd, name));
-    else writeFileSync(join(cwd, name), text);
-  }
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("STINT_")));
-  const child = spawn(process.execPath, isDeno ? ["run", "-A", cli, ...args] : [cli, ...args], {
-    cwd,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...clean, NO_COLOR: "1", ...env },
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.on("data", (chunk) => (stdout += chunk));
-  child.stderr!.on("data", (chunk) => (stderr += chunk));
-  // Only a safety net for a hung child: nothing here asserts on time.
-  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-  return new Promise((resolve) =>
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      const after = readdirSync(cwd).sort();
-      rmSync(cwd, { recursive: true, force: true });
-      resolve({ code, stdout, stderr, files: after });
-    })
-  );
-}
+import { type CliRun, runCli } from "../support/cli.ts";
 
 const FLAT = "url: file:flat.db\n";
 const BACKENDS = 'backends:\n  a: { url: "file:a.db" }\n  b: { url: "file:b.db" }\n';
@@ -125,7 +81,7 @@ const MISTAKES: Array<[string, string[], Record<string, string>, RegExp]> = [
 ];
 
 /** The one-line, stack-free, password-free shape every refusal shares. */
-function assertRefused(what: string, result: Run, says: RegExp, before: string[]): void {
+function assertRefused(what: string, result: CliRun, says: RegExp, before: string[]): void {
   const detail = `${what}: exit ${result.code}, stderr ${JSON.stringify(result.stderr)}`;
   assert.equal(result.code, 2, detail);
   const lines = result.stderr.split("\n").filter((l) => l.trim() !== "");
@@ -143,7 +99,7 @@ describe("cli: bad input", () => {
     // Every case runs, and the report lists each one that went wrong, not only the first.
     const failures: string[] = [];
     for (const [what, args, files, says] of MISTAKES) {
-      const result = await run(args, files);
+      const result = await runCli(args, files);
       try {
         assertRefused(what, result, says, Object.keys(files).map((f) => f.replace(/\/$/, "")).sort());
       } catch (error) {
@@ -154,11 +110,11 @@ describe("cli: bad input", () => {
   });
 
   test("a bad STINT_CONFIG, STINT_MODE or STINT_SKIP_RECURRING is refused the same way", { timeout: 120_000 }, async () => {
-    assertRefused("STINT_CONFIG", await run(["migrate"], {}, { STINT_CONFIG: "gone.yml" }), /config file gone\.yml/, []);
-    assertRefused("STINT_MODE", await run(["migrate"], {}, { STINT_MODE: "turbo" }), /STINT_MODE: "turbo"/, []);
+    assertRefused("STINT_CONFIG", await runCli(["migrate"], {}, { STINT_CONFIG: "gone.yml" }), /config file gone\.yml/, []);
+    assertRefused("STINT_MODE", await runCli(["migrate"], {}, { STINT_MODE: "turbo" }), /STINT_MODE: "turbo"/, []);
     assertRefused(
       "STINT_SKIP_RECURRING",
-      await run(["start", "--only-dispatch"], {}, { STINT_SKIP_RECURRING: "maybe" }),
+      await runCli(["start", "--only-dispatch"], {}, { STINT_SKIP_RECURRING: "maybe" }),
       /STINT_SKIP_RECURRING/,
       [],
     );
@@ -166,11 +122,11 @@ describe("cli: bad input", () => {
 
   test("a connection failure names the host but never the password (flag, env or YAML)", { timeout: 120_000 }, async () => {
     const url = "postgres://u:s3cret-pw@127.0.0.1:1/x";
-    const attempts: Array<[string, Promise<Run>]> = [
-      ["--url", run(["migrate", "--url", url])],
-      ["STINT_DATABASE_URL", run(["migrate"], {}, { STINT_DATABASE_URL: url })],
-      ["YAML", run(["migrate", "--config", "s.yml"], { "s.yml": `backends:\n  a: { url: "${url}" }\n` })],
-      ["a malformed URL", run(["migrate", "--url", "postgres://u:s3cret-pw@[bad/x"])],
+    const attempts: Array<[string, Promise<CliRun>]> = [
+      ["--url", runCli(["migrate", "--url", url])],
+      ["STINT_DATABASE_URL", runCli(["migrate"], {}, { STINT_DATABASE_URL: url })],
+      ["YAML", runCli(["migrate", "--config", "s.yml"], { "s.yml": `backends:\n  a: { url: "${url}" }\n` })],
+      ["a malformed URL", runCli(["migrate", "--url", "postgres://u:s3cret-pw@[bad/x"])],
     ];
     for (const [what, pending] of attempts) {
       const result = await pending;
@@ -186,18 +142,18 @@ describe("cli: bad input", () => {
 
   test("the good paths still work: help exits 0, migrate runs against the YAML backend it names", { timeout: 120_000 }, async () => {
     for (const args of [["--help"], ["help"], ["migrate", "-h"]]) {
-      const help = await run(args);
+      const help = await runCli(args);
       assert.equal(help.code, 0, args.join(" "));
       assert.match(help.stdout, /Exit codes: 0 done/);
       assert.match(help.stdout, /--rate-limit N\/DURATION/);
       assert.match(help.stdout, /queue-depth \[QUEUE…\] \[--exclude-future-jobs\]/);
       assert.deepEqual(help.files, []);
     }
-    const migrate = await run(["migrate", "--config", "s.yml", "--backend", "b"], { "s.yml": BACKENDS });
+    const migrate = await runCli(["migrate", "--config", "s.yml", "--backend", "b"], { "s.yml": BACKENDS });
     assert.equal(migrate.code, 0, migrate.stderr);
     assert.match(migrate.stdout, /applied migrations|schema is up to date/);
     assert.ok(migrate.files.includes("b.db") && !migrate.files.includes("a.db"), migrate.files.join(" "));
-    const flat = await run(["migrate", "--config", "s.yml"], { "s.yml": FLAT });
+    const flat = await runCli(["migrate", "--config", "s.yml"], { "s.yml": FLAT });
     assert.equal(flat.code, 0, flat.stderr);
     assert.ok(flat.files.includes("flat.db"), flat.files.join(" "));
   });

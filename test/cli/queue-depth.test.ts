@@ -7,42 +7,12 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import process from "node:process";
 import { defineTask } from "../../mod.ts";
+import { runCli } from "../support/cli.ts";
 import { uniqueName, withDatabase, withStintAt } from "../support/harness.ts";
 import { targets } from "../support/targets.ts";
 
-const cli = new URL("../../cli.ts", import.meta.url).pathname;
-const isDeno = "Deno" in globalThis;
 const noop = defineTask("noop", () => null);
-
-/** Runs the CLI in a scratch directory; its exit code, stdout and stderr. */
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const cwd = mkdtempSync(join(tmpdir(), "stint-cli-"));
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("STINT_")));
-  const child = spawn(process.execPath, isDeno ? ["run", "-A", cli, ...args] : [cli, ...args], {
-    cwd,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...env, NO_COLOR: "1" },
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.on("data", (chunk) => (stdout += chunk));
-  child.stderr!.on("data", (chunk) => (stderr += chunk));
-  // Only a safety net for a hung child: nothing here asserts on time.
-  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-  return new Promise((resolve) =>
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      rmSync(cwd, { recursive: true, force: true });
-      resolve({ code, stdout, stderr });
-    })
-  );
-}
 
 for (const target of targets) {
   describe(target.name, { skip: target.skip }, () => {
@@ -58,7 +28,7 @@ for (const target of targets) {
             await stint.enqueue(noop, null, { queue: b, delay: "1h" });
             await stint.enqueue(noop, null, { queue: b, delay: "2h" });
             const depth = async (...args: string[]) => {
-              const result = await run(["queue-depth", "--url", url, "--backend", stint.backend, ...args]);
+              const result = await runCli(["queue-depth", "--url", url, "--backend", stint.backend, ...args]);
               assert.equal(result.code, 0, result.stderr);
               assert.equal(result.stdout.trim().split("\n").length, 1, "one line of JSON");
               return JSON.parse(result.stdout);

@@ -7,7 +7,7 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import type { Stint } from "../../mod.ts";
+import { countCalls } from "../support/driver.ts";
 import { sleep, withStint } from "../support/harness.ts";
 import { targets } from "../support/targets.ts";
 import { waitFor } from "../support/wait.ts";
@@ -17,25 +17,6 @@ const POLL_MS = 100;
 const WINDOW_MS = 2000;
 /** Claims the loop may add beyond one per interval: the claim of each wake-up, a claim in flight at each end. */
 const SLACK = 6;
-
-/** Counts the claims the runtime sends through the (real) driver from now on. */
-function countClaims(stint: Stint): { readonly count: number; reset(): void } {
-  const driver = stint.driver;
-  const claim = driver.jobClaim.bind(driver);
-  let count = 0;
-  driver.jobClaim = (params) => {
-    count++;
-    return claim(params);
-  };
-  return {
-    get count() {
-      return count;
-    },
-    reset() {
-      count = 0;
-    },
-  };
-}
 
 const cases = [
   { mode: "async", prefetch: 0 },
@@ -55,7 +36,7 @@ for (const target of targets) {
             dispatchers: [{ pollingInterval: "100ms" }],
             shutdownTimeout: "1s",
           }, async (stint) => {
-            const claims = countClaims(stint);
+            const claims = countCalls(stint, "jobClaim");
             await stint.start({ mode });
             await waitFor("the worker's first claim", () => claims.count > 0, { timeout: 10_000 });
             claims.reset();

@@ -7,27 +7,11 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { defineTask, type Stint } from "../../mod.ts";
-import { claim, registerProcess } from "../support/driver.ts";
+import { defineTask } from "../../mod.ts";
+import { claim, countCalls, registerProcess } from "../support/driver.ts";
 import { uniqueName, withStint } from "../support/harness.ts";
 import { targets } from "../support/targets.ts";
 import { TASKS_URL } from "../supervisor/support.ts";
-
-/** Counts the progress writes the runtime sends through the (real) driver. */
-function countWrites(stint: Stint): { readonly count: number } {
-  const driver = stint.driver;
-  const write = driver.jobProgress.bind(driver);
-  let count = 0;
-  driver.jobProgress = (params) => {
-    count++;
-    return write(params);
-  };
-  return {
-    get count() {
-      return count;
-    },
-  };
-}
 
 const options = {
   tasks: TASKS_URL,
@@ -52,7 +36,7 @@ for (const target of targets) {
       for (const mode of ["async", "worker"] as const) {
         test(`in ${mode} mode: the last value is kept, writes are throttled, a bad value is refused`, () =>
           withStint(target, options, async (stint) => {
-            const writes = countWrites(stint);
+            const writes = countCalls(stint, "jobProgress");
             await stint.start({ mode });
             const started = Date.now();
             const job = await stint.enqueue("progress", { n: 30, ms: 40 });

@@ -7,8 +7,9 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { ConfigError, createStint, defineTask, type Stint } from "../../mod.ts";
+import { ConfigError, createStint, defineTask } from "../../mod.ts";
 import { StartWindow } from "../../src/runtime/start-window.ts";
+import { countCalls } from "../support/driver.ts";
 import { sleep, withStint } from "../support/harness.ts";
 import { targets } from "../support/targets.ts";
 import { waitFor } from "../support/wait.ts";
@@ -18,25 +19,6 @@ const stamp = defineTask("stamp", () => {
   starts.push(Date.now());
   return null;
 });
-
-/** Counts the claims the runtime sends through the (real) driver from now on. */
-function countClaims(stint: Stint): { readonly count: number; reset(): void } {
-  const driver = stint.driver;
-  const claim = driver.jobClaim.bind(driver);
-  let count = 0;
-  driver.jobClaim = (params) => {
-    count++;
-    return claim(params);
-  };
-  return {
-    get count() {
-      return count;
-    },
-    reset() {
-      count = 0;
-    },
-  };
-}
 
 /** The most starts any window [t, t + per) holds, t a start. */
 function busiestWindow(times: number[], per: number): number {
@@ -77,7 +59,7 @@ for (const target of targets) {
         }, async (stint) => {
           starts.length = 0;
           await stint.enqueueAll(Array.from({ length: 50 }, () => ({ task: stamp, payload: null })));
-          const claims = countClaims(stint);
+          const claims = countCalls(stint, "jobClaim");
           await stint.start({ mode: "async" });
           await waitFor("the first start", () => starts.length > 0, { timeout: 10_000 });
           claims.reset();
@@ -99,7 +81,7 @@ for (const target of targets) {
           dispatchers: [{ pollingInterval: "100ms" }],
           shutdownTimeout: "1s",
         }, async (stint) => {
-          const claims = countClaims(stint);
+          const claims = countCalls(stint, "jobClaim");
           await stint.start({ mode: "async" });
           await waitFor("the worker's first claim", () => claims.count > 0, { timeout: 10_000 });
           claims.reset();

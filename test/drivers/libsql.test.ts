@@ -6,7 +6,7 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { createClient, type InValue } from "@libsql/client";
+import { type Client, createClient, type InValue } from "@libsql/client";
 import { targets } from "../support/targets.ts";
 import { defineTask, JobNotFoundError } from "../../mod.ts";
 import { fastRuntime, sleep, withDatabase, withStintAt } from "../support/harness.ts";
@@ -19,6 +19,16 @@ import { armPicks } from "../support/claim-plans.ts";
 
 const target = targets.find((t) => t.name === "libsql")!;
 const echo = defineTask("echo", (p: string) => p);
+
+/** The upgrade tests' own statements, on a libSQL client. */
+function rawOver(client: Client): RawSql {
+  return {
+    run: async (sql, params = []) => {
+      await client.execute({ sql, args: params as InValue[] });
+    },
+    rows: async (sql, params = []) => (await client.execute({ sql, args: params as InValue[] })).rows as Row[],
+  };
+}
 
 describe("libsql driver", { skip: target.skip }, () => {
   // Regression: a statement that failed with SQLITE_BUSY left its pooled
@@ -109,12 +119,7 @@ describe("libsql driver", { skip: target.skip }, () => {
   test("a version-1 file with a claim made under version 1 upgrades through versions 2 and 3", () =>
     withDatabase(target, async (url) => {
       const client = createClient({ url });
-      const raw: RawSql = {
-        run: async (sql, params = []) => {
-          await client.execute({ sql, args: params as InValue[] });
-        },
-        rows: async (sql, params = []) => (await client.execute({ sql, args: params as InValue[] })).rows as Row[],
-      };
+      const raw = rawOver(client);
       try {
         await applyVersion1(
           raw,
@@ -130,12 +135,7 @@ describe("libsql driver", { skip: target.skip }, () => {
   test("a version-2 file with jobs in flight upgrades to version 3 and they all run to the end", () =>
     withDatabase(target, async (url) => {
       const client = createClient({ url });
-      const raw: RawSql = {
-        run: async (sql, params = []) => {
-          await client.execute({ sql, args: params as InValue[] });
-        },
-        rows: async (sql, params = []) => (await client.execute({ sql, args: params as InValue[] })).rows as Row[],
-      };
+      const raw = rawOver(client);
       try {
         await applyVersions(
           raw,

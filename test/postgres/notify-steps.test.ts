@@ -6,31 +6,12 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { createStint, type Stint } from "../../mod.ts";
+import type { Stint } from "../../mod.ts";
 import type { ClaimedJob } from "../../src/records.ts";
-import { uniqueBackend, uniqueName } from "../support/harness.ts";
+import { uniqueName } from "../support/harness.ts";
 import { claim, registerProcess } from "../support/driver.ts";
-import { waitFor } from "../support/wait.ts";
-import { pgUrl, rawClient, skip } from "./env.ts";
-
-async function withListening(fn: (stint: Stint, wakes: string[]) => Promise<void>): Promise<void> {
-  const backend = uniqueBackend();
-  const stint = await createStint({ url: pgUrl(), backend });
-  try {
-    await stint.migrate();
-    const wakes: string[] = [];
-    const stop = await stint.driver.listen!({ backend, onWake: (queues) => wakes.push(...queues) });
-    try {
-      await fn(stint, wakes);
-    } finally {
-      await stop();
-    }
-  } finally {
-    await stint.close();
-  }
-}
-
-const until = (wakes: string[], queue: string) => waitFor(`a wake-up for ${queue}`, () => wakes.includes(queue));
+import { rawClient, skip } from "./env.ts";
+import { until, withListening } from "./listening.ts";
 
 async function only(stint: Stint, processId: string, queue: string): Promise<ClaimedJob> {
   const jobs = await claim(stint, processId, [queue], 10);

@@ -7,33 +7,13 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createStint, defineTask, type Stint } from "../../mod.ts";
-import { uniqueBackend } from "../support/harness.ts";
-import { waitFor } from "../support/wait.ts";
 import { pgUrl, rawClient, skip } from "./env.ts";
+import { until, withListening as listeningWith } from "./listening.ts";
 
 const task = defineTask("notify_task", () => null);
 
-async function withListening(
-  fn: (stint: Stint, wakes: string[]) => Promise<void>,
-  backend = uniqueBackend(),
-): Promise<void> {
-  const stint = await createStint({ url: pgUrl(), backend, tasks: [task] });
-  try {
-    await stint.migrate();
-    assert.equal(typeof stint.driver.listen, "function");
-    const wakes: string[] = [];
-    const stop = await stint.driver.listen!({ backend, onWake: (queues) => wakes.push(...queues) });
-    try {
-      await fn(stint, wakes);
-    } finally {
-      await stop();
-    }
-  } finally {
-    await stint.close();
-  }
-}
-
-const until = (wakes: string[], queue: string) => waitFor(`a wake-up for ${queue}`, () => wakes.includes(queue));
+/** An instance that knows this file's task and hears its own wake-ups. */
+const withListening = (fn: (stint: Stint, wakes: string[]) => Promise<void>) => listeningWith(fn, { tasks: [task] });
 
 async function claimAll(stint: Stint, queue: string) {
   const processId = crypto.randomUUID();

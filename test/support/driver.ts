@@ -68,3 +68,28 @@ export async function succeedQueue(stint: Stint, queue: string, returnValue: unk
     now: new Date(),
   });
 }
+
+/**
+ * Counts the calls the runtime makes to one driver operation from now on; each
+ * call still goes to the real driver.
+ */
+export function countCalls(
+  stint: Stint,
+  name: "jobClaim" | "jobProgress",
+): { readonly count: number; reset(): void } {
+  const driver = stint.driver as unknown as Record<typeof name, (params: unknown) => Promise<unknown>>;
+  const original = driver[name].bind(driver);
+  let count = 0;
+  driver[name] = (params) => {
+    count++;
+    return original(params);
+  };
+  return {
+    get count() {
+      return count;
+    },
+    reset() {
+      count = 0;
+    },
+  };
+}

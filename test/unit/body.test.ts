@@ -7,26 +7,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { ConfigError, defineTask } from "../../mod.ts";
-import type { ClaimedJob } from "../../src/records.ts";
 import { executeJob, JobAbort } from "../../src/runtime/execute.ts";
-
-function claimed(payload: unknown, extra: Partial<ClaimedJob> = {}): ClaimedJob {
-  const attempt = extra.attempt ?? 1;
-  return {
-    id: "0190a000-0000-7000-8000-000000000001",
-    task: "t",
-    queue: "default",
-    priority: 0,
-    payload: JSON.stringify(payload),
-    attempt,
-    enqueuedAt: new Date(0),
-    claim: { attempt, startedAt: 0 },
-    workspace: null,
-    step: null,
-    parentId: null,
-    ...extra,
-  };
-}
+import { claimed } from "../support/claimed.ts";
 
 describe("hooks", () => {
   test("before, handler, after run in order; after sees the same job", async () => {

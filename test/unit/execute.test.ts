@@ -7,19 +7,7 @@ import { NotStartedSignal, ShutdownSignal } from "../../src/errors.ts";
 import { executeInIsolate, executeJob, failure, type IsolateDone, JobAbort } from "../../src/runtime/execute.ts";
 import { JobTimeoutError, ProcessExitError, ProcessMissingError, ProcessPrunedError } from "../../src/errors.ts";
 import { hostileValue } from "../fixtures/tasks.ts";
-
-function claimed(payload: unknown, attempt = 1): ClaimedJob {
-  return {
-    id: "0190a000-0000-7000-8000-000000000001",
-    task: "t",
-    queue: "default",
-    priority: 0,
-    payload: JSON.stringify(payload),
-    attempt,
-    enqueuedAt: new Date(0),
-    claim: { attempt, startedAt: 0 },
-  };
-}
+import { claimed } from "../support/claimed.ts";
 
 describe("JobAbort", () => {
   test("a signal asked for after the abort is already aborted, with the abort's reason", () => {
@@ -118,7 +106,7 @@ describe("executeJob", () => {
         throw hostileValue(which);
       }, { retry: { attempts: 2, backoff: "10ms" } });
       for (const [attempt, kind] of [[1, "retry"], [2, "failed"]] as const) {
-        const outcome = await executeJob(claimed(null, attempt), task, new JobAbort());
+        const outcome = await executeJob(claimed(null, { attempt }), task, new JobAbort());
         assert.equal(outcome.kind, kind, `value ${which}, attempt ${attempt}`);
         const error = (outcome as { error: { name: unknown; message: unknown; stack: unknown } }).error;
         assert.equal(typeof error.name, "string");
@@ -175,7 +163,7 @@ describe("executeInIsolate", () => {
 });
 
 describe("at-most-once (DESIGN §11)", () => {
-  const once = (attempt = 1): ClaimedJob => ({ ...claimed(null, attempt), delivery: "at-most-once" });
+  const once = (attempt = 1): ClaimedJob => ({ ...claimed(null, { attempt }), delivery: "at-most-once" });
   const retried = defineTask("t", () => null, { retry: { attempts: 3, backoff: "1s" } });
 
   test("a lost process, a stop or a timeout fails it for good; a thrown error still retries", () => {
@@ -209,12 +197,12 @@ describe("transactional (DESIGN §11)", () => {
   test("a crashed attempt runs again without a retry of its own, within a bound; a thrown one does not", () => {
     const tx = defineTask("t", () => null, { transactional: true });
     const crash = new ProcessExitError("gone");
-    assert.equal(failure(claimed(null, 1), tx, crash, () => 0).kind, "retry");
-    assert.equal(failure(claimed(null, 9), tx, new ProcessPrunedError("p"), () => 0).kind, "retry");
-    assert.equal(failure(claimed(null, 10), tx, new ProcessMissingError("m"), () => 0).kind, "failed");
-    assert.equal(failure(claimed(null, 1), tx, new Error("thrown"), () => 0).kind, "failed", "no retry: a throw is final");
+    assert.equal(failure(claimed(null, { attempt: 1 }), tx, crash, () => 0).kind, "retry");
+    assert.equal(failure(claimed(null, { attempt: 9 }), tx, new ProcessPrunedError("p"), () => 0).kind, "retry");
+    assert.equal(failure(claimed(null, { attempt: 10 }), tx, new ProcessMissingError("m"), () => 0).kind, "failed");
+    assert.equal(failure(claimed(null, { attempt: 1 }), tx, new Error("thrown"), () => 0).kind, "failed", "no retry: a throw is final");
     const plain = defineTask("t", () => null);
-    assert.equal(failure(claimed(null, 1), plain, crash, () => 0).kind, "failed", "only transactional tasks rerun");
+    assert.equal(failure(claimed(null, { attempt: 1 }), plain, crash, () => 0).kind, "failed", "only transactional tasks rerun");
   });
 
   test("transactional and at-most-once together are a ConfigError", () => {
