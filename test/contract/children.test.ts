@@ -1,0 +1,237 @@
+/**
+ * Child jobs and fan-in (DESIGN §10): ctx.spawn enqueues a child once per job
+ * (a retry of the parent does not enqueue it again) with the parent's id;
+ * ctx.join suspends the parent as "waiting", holding nothing, until every
+ * child has ended, and the statement that ends the last one makes it ready; a
+ * failed child does not throw in the parent. A join of jobs that are not the
+ * job's children is a StepError. Cancelling a waiting parent, or discarding a
+ * parent, cancels its children that have not ended (the lead's choice), and
+ * retention never deletes the children of a waiting parent.
+ */
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import type { JobResult, Stint } from "../../mod.ts";
+import { readLog } from "../fixtures/tasks-steps.ts";
+import { targets } from "../support/targets.ts";
+import { allJobs, MODES, open, withSteps } from "../support/steps.ts";
+import { waitForStatus } from "../support/wait.ts";
+import { waitForAll } from "../supervisor/support.ts";
+
+const T = { timeout: 30_000 };
+const ENDED = ["succeeded", "failed", "cancelled", "discarded"] as const;
+
+type Joined = Array<
+  { id: string; status: string; value: { value: number; parentId: string } | null; error: string | null }
+>;
+
+async function childrenOf(stint: Stint, parentId: string) {
+  return (await allJobs(stint)).filter((j) => j.parentId === parentId).sort((a, b) => a.id.localeCompare(b.id));
+}
+
+/** The ids the parent noted as spawned, on each run. */
+function spawnedNotes(dir: string, id: string): string[][] {
+  return readLog(dir, id).filter((e) => e.spawned).map((e) => e.spawned as string[]);
+}
+
+for (const target of targets) {
+  describe(target.name, { skip: target.skip }, () => {
+    for (const mode of MODES) {
+      describe(`ctx.spawn and ctx.join (${mode} mode)`, () => {
+        test(
+          "children record their parent; the parent waits, then gets every child's result",
+          T,
+          () =>
+            withSteps(target, { mode }, async (stint, dir) => {
+              const { id } = await stint.enqueue("parent", { dir, n: 3, gate: "kids" });
+              const waiting = await waitForStatus(stint, id, "waiting", 10_000);
+              assert.equal(waiting.attempts, 0, "waiting is not a counted attempt");
+              assert.deepEqual(waiting.errors, []);
+              const kids = await childrenOf(stint, id);
+              assert.equal(kids.length, 3);
+              for (const kid of kids) {
+                const r = await stint.getResult(kid.id) as JobResult & { parentId: string | null };
+                assert.equal(r.parentId, id, "getResult shows the parent");
+                assert.equal(r.task, "child");
+              }
+              const [spawned] = spawnedNotes(dir, id);
+              assert.deepEqual([...spawned].sort(), kids.map((k) => k.id));
+
+              open(dir, "kids");
+              // No timed assertion: the wake-up must simply happen (the last child's end makes the parent ready).
+              const r = await waitForStatus(stint, id, [...ENDED], 15_000);
+              assert.equal(r.status, "succeeded", JSON.stringify(r.errors));
+              const joined = r.returnValue as Joined;
+              assert.deepEqual(joined.map((j) => j.id), spawned, "the join's results, in the order of the handles");
+              assert.deepEqual(joined.map((j) => [j.status, j.value]), [
+                ["succeeded", { value: 0, parentId: id }],
+                ["succeeded", { value: 10, parentId: id }],
+                ["succeeded", { value: 20, parentId: id }],
+              ]);
+              assert.equal(r.attempts, 1);
+              const ran = readLog(dir, id).filter((e) => e.run !== undefined).length;
+              assert.equal(ran, 2, "the parent ran once to spawn and wait, once to join");
+            }),
+        );
+
+        test(
+          "a retry of the parent does not enqueue its children again",
+          T,
+          () =>
+            withSteps(target, { mode }, async (stint, dir) => {
+              const { id } = await stint.enqueue("parent", { dir, n: 2, failAfterSpawn: 2 });
+              const r = await waitForStatus(stint, id, [...ENDED], 15_000);
+              assert.equal(r.status, "succeeded", JSON.stringify(r.errors));
+              assert.equal(r.attempts, 3);
+              const kids = await childrenOf(stint, id);
+              assert.equal(kids.length, 2, "two children, not six");
+              const notes = spawnedNotes(dir, id);
+              assert.ok(notes.length >= 3);
+              for (const ids of notes) assert.deepEqual(ids, notes[0], "every run got the same handles");
+              for (const kid of kids) assert.equal(readLog(dir, kid.id).length, 1, "each child ran once");
+            }),
+        );
+
+        test(
+          "a failed child does not throw in the parent: its result says failed",
+          T,
+          () =>
+            withSteps(target, { mode }, async (stint, dir) => {
+              const { id } = await stint.enqueue("parent", { dir, n: 3, failKids: [1] });
+              const r = await waitForStatus(stint, id, [...ENDED], 15_000);
+              assert.equal(r.status, "succeeded", JSON.stringify(r.errors));
+              const joined = r.returnValue as Joined;
+              assert.deepEqual(joined.map((j) => j.status), ["succeeded", "failed", "succeeded"]);
+              assert.equal(joined[1].error, "child 1 fails");
+              assert.equal(r.attempts, 1);
+            }),
+        );
+
+        test(
+          "a join of jobs that are not this job's children is a StepError",
+          T,
+          () =>
+            withSteps(target, { mode }, async (stint, dir) => {
+              const other = await stint.enqueue("quick", { dir, value: 1 });
+              await waitForStatus(stint, other.id, "succeeded", 10_000);
+              for (
+                const [kind, extra] of [["join-not-child", { other: other.id }], ["join-not-handles", {}]] as const
+              ) {
+                const { id } = await stint.enqueue("misuse", { dir, kind, ...extra });
+                const r = await waitForStatus(stint, id, [...ENDED], 10_000);
+                assert.equal(r.status, "failed", kind);
+                assert.equal(r.error?.name, "StepError", `${kind}: ${r.error?.message}`);
+              }
+              // A sibling is not a child either: one parent's child joined by another job.
+              const p = await stint.enqueue("parent", { dir, n: 1 });
+              await waitForStatus(stint, p.id, "succeeded", 15_000);
+              const [kid] = await childrenOf(stint, p.id);
+              const { id } = await stint.enqueue("misuse", { dir, kind: "join-not-child", other: kid.id });
+              const r = await waitForStatus(stint, id, [...ENDED], 10_000);
+              assert.equal(r.error?.name, "StepError");
+            }),
+        );
+
+        test(
+          "cancelling a waiting parent cancels its children that have not ended",
+          T,
+          () =>
+            withSteps(target, { mode }, async (stint, dir) => {
+              const { id } = await stint.enqueue("parent", { dir, n: 2, gate: "never" });
+              await waitForStatus(stint, id, "waiting", 10_000);
+              const kids = await childrenOf(stint, id);
+              assert.equal(kids.length, 2);
+              assert.deepEqual(await stint.cancel(id), { id, status: "cancelled" });
+              assert.equal((await stint.getResult(id)).status, "cancelled");
+              const ended = await waitForAll(stint, kids.map((k) => k.id), [...ENDED], 10_000);
+              assert.deepEqual(ended.map((k) => k.status), ["cancelled", "cancelled"]);
+            }),
+        );
+      });
+    }
+
+    describe("spawn, join and the operator", () => {
+      test(
+        "discarding a sleeping parent cancels its children that have not ended",
+        T,
+        () =>
+          withSteps(target, { mode: "async" }, async (stint, dir) => {
+            const { id } = await stint.enqueue("parent", { dir, n: 2, gate: "never", sleepAfterSpawn: "1h" });
+            await waitForStatus(stint, id, "scheduled", 10_000);
+            const kids = await childrenOf(stint, id);
+            assert.equal(kids.length, 2);
+            assert.deepEqual(await stint.discardJob(id), { id, status: "discarded" });
+            const ended = await waitForAll(stint, kids.map((k) => k.id), [...ENDED], 10_000);
+            assert.deepEqual(ended.map((k) => k.status), ["cancelled", "cancelled"]);
+          }),
+      );
+
+      test(
+        "children that already ended are left as they are when their parent is cancelled",
+        T,
+        () =>
+          withSteps(target, { mode: "async" }, async (stint, dir) => {
+            // The parent sleeps after spawning; its child (no gate) succeeds meanwhile.
+            const { id } = await stint.enqueue("parent", { dir, n: 1, sleepAfterSpawn: "1h" });
+            await waitForStatus(stint, id, "scheduled", 10_000);
+            const [kid] = await childrenOf(stint, id);
+            await waitForStatus(stint, kid.id, "succeeded", 10_000);
+            await stint.cancel(id);
+            assert.equal((await stint.getResult(kid.id)).status, "succeeded");
+          }),
+      );
+
+      test(
+        "a waiting parent shows in its queue's counts and in listJobs('waiting')",
+        T,
+        () =>
+          withSteps(target, { mode: "async" }, async (stint, dir) => {
+            const { id } = await stint.enqueue("parent", { dir, n: 1, gate: "g" });
+            await waitForStatus(stint, id, "waiting", 10_000);
+            const [info] = await stint.driver.queueList({ backend: stint.backend, queue: "default" });
+            assert.equal(info.waiting, 1);
+            assert.deepEqual((await stint.listJobs("waiting")).map((j) => j.id), [id]);
+            open(dir, "g");
+            assert.equal((await waitForStatus(stint, id, [...ENDED], 15_000)).status, "succeeded");
+          }),
+      );
+
+      test(
+        "retention never deletes the children of a waiting parent",
+        T,
+        () =>
+          withSteps(target, { mode: "async" }, async (stint, dir) => {
+            const other = await stint.enqueue("quick", { dir });
+            await waitForStatus(stint, other.id, "succeeded", 10_000);
+            const { id } = await stint.enqueue("parent", { dir, n: 2, gate: "g" });
+            await waitForStatus(stint, id, "waiting", 10_000);
+            const kids = await childrenOf(stint, id);
+            assert.equal(kids.length, 2);
+            // One child ends (cancelled); the parent still waits for the other.
+            const [gone, kept] = kids;
+            await stint.cancel(gone.id);
+            await waitForStatus(stint, gone.id, "cancelled", 10_000);
+            assert.equal((await stint.getResult(id)).status, "waiting");
+
+            await stint.prune({ finishedOlderThan: 0, failedOlderThan: 0 });
+            await assert.rejects(
+              stint.getResult(other.id),
+              { name: "JobNotFoundError" },
+              "an unrelated finished job was pruned",
+            );
+            assert.equal(
+              (await stint.getResult(gone.id)).status,
+              "cancelled",
+              "the waiting parent's ended child is kept",
+            );
+
+            open(dir, "g");
+            const r = await waitForStatus(stint, id, [...ENDED], 15_000);
+            assert.equal(r.status, "succeeded", JSON.stringify(r.errors));
+            const byId = new Map((r.returnValue as Joined).map((j) => [j.id, j.status]));
+            assert.equal(byId.get(gone.id), "cancelled");
+            assert.equal(byId.get(kept.id), "succeeded");
+          }),
+      );
+    });
+  });
+}

@@ -1,0 +1,219 @@
+/**
+ * Multi-step tasks (DESIGN §10): the workspace carried from step to step, one
+ * attempt per step with the job back to ready in between, retries from the
+ * failed step with the workspace of the last completed one, attempts per
+ * step, and the concurrency slot kept across steps. In async and worker mode,
+ * on every database; the tasks are test/fixtures/tasks-steps.ts.
+ */
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import type { JobResult, Stint } from "../../mod.ts";
+import { readLog } from "../fixtures/tasks-steps.ts";
+import { targets } from "../support/targets.ts";
+import { uniqueName } from "../support/harness.ts";
+import { MODES, open, withSteps } from "../support/steps.ts";
+import { waitFor, waitForStatus } from "../support/wait.ts";
+
+const T = { timeout: 30_000 };
+
+interface Multi {
+  workspace: { trail: string[]; [k: string]: unknown } | null;
+  step: { index: number; name: string; count: number } | null;
+  parentId: string | null;
+}
+/** getResult with the multi-step fields (DESIGN §10). */
+async function result(stint: Stint, id: string): Promise<JobResult & Multi> {
+  return await stint.getResult(id) as JobResult & Multi;
+}
+
+/** The step runs noted by the job: [step, attempt, trail before the step]. */
+function stepRuns(dir: string, id: string): Array<[string, number, string[]]> {
+  return readLog(dir, id).filter((e) => e.step).map((
+    e,
+  ) => [e.step as string, e.attempt as number, e.trail as string[]]);
+}
+
+/** Waits until the job is ready at step `index` (a paused queue holds it there). */
+function readyAt(stint: Stint, id: string, index: number) {
+  return waitFor(`job ${id} to be ready at step ${index}`, async () => {
+    const r = await result(stint, id);
+    return r.status === "ready" && r.step?.index === index ? r : null;
+  }, { timeout: 10_000 });
+}
+
+for (const target of targets) {
+  describe(target.name, { skip: target.skip }, () => {
+    for (const mode of MODES) {
+      describe(`multi-step jobs (${mode} mode)`, () => {
+        test(
+          "the workspace is carried step to step, each step one attempt; the last step's value is the result",
+          T,
+          () =>
+            withSteps(target, { mode }, async (stint, dir) => {
+              const payload = { dir, trail: [] };
+              const { id } = await stint.enqueue("steps3", payload);
+              const r = await result(stint, (await waitForStatus(stint, id, ["succeeded", "failed"], 10_000)).id);
+              assert.equal(r.status, "succeeded", JSON.stringify(r.errors));
+              assert.deepEqual(r.returnValue, { trail: ["first", "second", "third"] });
+              assert.deepEqual(stepRuns(dir, id), [
+                ["first", 1, []],
+                ["second", 1, ["first"]],
+                ["third", 1, ["first", "second"]],
+              ]);
+              assert.deepEqual(
+                r.workspace,
+                { dir, trail: ["first", "second", "third"], mark: 1 },
+                "the final workspace",
+              );
+              assert.equal(r.step?.count, 3);
+              assert.equal(r.parentId, null);
+              assert.deepEqual(r.payload, payload, "the payload stays the initial workspace");
+              assert.equal(r.attempts, 1);
+              assert.deepEqual(r.errors, []);
+            }),
+        );
+
+        test(
+          "after a step the job is ready again at the next step, with the workspace written (a paused queue holds it)",
+          T,
+          () =>
+            withSteps(target, { mode }, async (stint, dir) => {
+              const queue = uniqueName();
+              const payload = { dir, trail: [], gates: { first: "g1" } };
+              const { id } = await stint.enqueue("steps3", payload, { queue });
+              await waitFor("step first to start", () => stepRuns(dir, id).length === 1, { timeout: 10_000 });
+              const running = await result(stint, id);
+              assert.equal(running.status, "running");
+              assert.deepEqual(running.step, { index: 0, name: "first", count: 3 });
+              assert.deepEqual(
+                running.workspace,
+                payload,
+                "before the first step completes, the workspace is the payload",
+              );
+
+              await stint.queue(queue).pause();
+              open(dir, "g1");
+              const between = await readyAt(stint, id, 1);
+              assert.deepEqual(between.step, { index: 1, name: "second", count: 3 });
+              assert.deepEqual(between.workspace, { ...payload, trail: ["first"], mark: 1 });
+              assert.equal(between.attempts, 0, "the next step has not been attempted yet");
+              assert.deepEqual(between.errors, []);
+              assert.equal(between.returnValue, null);
+              assert.deepEqual(stepRuns(dir, id).map((s) => s[0]), ["first"], "nothing runs while the queue is paused");
+
+              await stint.queue(queue).resume();
+              const done = await waitForStatus(stint, id, ["succeeded", "failed"], 10_000);
+              assert.equal(done.status, "succeeded");
+              assert.deepEqual(stepRuns(dir, id).map((s) => s[0]), ["first", "second", "third"]);
+            }),
+        );
+
+        test(
+          "a failed step is retried from that step, with the workspace of the last completed step",
+          T,
+          () =>
+            withSteps(target, { mode }, async (stint, dir) => {
+              const { id } = await stint.enqueue("steps3", { dir, trail: [], failAt: "second" });
+              const r = await result(stint, (await waitForStatus(stint, id, ["succeeded", "failed"], 10_000)).id);
+              assert.equal(r.status, "succeeded", JSON.stringify(r.errors));
+              assert.deepEqual(stepRuns(dir, id), [
+                ["first", 1, []],
+                ["second", 1, ["first"]],
+                ["second", 2, ["first"]], // not ["first", "second", "second-dirty"]: the failed step's changes are gone
+                ["third", 1, ["first", "second"]],
+              ]);
+              assert.deepEqual(r.returnValue, { trail: ["first", "second", "third"] });
+              assert.equal(r.workspace?.dirty, undefined, "the failing step's change to the workspace was not kept");
+              assert.deepEqual(r.errors.map((e) => e.message), ["second fails on attempt 1"]);
+            }),
+        );
+
+        test(
+          "attempts count per step: each step gets the task's 3 attempts",
+          T,
+          () =>
+            withSteps(target, { mode }, async (stint, dir) => {
+              // Job-wide, the third step's third run would be the job's fifth attempt, past retry's 3.
+              const ok = await stint.enqueue("steps3", { dir, trail: [], failAt: "third", failTimes: 2 });
+              const r = await waitForStatus(stint, ok.id, ["succeeded", "failed"], 10_000);
+              assert.equal(r.status, "succeeded", JSON.stringify(r.errors));
+              assert.deepEqual(stepRuns(dir, ok.id).map(([s, a]) => `${s}/${a}`), [
+                "first/1",
+                "second/1",
+                "third/1",
+                "third/2",
+                "third/3",
+              ]);
+              assert.equal(r.attempts, 3, "the last step's attempts");
+
+              const failing = await stint.enqueue("steps3", { dir, trail: [], failAt: "second", failTimes: 3 });
+              const f = await result(
+                stint,
+                (await waitForStatus(stint, failing.id, ["succeeded", "failed"], 10_000)).id,
+              );
+              assert.equal(f.status, "failed");
+              assert.equal(f.attempts, 3);
+              assert.deepEqual(stepRuns(dir, failing.id).map(([s, a]) => `${s}/${a}`), [
+                "first/1",
+                "second/1",
+                "second/2",
+                "second/3",
+              ]);
+              assert.equal(f.error?.message, "second fails on attempt 3");
+              assert.deepEqual(f.step, { index: 1, name: "second", count: 3 }, "it failed at the second step");
+              assert.deepEqual(f.workspace?.trail, ["first"], "with the workspace of the last completed step");
+            }),
+        );
+
+        test(
+          "a job keeps its concurrency slot across steps: another job of its key stays blocked between them",
+          T,
+          () =>
+            withSteps(target, { mode }, async (stint, dir) => {
+              const queue = uniqueName();
+              const key = uniqueName("k");
+              const first = await stint.enqueue("steps3_gated", { dir, trail: [], key, gates: { first: "g1" } }, {
+                queue,
+              });
+              const second = await stint.enqueue("steps3_gated", { dir, trail: [], key }, { queue });
+              assert.equal(second.status, "blocked");
+              await waitFor("the first job's first step to start", () => stepRuns(dir, first.id).length === 1, {
+                timeout: 10_000,
+              });
+              await stint.queue(queue).pause();
+              open(dir, "g1");
+              await readyAt(stint, first.id, 1);
+              assert.equal((await stint.getResult(second.id)).status, "blocked", "the slot is still the first job's");
+              assert.deepEqual(readLog(dir, second.id), []);
+
+              await stint.queue(queue).resume();
+              for (const { id } of [first, second]) {
+                assert.equal((await waitForStatus(stint, id, ["succeeded", "failed"], 10_000)).status, "succeeded");
+              }
+              const lastOfFirst = readLog(dir, first.id).at(-1)!;
+              const firstOfSecond = readLog(dir, second.id)[0];
+              assert.equal(lastOfFirst.step, "third");
+              assert.ok(
+                (firstOfSecond.at as number) >= (lastOfFirst.at as number),
+                "the second job started only after the first one's last step",
+              );
+            }),
+        );
+
+        test(
+          "a single-handler job has no workspace, no step and no parent",
+          T,
+          () =>
+            withSteps(target, { mode }, async (stint, dir) => {
+              const { id } = await stint.enqueue("quick", { dir, value: 7 });
+              const r = await result(stint, (await waitForStatus(stint, id, "succeeded", 10_000)).id);
+              assert.equal(r.returnValue, 7);
+              assert.equal(r.workspace, null);
+              assert.equal(r.step, null);
+              assert.equal(r.parentId, null);
+            }),
+        );
+      });
+    }
+  });
+}
