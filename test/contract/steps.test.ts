@@ -215,5 +215,79 @@ for (const target of targets) {
         );
       });
     }
+
+    describe("multi-step jobs and the operator", () => {
+      test(
+        "retryJob of a failed multi-step job resumes at the failed step with its workspace",
+        T,
+        () =>
+          withSteps(target, { mode: "async" }, async (stint, dir) => {
+            const { id } = await stint.enqueue("steps3", { dir, trail: [], failAt: "second", failUntil: "fixed" });
+            const failed = await waitForStatus(stint, id, ["succeeded", "failed"], 10_000);
+            assert.equal(failed.status, "failed");
+            open(dir, "fixed");
+            assert.deepEqual(await stint.retryJob(id), { id, status: "ready" });
+            const r = await result(stint, (await waitForStatus(stint, id, ["succeeded", "failed"], 10_000)).id);
+            assert.equal(r.status, "succeeded", JSON.stringify(r.errors));
+            assert.deepEqual(stepRuns(dir, id).map(([s, a, t]) => `${s}/${a}/${t.join(",")}`), [
+              "first/1/",
+              "second/1/first",
+              "second/2/first",
+              "second/3/first",
+              "second/1/first", // the retried job: at the failed step, with step 1's workspace, attempts afresh
+              "third/1/first,second",
+            ]);
+            assert.deepEqual(r.returnValue, { trail: ["first", "second", "third"] });
+          }),
+      );
+
+      test(
+        "enqueueAgain of a multi-step job starts a fresh copy at the first step with the original payload",
+        T,
+        () =>
+          withSteps(target, { mode: "async" }, async (stint, dir) => {
+            const payload = { dir, trail: [] };
+            const { id } = await stint.enqueue("steps3", payload);
+            await waitForStatus(stint, id, "succeeded", 10_000);
+            const copy = await stint.enqueueAgain(id);
+            assert.notEqual(copy.id, id);
+            const r = await result(stint, (await waitForStatus(stint, copy.id, ["succeeded", "failed"], 10_000)).id);
+            assert.equal(r.status, "succeeded", JSON.stringify(r.errors));
+            assert.deepEqual(stepRuns(dir, copy.id).map(([s, , t]) => `${s}/${t.join(",")}`), [
+              "first/",
+              "second/first",
+              "third/first,second",
+            ]);
+            assert.deepEqual(r.payload, payload);
+          }),
+      );
+
+      test(
+        "cancel of a multi-step job between steps, and of a sleeping job, ends it cancelled",
+        T,
+        () =>
+          withSteps(target, { mode: "async" }, async (stint, dir) => {
+            const queue = uniqueName();
+            const { id } = await stint.enqueue("steps3", { dir, trail: [], gates: { first: "g1" } }, { queue });
+            await waitFor("step first to start", () => stepRuns(dir, id).length === 1, { timeout: 10_000 });
+            await stint.queue(queue).pause();
+            open(dir, "g1");
+            await readyAt(stint, id, 1);
+            assert.deepEqual(await stint.cancel(id), { id, status: "cancelled" });
+            await stint.queue(queue).resume();
+
+            const sleeping = await stint.enqueue("sleeper", { dir, ms: "1h" });
+            await waitForStatus(stint, sleeping.id, "scheduled", 10_000);
+            assert.deepEqual(await stint.cancel(sleeping.id), { id: sleeping.id, status: "cancelled" });
+
+            // A later job on the same queue runs; the cancelled ones do not.
+            const probe = await stint.enqueue("quick", { dir }, { queue });
+            await waitForStatus(stint, probe.id, "succeeded", 10_000);
+            assert.equal((await stint.getResult(id)).status, "cancelled");
+            assert.deepEqual(stepRuns(dir, id).map((s) => s[0]), ["first"]);
+            assert.equal((await stint.getResult(sleeping.id)).status, "cancelled");
+          }),
+      );
+    });
   });
 }
