@@ -70,6 +70,7 @@ for (const target of targets) {
               assert.equal(r.attempts, 1);
               const ran = readLog(dir, id).filter((e) => e.run !== undefined).length;
               assert.equal(ran, 2, "the parent ran once to spawn and wait, once to join");
+              assert.equal((await childrenOf(stint, id)).length, 3, "the rerun after the join did not spawn again");
             }),
         );
 

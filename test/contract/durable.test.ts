@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { callCount, readLog } from "../fixtures/tasks-steps.ts";
 import { targets } from "../support/targets.ts";
 import { uniqueName } from "../support/harness.ts";
-import { MODES, withSteps } from "../support/steps.ts";
+import { MODES, open, withSteps } from "../support/steps.ts";
 import { waitFor, waitForStatus } from "../support/wait.ts";
 
 const T = { timeout: 30_000 };
@@ -191,6 +191,30 @@ for (const target of targets) {
     }
 
     describe("ctx.sleep: the rerun", () => {
+      test(
+        "a job due after its sleep waits at the concurrency gate while another job holds its key",
+        T,
+        () =>
+          withSteps(target, { mode: "async" }, async (stint, dir) => {
+            const key = uniqueName("k");
+            const a = await stint.enqueue("sleeper_gated", { dir, ms: "3s", key });
+            await waitForStatus(stint, a.id, "scheduled", 10_000);
+            // b takes the key's only slot and holds it at its gate.
+            const b = await stint.enqueue("sleeper_gated", { dir, ms: 0, key, gate: "gb" });
+            await waitFor("b to hold the slot", () => readLog(dir, b.id).some((e) => e.woke !== undefined), {
+              timeout: 10_000,
+            });
+            assert.equal((await stint.getResult(a.id)).status, "scheduled", "a is still asleep (its sleep is 3 s)");
+            await waitForStatus(stint, a.id, "blocked", 15_000);
+            assert.equal(runs(dir, a.id), 1, "a did not run again past the gate");
+            open(dir, "gb");
+            assert.equal((await waitForStatus(stint, b.id, [...ENDED], 10_000)).status, "succeeded");
+            const r = await waitForStatus(stint, a.id, [...ENDED], 10_000);
+            assert.equal(r.status, "succeeded");
+            assert.equal(runs(dir, a.id), 2);
+          }),
+      );
+
       test(
         "a job woken from its sleep passes the concurrency gate again",
         T,

@@ -10,8 +10,8 @@ import assert from "node:assert/strict";
 import type { JobResult, Stint } from "../../mod.ts";
 import { readLog } from "../fixtures/tasks-steps.ts";
 import { targets } from "../support/targets.ts";
-import { uniqueName } from "../support/harness.ts";
-import { MODES, open, withSteps } from "../support/steps.ts";
+import { uniqueName, withStintAt } from "../support/harness.ts";
+import { MODES, open, STEPS_URL, withSteps } from "../support/steps.ts";
 import { waitFor, waitForStatus } from "../support/wait.ts";
 
 const T = { timeout: 30_000 };
@@ -215,6 +215,41 @@ for (const target of targets) {
         );
       });
     }
+
+    describe("multi-step jobs on more than one worker", () => {
+      test(
+        "the next step may run on another supervisor: one stopped after step 1, another runs steps 2 and 3",
+        T,
+        () =>
+          withSteps(target, {}, async (stint, dir) => {
+            const queue = uniqueName();
+            const { id } = await stint.enqueue("steps3", { dir, trail: [], gates: { first: "g1" } }, { queue });
+            const one = await stint.start({ mode: "async" });
+            await waitFor("step first to start", () => stepRuns(dir, id).length === 1, { timeout: 10_000 });
+            await stint.queue(queue).pause();
+            open(dir, "g1");
+            await readyAt(stint, id, 1);
+            await one.stop();
+            await withStintAt(stint.config.url, {
+              backend: stint.backend,
+              tasks: STEPS_URL,
+              workers: [{ concurrency: 1, pollingInterval: "20ms" }],
+              dispatchers: [{ pollingInterval: "20ms" }],
+              shutdownTimeout: "1s",
+            }, async (other) => {
+              await other.start({ mode: "async" });
+              await other.queue(queue).resume();
+              const r = await waitForStatus(other, id, ["succeeded", "failed"], 10_000);
+              assert.equal(r.status, "succeeded", JSON.stringify(r.errors));
+            });
+            assert.deepEqual(stepRuns(dir, id).map(([s, , t]) => `${s}/${t.join(",")}`), [
+              "first/",
+              "second/first",
+              "third/first,second",
+            ]);
+          }),
+      );
+    });
 
     describe("multi-step jobs and the operator", () => {
       test(
