@@ -5,6 +5,7 @@ import type { ResolvedConfig, RuntimeErrorContext } from "./config.ts";
 import type { Driver } from "./driver.ts";
 import type { JobFilter, JobStatus, JobSummary, NewJob } from "./records.ts";
 import { queueDepths } from "./depths.ts";
+import { type CancelEffects, cancelChildren, cancelJob } from "./cancel.ts";
 import { buildJob, type EnqueueOptions } from "./enqueue.ts";
 import { ConfigError, EnqueueError, JobCancelledError, JobNotFoundError, StintClosedError, StintError, UndiscardableError } from "./errors.ts";
 import { isJobId } from "./ids.ts";
@@ -40,8 +41,6 @@ export interface EnqueueItem {
   payload?: unknown;
   options?: Omit<EnqueueOptions, "tx">;
 }
-
-const ENDED = new Set<JobStatus>(["succeeded", "failed", "discarded", "cancelled"]);
 
 function checkId(id: unknown): string {
   if (!isJobId(id)) throw new JobNotFoundError(String(id));
@@ -212,7 +211,7 @@ export class Stint {
     if (before === undefined) throw new JobNotFoundError(id);
     if (before === "running" || before === "succeeded" || before === "cancelled") throw new UndiscardableError(id, before);
     this.#waits.ended([id]);
-    await this.#cancelChildren(id);
+    await cancelChildren(this.driver, this.backend, id, this.#cancelEffects);
     return { id, status: "discarded" };
   }
 
@@ -256,39 +255,14 @@ export class Stint {
    */
   async cancel(id: string): Promise<JobHandle> {
     this.#open("cancel");
-    const before = await this.driver.jobCancel({ backend: this.backend, id: checkId(id), now: new Date() });
-    if (before === null) throw new JobNotFoundError(id);
-    if (before === "running") {
-      this.#ctx.running.get(id)?.abort(new JobCancelledError(id));
-      await this.#cancelChildren(id);
-      return { id, status: "running" };
-    }
-    const waiting = before === "ready" || before === "scheduled" || before === "blocked" || before === "waiting";
-    if (waiting) this.#waits.ended([id]);
-    if (waiting) await this.#cancelChildren(id);
-    return { id, status: waiting ? "cancelled" : before };
+    return await cancelJob(this.driver, this.backend, checkId(id), this.#cancelEffects);
   }
 
-  /**
-   * A cancelled or discarded parent takes its children that have not ended
-   * with it (and theirs): nothing is left to join them.
-   */
-  async #cancelChildren(id: string): Promise<void> {
-    let before: string | undefined;
-    for (;;) {
-      const children = await this.driver.jobList({ backend: this.backend, parentId: id, limit: 500, before });
-      for (const child of children) {
-        if (ENDED.has(child.status)) continue;
-        try {
-          await this.cancel(child.id);
-        } catch (error) {
-          if (!(error instanceof JobNotFoundError)) throw error;
-        }
-      }
-      if (children.length < 500) return;
-      before = children[children.length - 1].id;
-    }
-  }
+  readonly #cancelEffects: CancelEffects = {
+    running: (id) => this.#ctx.running.get(id)?.abort(new JobCancelledError(id)),
+    ended: (ids) => this.#waits.ended(ids),
+  };
+
 
 
   /**

@@ -2,10 +2,12 @@ import type { JobFilter, JobStatus } from "../../src/records.ts";
 import { chunks, placeholders, type SqlAccess, str } from "./access.ts";
 import { setStatus, WAITING_TABLES } from "./job-rows.ts";
 import { BATCH, selectFailed } from "./select-failed.ts";
+import { awaitedAmong, wakeParents } from "./job-waits.ts";
 import { releaseSlots } from "./semaphores.ts";
 import { lockStatuses } from "./status.ts";
 
-const DISCARDABLE = new Set<JobStatus>(["ready", "scheduled", "blocked", "failed"]);
+/** A waiting job is a suspended parent (no state row, no slot); its children are the core's to discard. */
+const DISCARDABLE = new Set<JobStatus>(["ready", "scheduled", "blocked", "waiting", "failed"]);
 
 export async function jobDiscardMany(
   access: SqlAccess,
@@ -34,6 +36,12 @@ export async function jobDiscardMany(
       await setStatus(q, ids, "discarded", t, true);
       // A ready job held a concurrency slot; a blocked, scheduled or failed one holds none.
       await releaseSlots(q, access, ids.filter((id) => statuses.get(id) === "ready"), t);
+      const suspended = ids.filter((id) => statuses.get(id) === "waiting");
+      if (suspended.length > 0) {
+        await q.run(`UPDATE stint_jobs SET wait_count = 0 WHERE id IN (${placeholders(suspended.length)})`, suspended);
+      }
+      // Children their parents wait for have ended (a failed one had, and is no longer marked).
+      await wakeParents(q, access, await awaitedAmong(q, access, ids), t);
       return ids.length;
     });
     discarded += count;

@@ -4,7 +4,7 @@
  * suite runs on both.
  */
 import { num, placeholders, type SqlAccess, str } from "./access.ts";
-import { admitJobs } from "./semaphores.ts";
+import { admitAndWake } from "./job-waits.ts";
 
 export function jobPromoteDue(
   access: SqlAccess,
@@ -20,9 +20,10 @@ export function jobPromoteDue(
     if (rows.length === 0) return { count: 0, queues: [] };
     const ids = rows.map((r) => str(r.job_id));
     await q.run(`DELETE FROM stint_scheduled_executions WHERE job_id IN (${placeholders(ids.length)})`, ids);
-    // A due job with a concurrency policy takes a slot here, or is blocked or discarded.
+    // A due job with a concurrency policy takes a slot here, or is blocked or discarded
+    // (a discarded child its parent waits for has ended: admitAndWake).
     const latency = new Map(rows.map((r) => [str(r.job_id), num(r.scheduled_at)]));
-    const { readyQueues } = await admitJobs(q, access, ids, t, latency);
+    const readyQueues = (await admitAndWake(q, access, ids, t, latency)).filter((r) => r.backend === p.backend);
     return { count: ids.length, queues: [...new Set(readyQueues.map((r) => r.queue))] };
   });
 }

@@ -56,24 +56,37 @@ export function checkPayloads(jobs: NewJob[], budget: number, maxAllowedPacket: 
 
 export function outcomeSize(o: Outcome): number {
   let n = 256;
-  if (o.kind === "succeeded") n += o.returnValue.length;
+  if (o.kind === "succeeded") n += o.returnValue.length + (o.workspace?.length ?? 0);
+  if (o.kind === "advance") n += o.workspace.length + o.step.length;
+  if (o.kind === "wait") n += o.children.length * 40;
   if ("error" in o) n += o.error.name.length + o.error.message.length + (o.error.stack?.length ?? 0);
   return n;
 }
 
-/** Makes every outcome storable on its own: an oversize return value fails its job; oversize error text is cut. */
+/**
+ * Makes every outcome storable on its own: an oversize return value or
+ * workspace fails its job; oversize error text is cut.
+ */
 export function fitOutcome(o: Outcome, budget: number): Outcome {
   if (outcomeSize(o) <= budget) return o;
-  if (o.kind === "succeeded") {
+  if (o.kind === "succeeded" || o.kind === "advance") {
+    const what = o.kind === "advance"
+      ? "workspace"
+      : o.workspace === undefined
+      ? "return value"
+      : "return value with the workspace";
+    const size = o.kind === "advance" ? o.workspace.length : o.returnValue.length + (o.workspace?.length ?? 0);
     return {
       id: o.id,
       kind: "failed",
       error: {
         name: "ResultError",
-        message: `the return value is ${o.returnValue.length} characters, more than this MySQL server accepts ` +
+        message: `the ${what} is ${size} characters, more than this MySQL server accepts ` +
           `in one statement (raise max_allowed_packet, or return less)`,
         stack: null,
       },
+      claim: o.claim,
+      parentId: o.parentId,
     };
   }
   if (!("error" in o)) return o;

@@ -20,12 +20,16 @@
  *
  * Jobs with a concurrency policy are left claimed here, as are outcomes of the
  * recovery path (`processId: null`): the shared engine finishes those, since
- * semaphores are its business. Jobs made ready send their wake-up from the
- * same statement, delivered on commit.
+ * semaphores are its business. So are child jobs (parent_id set: a parent may
+ * wait for them), even when an outcome does not say so. A batch with a
+ * multi-step or durable outcome (advance, sleep, wait, a final workspace) or a
+ * child's outcome goes to the engine whole, in one transaction (one check per
+ * batch: plain batches never see the difference). Jobs made ready send their
+ * wake-up from the same statement or transaction, delivered on commit.
  */
 import type { Outcome } from "../../src/records.ts";
 import { chunks, type Param, type SqlAccess, type SqlRunner, str } from "../engine/access.ts";
-import * as engine from "../engine/jobFinishMany.ts";
+import { jobFinishManyIn } from "../engine/jobFinishMany.ts";
 import { pgArray } from "./arrays.ts";
 import { notifyExpr, notifyQueues } from "./notify.ts";
 
@@ -37,7 +41,8 @@ import { notifyExpr, notifyQueues } from "./notify.ts";
 const CHUNK = 1_000;
 
 /**
- * `mine`: this process's claims on plain jobs among the batch `$ids`, deleted.
+ * `mine`: this process's claims on plain jobs (no concurrency key, no parent)
+ * among the batch `$ids`, deleted.
  * Every row is reached by an index probe on the claimed table's key, whatever
  * the statistics say (a join of the batch with the claimed table was once
  * planned as a full scan of one inside a loop over the other: 10 s for 5,000
@@ -46,7 +51,7 @@ const CHUNK = 1_000;
 const mine = (ids: string, tokens: string | null) =>
   `DELETE FROM stint_claimed_executions c
     WHERE c.job_id = ANY (${ids}::uuid[]) AND c.process_id = $1
-      AND (SELECT j.concurrency_key FROM stint_jobs j WHERE j.id = c.job_id) IS NULL${
+      AND (SELECT COALESCE(j.concurrency_key, j.parent_id::text) FROM stint_jobs j WHERE j.id = c.job_id) IS NULL${
     tokens === null ? "" : `
       AND COALESCE((SELECT ${tokens}::text::jsonb) ->> c.job_id::text = c.attempt || ':' || c.started_at, TRUE)`
   }
@@ -204,6 +209,12 @@ async function finishBatch(
   return rows.filter((r) => r.id !== null).map((r) => str(r.id));
 }
 
+/** Outcomes only the shared engine applies: the multi-step and durable kinds, a final workspace, a child's. */
+function needsEngine(o: Outcome): boolean {
+  return o.kind === "advance" || o.kind === "sleep" || o.kind === "wait" || (o.parentId ?? null) !== null ||
+    (o.kind === "succeeded" && o.workspace !== undefined);
+}
+
 export async function jobFinishMany(
   access: SqlAccess,
   hot: SqlRunner,
@@ -221,23 +232,25 @@ export async function jobFinishMany(
   const outcomes = p.outcomes.map(cleanOutcome);
   const applied = new Set<string>();
   const processId = p.processId;
-  if (processId !== null) {
+  if (processId !== null && !outcomes.some(needsEngine)) {
     for (const batch of chunks(outcomes, CHUNK)) {
       for (const id of await finishBatch(hot, { ...p, processId }, t, batch)) applied.add(id);
     }
   }
-  // Outcomes not applied above: jobs with a concurrency policy, claims of the
-  // recovery path, or claims this process no longer holds (the engine ignores those).
+  // Outcomes not applied above: jobs with a concurrency policy or a parent, batches
+  // only the engine takes, claims of the recovery path, or claims this process no
+  // longer holds (the engine ignores those).
   const rest = outcomes.filter((o) => !applied.has(o.id));
   if (rest.length > 0) {
-    const done = new Set(await engine.jobFinishMany(access, { ...p, outcomes: rest }));
+    const done = await access.transaction(async (q) => {
+      const { applied, readyQueues } = await jobFinishManyIn(q, access, { ...p, outcomes: rest });
+      // Sent inside the transaction: delivered when it commits.
+      const byBackend = new Map<string, string[]>();
+      for (const r of readyQueues) byBackend.set(r.backend, [...(byBackend.get(r.backend) ?? []), r.queue]);
+      for (const [backend, queues] of byBackend) await notifyQueues(q, backend, queues, p.notify);
+      return applied;
+    });
     for (const id of done) applied.add(id);
-    const requeued = rest.filter((o) =>
-      done.has(o.id) && (o.kind === "released" || (o.kind === "retry" && o.retryAt.getTime() <= t))
-    );
-    if (requeued.length > 0 && p.notify) {
-      await notifyQueues(access, p.backend, await queuesOf(access, requeued.map((o) => o.id)));
-    }
   }
   return outcomes.filter((o) => applied.has(o.id)).map((o) => o.id);
 }
@@ -247,9 +260,4 @@ function cleanOutcome(o: Outcome): Outcome {
   const { name, message, stack } = o.error;
   if (!`${name}${message}${stack ?? ""}`.includes("\0")) return o;
   return { ...o, error: { name: clean(name)!, message: clean(message)!, stack: clean(stack) } };
-}
-
-async function queuesOf(access: SqlAccess, ids: string[]): Promise<string[]> {
-  const rows = await access.query(`SELECT DISTINCT queue FROM stint_jobs WHERE id = ANY ($1::uuid[])`, [pgArray(ids)]);
-  return rows.map((r) => str(r.queue));
 }

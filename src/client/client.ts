@@ -11,6 +11,7 @@
  * The client never migrates: the workers' deployment owns the tables, and a
  * client on a database without them meets NotMigratedError.
  */
+import { cancelJob } from "../cancel.ts";
 import { DEFAULT_CONCURRENCY_DURATION_MS } from "../concurrency.ts";
 import { queueDepths } from "../depths.ts";
 import type { ConnectOptions, Driver } from "../driver.ts";
@@ -157,16 +158,13 @@ export class StintClient {
   /**
    * Cancels a job. A waiting one is cancelled at once; a running one is flagged,
    * and the worker running it aborts its signal within about a second (the
-   * handle says "running").
+   * handle says "running"). A parent's children that have not ended are cancelled with it.
    */
   async cancel(id: string): Promise<JobHandle> {
     this.#open("cancel");
-    const before = await this.driver.jobCancel({ backend: this.backend, id: checkId(id), now: new Date() });
-    if (before === null) throw new JobNotFoundError(id);
-    if (before === "running") return { id, status: "running" };
-    const waiting = before === "ready" || before === "scheduled" || before === "blocked";
-    return { id, status: waiting ? "cancelled" : before };
+    return await cancelJob(this.driver, this.backend, checkId(id));
   }
+
 
   /**
    * Jobs waiting to run (ready, scheduled, blocked) by queue; every queue asked

@@ -69,7 +69,7 @@ export async function executeJob(
   job: ClaimedJob,
   task: AnyTask | undefined,
   abort: JobAbort,
-  services: JobServices,
+  services: JobServices = NO_SERVICES,
   report: HookReport = () => {},
   now: () => number = Date.now,
 ): Promise<Outcome> {
@@ -81,6 +81,10 @@ export async function executeJob(
   }
   return withParent(job, outcome);
 }
+
+/** For a job run with no queue behind it (unit tests): a durable call fails the attempt. */
+const unavailable = () => Promise.reject(new Error("no queue services: durable calls need a worker"));
+const NO_SERVICES: JobServices = { stepList: unavailable, stepSave: unavailable, spawn: unavailable, results: unavailable };
 
 /** What an isolate answers for a job that did not throw: its result, or (multi-step) the next step. */
 export type IsolateDone = Extract<BodyResult, { kind: "ok" | "advance" }>;

@@ -15,15 +15,24 @@ import type { JobServices } from "./durable.ts";
 const SPAWN_OPTION_KEYS = new Set(["queue", "priority", "runAt", "delay"]);
 
 export function driverServices(ctx: RuntimeContext, processId: string): JobServices {
-  const { driver, config } = ctx;
-  const backend = config.backend;
+  // Read at each call, not here: a worker is made before anything runs.
+  const backend = () => ctx.config.backend;
   const save = async (job: ClaimedJob, name: string, value: string, child?: ReturnType<typeof buildJob>) => {
-    const saved = await driver.stepSave({ backend, processId, jobId: job.id, claim: job.claim, name, value, child, now: new Date() });
+    const saved = await ctx.driver.stepSave({
+      backend: backend(),
+      processId,
+      jobId: job.id,
+      claim: job.claim,
+      name,
+      value,
+      child,
+      now: new Date(),
+    });
     if (saved === null) throw new StepError(`job ${job.id} is no longer held by this worker: ${JSON.stringify(name)} was not stored`);
     return saved;
   };
   return {
-    stepList: (job) => driver.stepList({ backend, jobId: job.id }),
+    stepList: (job) => ctx.driver.stepList({ backend: backend(), jobId: job.id }),
     stepSave: (job, name, value) => save(job, name, value),
     async spawn(job, name, task, payload, options: SpawnOptions | undefined) {
       const where = `spawn ${JSON.stringify(name)}: `;
@@ -36,7 +45,7 @@ export function driverServices(ctx: RuntimeContext, processId: string): JobServi
         }
       }
       const now = Date.now();
-      const child = buildJob(task, payload, options, ctx.tasks, now, where, config.defaultConcurrencyDurationMs);
+      const child = buildJob(task, payload, options, ctx.tasks, now, where, ctx.config.defaultConcurrencyDurationMs);
       child.parentId = job.id;
       // The handle's status as enqueue would report it, before the concurrency gate (a blocked child reads "ready").
       const status = child.scheduledAt.getTime() > now ? "scheduled" : "ready";
@@ -53,7 +62,7 @@ export function driverServices(ctx: RuntimeContext, processId: string): JobServi
     },
     results: (_job, ids) =>
       Promise.all(ids.map(async (id) => {
-        const record = await driver.jobGet({ backend, id });
+        const record = await ctx.driver.jobGet({ backend: backend(), id });
         return record ? toResult(record) : null;
       })),
   };

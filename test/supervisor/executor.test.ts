@@ -74,7 +74,8 @@ describe("the isolate executor", () => {
 
   test("a result that is not JSON fails the job with the same ResultError as inline", () =>
     withIsolates(async (executor) => {
-      const inline = inlineExecutor(collectTasks(await import(TASKS_URL)));
+      const tasks = collectTasks(await import(TASKS_URL));
+      const inline = inlineExecutor({ tasks } as RuntimeContext, { name: "inline", processId: "p" });
       const errors: Array<{ name: string; message: string }> = [];
       for (const each of [inline, executor]) {
         const outcome = await each.run(claimed("returns_map", "null"), new JobAbort());

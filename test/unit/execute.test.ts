@@ -4,7 +4,7 @@ import { defineTask, JobCancelledError, type TaskContext } from "../../mod.ts";
 import type { ClaimedJob } from "../../src/records.ts";
 import { errorInfo, safeErrorInfo } from "../../src/errors.ts";
 import { NotStartedSignal, ShutdownSignal } from "../../src/errors.ts";
-import { executeInIsolate, executeJob, JobAbort } from "../../src/runtime/execute.ts";
+import { executeInIsolate, executeJob, type IsolateDone, JobAbort } from "../../src/runtime/execute.ts";
 import { hostileValue } from "../fixtures/tasks.ts";
 
 function claimed(payload: unknown, attempt = 1): ClaimedJob {
@@ -132,13 +132,13 @@ describe("executeJob", () => {
 
   test("worker mode: the outcome waits for the isolate to be done with the job; one never started is released", async () => {
     const task = defineTask("t", () => null, { timeout: "10ms" });
-    let finish!: (json: string) => void;
-    const ran = new Promise<string>((resolve) => (finish = resolve));
+    let finish!: (done: IsolateDone) => void;
+    const ran = new Promise<IsolateDone>((resolve) => (finish = resolve));
     let decided = false;
     const pending = executeInIsolate(claimed(null), task, new JobAbort(), () => ran).then((o) => (decided = true, o));
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(decided, false, "timed out, but the isolate still runs the handler: no outcome yet");
-    finish('"late"');
+    finish({ kind: "ok", json: '"late"' });
     const outcome = await pending;
     assert.equal(outcome.kind === "failed" && outcome.error.name, "JobTimeoutError");
 
@@ -148,7 +148,7 @@ describe("executeJob", () => {
       kind: "released",
     });
     let drop!: (error: unknown) => void;
-    const queuedRun = new Promise<string>((_, reject) => (drop = reject));
+    const queuedRun = new Promise<IsolateDone>((_, reject) => (drop = reject));
     const cancelled = new JobAbort();
     const queued = executeInIsolate(claimed(null), defineTask("t", () => null), cancelled, () => queuedRun);
     cancelled.abort(new JobCancelledError("x"));
@@ -166,7 +166,7 @@ describe("executeInIsolate", () => {
     const job = { ...claimed(null), payload };
     const outcome = await executeInIsolate(job, defineTask("t", () => null), new JobAbort(), (handed) => {
       seen.push(handed.payload);
-      return Promise.resolve(answer);
+      return Promise.resolve({ kind: "ok" as const, json: answer });
     });
     assert.deepEqual(seen, [payload]);
     assert.deepEqual(outcome, { id: job.id, kind: "succeeded", returnValue: answer });
