@@ -152,6 +152,41 @@ for (const target of targets) {
 
     describe("spawn, join and the operator", () => {
       test(
+        "discarding a waiting parent discards it and cancels its children",
+        T,
+        () =>
+          withSteps(target, { mode: "async" }, async (stint, dir) => {
+            const { id } = await stint.enqueue("parent", { dir, n: 2, childDelay: "1h" });
+            await waitForStatus(stint, id, "waiting", 10_000);
+            const kids = await childrenOf(stint, id);
+            assert.deepEqual(kids.map((k) => k.status), ["scheduled", "scheduled"]);
+            assert.deepEqual(await stint.discardJob(id), { id, status: "discarded" });
+            assert.equal((await stint.getResult(id)).status, "discarded");
+            const ended = await waitForAll(stint, kids.map((k) => k.id), [...ENDED], 10_000);
+            assert.deepEqual(ended.map((k) => k.status), ["cancelled", "cancelled"]);
+          }),
+      );
+
+      test(
+        "children discarded or cancelled by the operator end the join: the parent reads their statuses",
+        T,
+        () =>
+          withSteps(target, { mode: "async" }, async (stint, dir) => {
+            const { id } = await stint.enqueue("parent", { dir, n: 2, childDelay: "1h" });
+            await waitForStatus(stint, id, "waiting", 10_000);
+            const [first, second] = await childrenOf(stint, id);
+            assert.deepEqual(await stint.discardJob(first.id), { id: first.id, status: "discarded" });
+            assert.equal((await stint.getResult(id)).status, "waiting", "one child is left");
+            assert.deepEqual(await stint.cancel(second.id), { id: second.id, status: "cancelled" });
+            const r = await waitForStatus(stint, id, [...ENDED], 15_000);
+            assert.equal(r.status, "succeeded", JSON.stringify(r.errors));
+            const byId = new Map((r.returnValue as Joined).map((j) => [j.id, j.status]));
+            assert.equal(byId.get(first.id), "discarded");
+            assert.equal(byId.get(second.id), "cancelled");
+          }),
+      );
+
+      test(
         "discarding a sleeping parent cancels its children that have not ended",
         T,
         () =>
