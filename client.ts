@@ -15,8 +15,9 @@ export const createClient: (options: ClientOptions) => Promise<StintClient> = cr
 export { StintClient } from "./src/client/client.ts";
 export type { ClientBindings, ClientEnqueueItem, ClientEnqueueOptions, ClientOptions } from "./src/client/client.ts";
 export type { QueueDepthOptions } from "./src/validate.ts";
-export type { JobHandle, JobResult } from "./src/result.ts";
-export type { JobStatus } from "./src/records.ts";
+export type { JobHandle, JobResult, JobStep } from "./src/result.ts";
+export type { JobStatus, JobSummary } from "./src/records.ts";
+export type { JobsOptions } from "./src/job-query.ts";
 export type { Duration } from "./src/duration.ts";
 export type { ConcurrencyOptions } from "./src/concurrency.ts";
 export type { Driver } from "./src/driver.ts";

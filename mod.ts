@@ -20,7 +20,7 @@ export { defineTask } from "./src/task.ts";
 export type { AnyTask, Task, TaskContext, TaskHandler, TaskOptions } from "./src/task.ts";
 export type { RetryOptions } from "./src/retry.ts";
 export type { EnqueueOptions } from "./src/enqueue.ts";
-export type { JobHandle, JobResult } from "./src/result.ts";
+export type { JobHandle, JobResult, JobStep } from "./src/result.ts";
 export type { QueueHandle } from "./src/queue.ts";
 export type { StintOptions, WorkerOptions, DispatcherOptions, RuntimeErrorContext } from "./src/config.ts";
 export type { Duration } from "./src/duration.ts";
@@ -52,6 +52,7 @@ export {
 } from "./src/errors.ts";
 export type { WaitOptions } from "./src/wait.ts";
 export type { ListOptions, QueueDepthOptions } from "./src/validate.ts";
+export type { JobsOptions } from "./src/job-query.ts";
 export type { QueueStats, ProcessStats, Stats } from "./src/stats.ts";
 export type { HealthReport } from "./src/health.ts";
 export type { Platform } from "./src/platform.ts";

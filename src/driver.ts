@@ -74,7 +74,17 @@ export interface Driver {
     outcomes: Outcome[];
     preserveFinished: boolean;
     now: Date;
+    /** The client's transaction (transactionRun): the outcomes commit or roll back with it. */
+    tx?: unknown;
   }): Promise<string[]>;
+  /**
+   * Runs `fn` in a transaction of the driver's own client, passing the
+   * client's transaction object (what `tx` options take: a postgres.js
+   * transaction, a libSQL Transaction, a mysql2 connection in a transaction);
+   * commits when `fn` resolves, rolls back when it throws (DESIGN §11,
+   * transactional tasks).
+   */
+  transactionRun<T>(p: { fn: (tx: unknown) => Promise<T> }): Promise<T>;
   /** Scheduled jobs due by `now` become ready, at most `limit`; returns the queues touched and count. */
   jobPromoteDue(p: { backend: string; limit: number; now: Date }): Promise<{ count: number; queues: string[] }>;
   /**

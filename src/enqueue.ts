@@ -91,5 +91,6 @@ export function buildJob(
     scheduledAt: new Date(due),
     concurrency: concurrencyPolicy(task?.concurrency, value, concurrencyDurationMs, `${where}${name}: concurrency`),
     step: steps ? JSON.stringify({ index: 0, name: steps[0].name, count: steps.length }) : null,
+    delivery: task?.delivery === "at-most-once" ? "at-most-once" : null,
   };
 }

@@ -53,11 +53,23 @@ export interface NewJob {
    * absent or null for a single-handler job. Its workspace starts as the payload.
    */
   step?: string | null;
+  /** A unique key (DESIGN §11): at most one job per (backend, key) waits to run. */
+  key?: string | null;
+  /** What inserting a job whose key is taken does (default "skip"); only with `key`. */
+  onDuplicate?: "skip" | "replace";
+  /** "at-most-once" (DESIGN §11), stored so that whoever recovers the job knows; null: at-least-once. */
+  delivery?: "at-most-once" | null;
 }
 
 export interface InsertedJob {
   id: string;
   status: JobStatus;
+  /**
+   * True when a job with the key already waited (or ran): `id` and `status`
+   * are that job's, and nothing new was written (skip) or its payload,
+   * priority and run time were replaced (replace).
+   */
+  duplicate?: boolean;
 }
 
 export interface ClaimedJob {
@@ -78,6 +90,8 @@ export interface ClaimedJob {
   step?: string | null;
   /** The job that spawned this one, or null. */
   parentId?: string | null;
+  /** "at-most-once" when the job's task said so at enqueue (NewJob.delivery), else null. */
+  delivery?: "at-most-once" | null;
 }
 
 /**
@@ -120,6 +134,9 @@ export interface JobRecord {
   /** A multi-step job's position (JSON text, NewJob.step), else null. */
   step: string | null;
   parentId: string | null;
+  /** The unique key it was enqueued with (NewJob.key), else null. */
+  key?: string | null;
+  delivery?: "at-most-once" | null;
 }
 
 /**
@@ -162,7 +179,12 @@ export type Outcome =
     | { id: string; kind: "sleep"; until: Date }
     | { id: string; kind: "wait"; children: string[] }
   )
-  & { claim?: ClaimToken; parentId?: string | null };
+  & {
+    claim?: ClaimToken;
+    parentId?: string | null;
+    /** The job has stored durable steps: deleting it must delete them (a fast path hands it to the engine). */
+    stored?: boolean;
+  };
 
 /** A queue selector: an exact name, a prefix ending in "*", or "*" for all queues. */
 export type QueueSelector = { kind: "all" } | { kind: "exact"; queue: string } | { kind: "prefix"; prefix: string };

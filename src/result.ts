@@ -6,6 +6,13 @@ export interface JobHandle {
   status: JobStatus;
 }
 
+/** Where a multi-step job is: the step that runs next (or ran last, once the job has ended) of `count`. */
+export interface JobStep {
+  index: number;
+  name: string;
+  count: number;
+}
+
 export interface JobResult<R = unknown, P = unknown> {
   id: string;
   task: string;
@@ -23,6 +30,16 @@ export interface JobResult<R = unknown, P = unknown> {
   scheduledAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
+  /**
+   * A multi-step job's current workspace: the payload until its first step
+   * has completed, then what the last completed step left. Null for a
+   * single-handler job.
+   */
+  workspace: Record<string, unknown> | null;
+  /** A multi-step job's position, else null. */
+  step: JobStep | null;
+  /** The job that spawned this one with ctx.spawn, else null. */
+  parentId: string | null;
 }
 
 export function toResult<R, P>(record: JobRecord): JobResult<R, P> {
@@ -43,5 +60,15 @@ export function toResult<R, P>(record: JobRecord): JobResult<R, P> {
     scheduledAt: record.scheduledAt,
     startedAt: record.startedAt,
     finishedAt: record.finishedAt,
+    // A multi-step job is one with a step; its workspace column stays null until a step completes.
+    workspace: record.step == null ? null : JSON.parse(record.workspace ?? record.payload),
+    step: record.step == null ? null : stepOf(record.step),
+    parentId: record.parentId ?? null,
   };
+}
+
+/** The position shown: the stored one has the attempt base too (src/runtime/position.ts). */
+function stepOf(text: string): JobStep {
+  const { index, name, count } = JSON.parse(text) as JobStep;
+  return { index, name, count };
 }

@@ -12,6 +12,8 @@ export interface QueueStats {
   scheduled: number;
   blocked: number;
   running: number;
+  /** Parents suspended in ctx.join until their children end. */
+  waiting: number;
   failed: number;
   paused: boolean;
   /** Seconds the oldest ready job has waited; null when the queue is paused or has none ready. */
@@ -37,7 +39,7 @@ export interface Stats {
   backend: string;
   generatedAt: string;
   queues: QueueStats[];
-  totals: { ready: number; scheduled: number; blocked: number; running: number; failed: number };
+  totals: { ready: number; scheduled: number; blocked: number; running: number; waiting: number; failed: number };
   processes: ProcessStats[];
   processCounts: { live: number; stale: number; byKind: Record<string, { live: number; stale: number }> };
   recurring: RecurringStats[];
@@ -100,6 +102,7 @@ export async function collectStats(driver: Driver, backend: string, aliveThresho
       scheduled: info?.scheduled ?? 0,
       blocked: info?.blocked ?? 0,
       running: info?.running ?? 0,
+      waiting: info?.waiting ?? 0,
       failed: failed.get(name) ?? 0,
       paused: info?.paused ?? false,
       latency: info?.paused || oldest === null ? null : Math.max(0, (t - oldest.getTime()) / 1000),
@@ -107,7 +110,7 @@ export async function collectStats(driver: Driver, backend: string, aliveThresho
       liveWorkers: liveWorkers.filter((w) => workerSelects(w, name)).length,
     };
   });
-  const totals = { ready: 0, scheduled: 0, blocked: 0, running: 0, failed: 0 };
+  const totals = { ready: 0, scheduled: 0, blocked: 0, running: 0, waiting: 0, failed: 0 };
   for (const q of queues) {
     for (const key of Object.keys(totals) as Array<keyof typeof totals>) totals[key] += q[key];
   }

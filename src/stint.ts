@@ -35,6 +35,7 @@ import {
   type StartOptions,
 } from "./validate.ts";
 import { JobWaits, type WaitOptions } from "./wait.ts";
+import { checkJobsOptions, type JobsOptions } from "./job-query.ts";
 
 export interface EnqueueItem {
   task: AnyTask | string;
@@ -307,6 +308,16 @@ export class Stint {
   async listJobs(status: JobStatus, options?: ListOptions): Promise<JobSummary[]> {
     this.#open("listJobs");
     return await this.driver.jobList({ backend: this.backend, ...checkListArgs(status, options) });
+  }
+
+  /**
+   * Jobs matching every filter given, newest first. `where` matches top-level
+   * fields of the payload (of the current workspace for a multi-step job) by
+   * JSON equality: `{ where: { userId: 7 } }`.
+   */
+  async jobs(options?: JobsOptions): Promise<JobSummary[]> {
+    this.#open("jobs");
+    return await this.driver.jobList({ backend: this.backend, ...checkJobsOptions(options) });
   }
 
   /** Registers a lifecycle hook; returns a function that removes it. */

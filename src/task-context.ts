@@ -5,7 +5,7 @@
  */
 import type { Duration } from "./duration.ts";
 import type { JobStatus } from "./records.ts";
-import type { JobHandle, JobResult } from "./result.ts";
+import type { JobHandle, JobResult, JobStep } from "./result.ts";
 
 export interface TaskContext {
   /** Aborted on timeout, cancel() and shutdown (and when the job suspends); `signal.reason` says which. */
@@ -78,11 +78,7 @@ export interface FailureContext extends TaskContext {
 }
 
 /** A multi-step job's position: the step about to run (or running), its name, and how many there are. */
-export interface StepPosition {
-  index: number;
-  name: string;
-  count: number;
-}
+export type StepPosition = JobStep;
 
 /**
  * django-db-queue's four hooks. `before` failing fails the attempt as the

@@ -32,6 +32,10 @@ export interface TaskOptions<P = unknown> {
   retry?: RetryOptions;
   timeout?: Duration;
   hooks?: TaskHooks<P>;
+  /** "at-least-once" (default) or "at-most-once": a started attempt never starts again (DESIGN §11). */
+  delivery?: "at-least-once" | "at-most-once";
+  /** Run the handler in a transaction on the queue's database (ctx.tx) that also records its success (DESIGN §11). */
+  transactional?: boolean;
 }
 
 export interface Task<P = unknown, R = unknown> {
@@ -47,13 +51,24 @@ export interface Task<P = unknown, R = unknown> {
   readonly concurrency: ConcurrencyOptions<P> | null;
   readonly retry: { attempts: number; backoff: BackoffPolicy } | null;
   readonly timeoutMs: number | null;
+  readonly delivery: "at-least-once" | "at-most-once";
+  readonly transactional: boolean;
 }
 
 /** Any task, whatever its payload and result types (handlers are contravariant in P). */
 // deno-lint-ignore no-explicit-any
 export type AnyTask = Task<any, any>;
 
-const TASK_OPTION_KEYS = new Set(["queue", "priority", "concurrency", "retry", "timeout", "hooks"]);
+const TASK_OPTION_KEYS = new Set([
+  "queue",
+  "priority",
+  "concurrency",
+  "retry",
+  "timeout",
+  "hooks",
+  "delivery",
+  "transactional",
+]);
 const HOOK_KEYS = new Set(["onEnqueue", "before", "after", "onFailure"]);
 
 /**
@@ -92,6 +107,12 @@ export function defineTask<P = unknown, R = unknown>(
   const timeoutMs = options.timeout === undefined ? null : configCheck.duration(options.timeout, `task ${name}: timeout`);
   if (timeoutMs === 0) throw new ConfigError(`task ${name}: timeout must be greater than zero`);
   const retry = options.retry === undefined ? null : parseRetry(options.retry, `task ${name}: retry`);
+  const delivery = options.delivery ?? "at-least-once";
+  if (delivery !== "at-least-once" && delivery !== "at-most-once") {
+    throw new ConfigError(`task ${name}: delivery must be "at-least-once" or "at-most-once", got ${JSON.stringify(delivery)}`);
+  }
+  const transactional = options.transactional ?? false;
+  if (typeof transactional !== "boolean") throw new ConfigError(`task ${name}: transactional must be true or false`);
   return Object.freeze({
     kind: "stint.task",
     name,
@@ -105,6 +126,8 @@ export function defineTask<P = unknown, R = unknown>(
       : checkConcurrency<P>(options.concurrency, `task ${name}: concurrency`, configCheck),
     retry,
     timeoutMs,
+    delivery,
+    transactional,
   });
 }
 

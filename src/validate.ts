@@ -145,7 +145,7 @@ export function checkDatabaseUrl(url: unknown): string {
 // ---- the options of Stint's methods ----
 
 export const JOB_STATUSES: ReadonlySet<JobStatus> = new Set<JobStatus>([
-  "scheduled", "ready", "blocked", "running", "succeeded", "failed", "discarded", "cancelled",
+  "scheduled", "ready", "blocked", "running", "waiting", "succeeded", "failed", "discarded", "cancelled",
 ]);
 
 export const MAX_LIST_LIMIT = 1000;

@@ -20,6 +20,14 @@ export interface Condition {
 /** How a dialect matches a queue prefix on `r.queue`. */
 export type PrefixMatch = (prefix: string) => Condition;
 
+/**
+ * A condition that the JSON document `doc` (an SQL expression) has the
+ * top-level field `field` equal, by JSON equality, to the JSON text `json`
+ * (json-where.ts). `field` and `json` are user text: they must only travel as
+ * parameters.
+ */
+export type FieldEquals = (doc: string, field: string, json: string) => Condition;
+
 /** Runs statements: on the pool, or inside one transaction. */
 export interface SqlRunner {
   query(sql: string, params?: Param[]): Promise<Row[]>;
@@ -51,6 +59,8 @@ export interface SqlAccess extends SqlRunner {
   readonly lockWaitSuffix?: string;
   /** How the claim matches a queue prefix (selectors.ts; default `substrPrefix`). */
   readonly prefixMatch?: PrefixMatch;
+  /** How jobList's `where` compares a field (json-where.ts; default by dialect). */
+  readonly fieldEquals?: FieldEquals;
   close(): Promise<void>;
 }
 

@@ -40,6 +40,8 @@ import { recurringDue } from "./recurringDue.ts";
 import { recurringReserve } from "./recurringReserve.ts";
 import { recurringEnqueue } from "./recurringEnqueue.ts";
 import { retentionPrune } from "./retentionPrune.ts";
+import { stepList } from "./stepList.ts";
+import { stepSave } from "./stepSave.ts";
 
 export function createEngineDriver(access: SqlAccess): Driver {
   return {
@@ -63,6 +65,8 @@ export function createEngineDriver(access: SqlAccess): Driver {
     queueList: (p) => queueList(access, p),
     queueDepth: (p) => queueDepth(access, p),
     jobList: (p) => jobList(access, p),
+    stepList: (p) => stepList(access, p),
+    stepSave: (p) => stepSave(access, p),
     jobFailedCount: (p) => jobFailedCount(access, p),
     processList: (p) => processList(access, p),
     processRegister: (p) => processRegister(access, p),

@@ -13,7 +13,7 @@
  */
 import type { ClaimedJob, QueueSelector } from "../../src/records.ts";
 import { selectorRank } from "../../src/selectors.ts";
-import { chunks, num, placeholders, type SqlRunner, str } from "./access.ts";
+import { chunks, num, placeholders, type SqlRunner, str, strOrNull } from "./access.ts";
 
 /** Rows per statement in the hot path's batches. */
 export const CHUNK = 500;
@@ -23,7 +23,7 @@ export const WAITING_TABLES = ["stint_ready_executions", "stint_scheduled_execut
 
 /**
  * A claimed job from a row of its columns (`id`, `task`, `queue`, `priority`,
- * `payload`, `created_at`), with the claim's attempt and start (ms): the claim
+ * `payload`, `created_at`, `workspace`, `step`, `parent_id`), with the claim's attempt and start (ms): the claim
  * token every outcome of it names (src/records.ts Outcome).
  */
 export function claimedJob(r: Record<string, unknown>, attempt: number, startedAt: number): ClaimedJob {
@@ -36,11 +36,15 @@ export function claimedJob(r: Record<string, unknown>, attempt: number, startedA
     attempt,
     enqueuedAt: new Date(num(r.created_at)),
     claim: { attempt, startedAt },
+    workspace: strOrNull(r.workspace),
+    step: strOrNull(r.step),
+    parentId: strOrNull(r.parent_id),
   };
 }
 
 /** A held claim's job as the worker got it: the attempt and its start are the claimed row's (`c`). */
-export const CLAIM_COLUMNS = "j.id, j.task, j.queue, j.priority, j.payload, j.created_at, c.attempt, c.started_at";
+export const CLAIM_COLUMNS =
+  "j.id, j.task, j.queue, j.priority, j.payload, j.created_at, j.workspace, j.step, j.parent_id, c.attempt, c.started_at";
 
 export function claimOfRow(r: Record<string, unknown>): ClaimedJob {
   return claimedJob(r, num(r.attempt), num(r.started_at));
@@ -54,10 +58,12 @@ export function sortClaimed(jobs: ClaimedJob[], selectors: QueueSelector[]): Cla
   );
 }
 
+/** Deletes jobs with their errors and stored steps (PostgreSQL has no foreign keys to cascade). */
 export async function deleteJobs(q: SqlRunner, ids: string[]): Promise<void> {
   for (const batch of chunks(ids, CHUNK)) {
     const inIds = placeholders(batch.length);
     await q.run(`DELETE FROM stint_job_errors WHERE job_id IN (${inIds})`, batch);
+    await q.run(`DELETE FROM stint_steps WHERE job_id IN (${inIds})`, batch);
     await q.run(`DELETE FROM stint_jobs WHERE id IN (${inIds})`, batch);
   }
 }

@@ -163,13 +163,16 @@ export async function jobFinishManyIn(
   const released = byKind("released");
   await readyAgain(q, released.map((o) => o.id), t);
 
-  // The next step starts with a fresh retry budget; the job still holds its slot, so no gate.
+  // The attempt counts (so every claim of the job has its own attempt number, and its errors
+  // tell the steps apart); the next step's retry budget starts where its position says
+  // (src/runtime/body.ts). The job still holds its slot, so no gate.
   const advanced = byKind("advance");
   for (const o of advanced) {
+    const h = held.get(o.id)!;
     await q.run(
-      `UPDATE stint_jobs SET workspace = ?, step = ?, attempts = 0, started_at = ?, status = 'ready', updated_at = ?
+      `UPDATE stint_jobs SET workspace = ?, step = ?, attempts = ?, started_at = ?, status = 'ready', updated_at = ?
        WHERE id = ?`,
-      [o.workspace, o.step, held.get(o.id)!.startedAt, t, o.id],
+      [o.workspace, o.step, h.attempt, h.startedAt, t, o.id],
     );
   }
   await readyAgain(q, advanced.map((o) => o.id), t);

@@ -38,5 +38,8 @@ export async function jobGet(access: SqlAccess, p: { backend: string; id: string
     scheduledAt: new Date(num(r.scheduled_at)),
     startedAt: startedAtOf(r),
     finishedAt: dateOrNull(r.finished_at),
+    workspace: strOrNull(r.workspace),
+    step: strOrNull(r.step),
+    parentId: strOrNull(r.parent_id),
   };
 }

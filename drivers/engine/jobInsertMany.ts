@@ -11,7 +11,7 @@ import { acquireSlots, type BlockedRow, type InsertIgnore, insertBlockedRows } f
 const JOB_COLUMNS = [
   "id", "backend", "task", "queue", "priority", "payload", "status", "concurrency_key", "concurrency_limit",
   "concurrency_duration_ms", "concurrency_on_conflict", "attempts", "scheduled_at", "created_at", "updated_at",
-  "finished_at",
+  "finished_at", "step", "parent_id",
 ];
 
 /** In one transaction of ours, or in the caller's `tx`. */
@@ -53,6 +53,7 @@ export async function jobInsertManyIn(
       params.push(
         job.id, backend, job.task, job.queue, job.priority, job.payload, status, c?.key ?? null, c?.limit ?? null,
         c?.durationMs ?? null, c?.onConflict ?? null, 0, due, t, t, status === "discarded" ? t : null,
+        job.step ?? null, job.parentId ?? null,
       );
       if (status === "ready") ready.push(job.id, backend, job.queue, job.priority, due, t);
       else if (status === "scheduled") scheduled.push(job.id, backend, job.queue, job.priority, due, t);

@@ -5,7 +5,7 @@ export async function queueList(access: SqlAccess, p: { backend: string; queue?:
   const one = p.queue !== undefined;
   const where = one ? "backend = ? AND queue = ?" : "backend = ?";
   const params = one ? [p.backend, p.queue!] : [p.backend];
-  const [ready, scheduled, blocked, running, pauses] = await Promise.all([
+  const [ready, scheduled, blocked, running, waiting, pauses] = await Promise.all([
     access.query(
       `SELECT queue, COUNT(*) AS n, MIN(latency_started_at) AS oldest FROM stint_ready_executions WHERE ${where} GROUP BY queue`,
       params,
@@ -20,6 +20,11 @@ export async function queueList(access: SqlAccess, p: { backend: string; queue?:
        WHERE c.backend = ?${one ? " AND j.queue = ?" : ""} GROUP BY j.queue`,
       params,
     ),
+    // Parents in ctx.join have no state row: their job rows say so (the retention index serves it).
+    access.query(
+      `SELECT queue, COUNT(*) AS n FROM stint_jobs WHERE ${where} AND status = 'waiting' GROUP BY queue`,
+      params,
+    ),
     access.query(`SELECT queue FROM stint_pauses WHERE ${where}`, params),
   ]);
   const infos = new Map<string, QueueInfo>();
@@ -32,6 +37,7 @@ export async function queueList(access: SqlAccess, p: { backend: string; queue?:
         scheduled: 0,
         blocked: 0,
         running: 0,
+        waiting: 0,
         paused: false,
         oldestReadyAt: null,
         nextScheduledAt: null,
@@ -52,6 +58,7 @@ export async function queueList(access: SqlAccess, p: { backend: string; queue?:
   }
   for (const r of blocked) get(str(r.queue)).blocked = num(r.n);
   for (const r of running) get(str(r.queue)).running = num(r.n);
+  for (const r of waiting) get(str(r.queue)).waiting = num(r.n);
   for (const r of pauses) get(str(r.queue)).paused = true;
   if (one && infos.size === 0) get(p.queue!);
   return [...infos.values()].sort((a, b) => (a.queue < b.queue ? -1 : a.queue > b.queue ? 1 : 0));

@@ -16,16 +16,22 @@ async function pruneJobs(
     const params: Param[] = [p.backend, ...p.statuses, p.before.getTime()];
     if (p.task !== undefined) params.push(p.task);
     // Locked (skipping rows another transaction holds, like a retry of a failed
-    // job) so a job that changes state meanwhile is never deleted.
+    // job) so a job that changes state meanwhile is never deleted. A child
+    // stays while its parent may still join it: it has not finished, or it
+    // failed (a retry runs it again from the top, and its join reads the children).
     const rows = await q.query(
-      `SELECT id FROM stint_jobs WHERE backend = ? AND status IN (${placeholders(p.statuses.length)})
-       AND finished_at < ?${p.task !== undefined ? " AND task = ?" : ""} LIMIT ? ${access.lockSuffix}`,
+      `SELECT j.id FROM stint_jobs j WHERE j.backend = ? AND j.status IN (${placeholders(p.statuses.length)})
+       AND j.finished_at < ?${p.task !== undefined ? " AND j.task = ?" : ""}
+       AND (j.parent_id IS NULL OR NOT EXISTS (
+         SELECT 1 FROM stint_jobs pj WHERE pj.id = j.parent_id AND (pj.finished_at IS NULL OR pj.status = 'failed')))
+       LIMIT ? ${access.lockSuffix}`,
       [...params, p.batchSize],
     );
     const ids = rows.map((r) => str(r.id));
     if (ids.length === 0) return 0;
     const inIds = placeholders(ids.length);
     await q.run(`DELETE FROM stint_job_errors WHERE job_id IN (${inIds})`, ids);
+    await q.run(`DELETE FROM stint_steps WHERE job_id IN (${inIds})`, ids);
     await q.run(`DELETE FROM stint_failed_executions WHERE job_id IN (${inIds})`, ids);
     return await q.run(
       `DELETE FROM stint_jobs WHERE id IN (${inIds}) AND status IN (${placeholders(p.statuses.length)})`,
@@ -65,6 +71,25 @@ async function pruneReservations(
   });
 }
 
+/**
+ * Steps whose job is gone. PostgreSQL has no foreign keys (drivers/postgres/schema.ts):
+ * its fast finish deletes a succeeded job without looking for steps unless the
+ * outcome says it stored some (Outcome.stored), which a run that made no durable
+ * call cannot know. Elsewhere the cascade leaves none, and this finds nothing.
+ */
+async function pruneOrphanSteps(access: SqlAccess, batchSize: number): Promise<number> {
+  return await access.transaction(async (q) => {
+    const rows = await q.query(
+      `SELECT DISTINCT s.job_id FROM stint_steps s
+       WHERE NOT EXISTS (SELECT 1 FROM stint_jobs j WHERE j.id = s.job_id) LIMIT ?`,
+      [batchSize],
+    );
+    const ids = rows.map((r) => str(r.job_id));
+    if (ids.length === 0) return 0;
+    return await q.run(`DELETE FROM stint_steps WHERE job_id IN (${placeholders(ids.length)})`, ids);
+  });
+}
+
 export async function retentionPrune(
   access: SqlAccess,
   p: PruneParams,
@@ -80,6 +105,7 @@ export async function retentionPrune(
   const failed = p.failedBefore
     ? await pruneJobs(access, { backend, before: p.failedBefore, statuses: ["failed"], task, batchSize })
     : 0;
+  if (p.finishedBefore) await pruneOrphanSteps(access, batchSize);
   return {
     finished,
     failed,

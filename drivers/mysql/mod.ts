@@ -26,6 +26,7 @@ import { jobCancel } from "../engine/jobCancel.ts";
 import { jobDiscardMany } from "../engine/jobDiscardMany.ts";
 import { jobRetryMany } from "../engine/jobRetryMany.ts";
 import { likePrefix } from "../engine/selectors.ts";
+import { mariadb106FieldEquals, mariadbFieldEquals, mysqlFieldEquals } from "../engine/json-where.ts";
 import { connectError, driverError, isFatal, isTransient } from "./errors.ts";
 import { guardUserTx, type TxIdentity } from "../engine/user-tx.ts";
 import { migrateMysql } from "./migrations.ts";
@@ -53,6 +54,13 @@ export async function createMysqlDriver(options: DriverOptions): Promise<Driver>
     jobDiscardMany: (p) => jobDiscardMany(waiting, p),
     jobRetryMany: (p) => jobRetryMany(waiting, p),
   }, isMissingTable);
+}
+
+/** JSON equality as the server has it: MariaDB's JSON is text (JSON_EQUALS from 10.7). */
+function fieldEqualsFor(server: Server) {
+  if (server.flavor === "mysql") return mysqlFieldEquals;
+  const [major, minor] = server.version.split(/[.-]/).map(Number);
+  return major > 10 || (major === 10 && minor >= 7) ? mariadbFieldEquals : mariadb106FieldEquals;
 }
 
 /** ER_NO_SUCH_TABLE (1146) on one of the queue's tables (the client's error is the DriverError's cause). */
@@ -196,6 +204,7 @@ export async function openMysqlAccess(options: DriverOptions): Promise<{ access:
     lockSuffix: "FOR UPDATE SKIP LOCKED",
     // LIKE is case-sensitive under the binary collation, and an index range can serve it.
     prefixMatch: likePrefix,
+    fieldEquals: fieldEqualsFor(server),
     close: () => pool.end(),
   };
   return { access, server };

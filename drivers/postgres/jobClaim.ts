@@ -68,13 +68,16 @@ export function claimStatement(
     ), ready AS (
       DELETE FROM stint_ready_executions r WHERE r.ctid = ANY (ARRAY(SELECT rid FROM picked)) RETURNING r.job_id
     ), jobs AS MATERIALIZED (
-      SELECT j.id, j.task, j.queue, j.priority, j.payload, j.attempts + 1 AS attempt, j.created_at FROM stint_jobs j
+      SELECT j.id, j.task, j.queue, j.priority, j.payload, j.attempts + 1 AS attempt, j.created_at, j.workspace, j.step,
+        j.parent_id
+      FROM stint_jobs j
       WHERE j.id = ANY (ARRAY(SELECT job_id FROM ready))
     ), claimed AS (
       INSERT INTO stint_claimed_executions (job_id, backend, process_id, attempt, started_at, created_at)
       SELECT id, ?, ?, attempt, ?, ? FROM jobs
     )
-    SELECT json_agg(json_build_array(id, task, queue, priority, payload, attempt, created_at))::text AS jobs
+    SELECT json_agg(json_build_array(id, task, queue, priority, payload, attempt, created_at, workspace, step,
+      parent_id))::text AS jobs
     FROM jobs`);
   const t = p.now.getTime();
   return [statement, [
@@ -95,7 +98,9 @@ export async function jobClaim(
   const text = rows[0]?.jobs;
   if (typeof text !== "string") return [];
   const startedAt = p.now.getTime();
-  const jobs = (JSON.parse(text) as ClaimRow[]).map(([id, task, queue, priority, payload, attempt, createdAt]) => ({
+  const jobs = (JSON.parse(text) as ClaimRow[]).map((
+    [id, task, queue, priority, payload, attempt, createdAt, workspace, step, parentId],
+  ): ClaimedJob => ({
     id,
     task,
     queue,
@@ -104,13 +109,17 @@ export async function jobClaim(
     attempt,
     enqueuedAt: new Date(createdAt),
     claim: { attempt, startedAt },
+    workspace,
+    step,
+    parentId,
   }));
   return sortClaimed(jobs, p.selectors);
 }
 
 /**
  * The claimed jobs come back as one JSON array of arrays: decoding one text
- * value beats decoding seven columns per row, which was the biggest single
- * cost of a fast drain in JavaScript.
+ * value beats decoding ten columns per row, which was the biggest single
+ * cost of a fast drain in JavaScript. The last three (workspace, step,
+ * parent) are null for a plain job.
  */
-type ClaimRow = [string, string, string, number, string, number, number];
+type ClaimRow = [string, string, string, number, string, number, number, string | null, string | null, string | null];

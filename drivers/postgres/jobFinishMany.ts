@@ -209,9 +209,13 @@ async function finishBatch(
   return rows.filter((r) => r.id !== null).map((r) => str(r.id));
 }
 
-/** Outcomes only the shared engine applies: the multi-step and durable kinds, a final workspace, a child's. */
+/**
+ * Outcomes only the shared engine applies: the multi-step and durable kinds, a
+ * final workspace, a child's, and a job with stored steps (the engine deletes them with it).
+ */
 function needsEngine(o: Outcome): boolean {
   return o.kind === "advance" || o.kind === "sleep" || o.kind === "wait" || (o.parentId ?? null) !== null ||
+    o.stored === true ||
     (o.kind === "succeeded" && o.workspace !== undefined);
 }
 

@@ -8,7 +8,10 @@
  * the batch size.
  *
  * Jobs with a concurrency policy go through the shared engine: semaphores and
- * blocked jobs are its business, and this file only handles plain jobs.
+ * blocked jobs are its business, and this file only handles plain jobs. A
+ * multi-step job's step and a child's parent are one scalar each for the whole
+ * batch ($9, $10: null for plain jobs, at no measurable cost); a batch whose
+ * jobs differ in them (a bulk enqueue mixing tasks) goes through the engine.
  */
 import type { InsertedJob, NewJob } from "../../src/records.ts";
 import { chunks, type Param, type SqlAccess, type SqlRunner } from "../engine/access.ts";
@@ -36,9 +39,9 @@ const insertSql = (notify: boolean, uniform: boolean) => `WITH input AS (
     ${uniform ? INPUT.uniform : INPUT.mixed}
   ), jobs AS (
     INSERT INTO stint_jobs (id, backend, task, queue, priority, payload, status, attempts, scheduled_at, created_at,
-      updated_at)
+      updated_at, step, parent_id)
     SELECT id, $1, task, queue, priority, payload, CASE WHEN scheduled_at <= $2 THEN 'ready' ELSE 'scheduled' END, 0,
-      scheduled_at, $2, $2
+      scheduled_at, $2, $2, $9::text, $10::uuid
     FROM input
     RETURNING id, queue, priority, scheduled_at, status
   ), ready AS (
@@ -54,6 +57,14 @@ const INSERT = {
   quiet: { uniform: insertSql(false, true), mixed: insertSql(false, false) },
 };
 
+/** Whether every job has the first one's step and parent (the statement takes one of each). */
+function sharesStepAndParent(jobs: NewJob[]): boolean {
+  if (jobs.length === 0) return true;
+  const step = jobs[0].step ?? null;
+  const parentId = jobs[0].parentId ?? null;
+  return jobs.every((j) => (j.step ?? null) === step && (j.parentId ?? null) === parentId);
+}
+
 function isUniform(jobs: NewJob[]): boolean {
   const [first] = jobs;
   const due = first.scheduledAt.getTime();
@@ -67,9 +78,22 @@ function insertStatement(notify: boolean, backend: string, t: number, jobs: NewJ
   const variants = notify ? INSERT.notify : INSERT.quiet;
   const ids = pgArray(jobs.map((j) => j.id));
   const payloads = pgArray(jobs.map((j) => j.payload));
+  const step = jobs[0].step ?? null;
+  const parentId = jobs[0].parentId ?? null;
   if (isUniform(jobs)) {
     const [j] = jobs;
-    return [variants.uniform, [backend, t, ids, j.task, j.queue, j.priority, payloads, j.scheduledAt.getTime()]];
+    return [variants.uniform, [
+      backend,
+      t,
+      ids,
+      j.task,
+      j.queue,
+      j.priority,
+      payloads,
+      j.scheduledAt.getTime(),
+      step,
+      parentId,
+    ]];
   }
   return [variants.mixed, [
     backend,
@@ -80,6 +104,8 @@ function insertStatement(notify: boolean, backend: string, t: number, jobs: NewJ
     pgArray(jobs.map((j) => j.priority)),
     payloads,
     pgArray(jobs.map((j) => j.scheduledAt.getTime())),
+    step,
+    parentId,
   ]];
 }
 
@@ -98,8 +124,8 @@ export async function jobInsertMany(
     id: j.id,
     status: j.scheduledAt.getTime() <= t ? "ready" : "scheduled",
   }));
-  if (p.jobs.some((j) => j.concurrency !== null)) {
-    // The shared engine owns concurrency; the wake-up joins its transaction.
+  if (p.jobs.some((j) => j.concurrency !== null) || !sharesStepAndParent(p.jobs)) {
+    // The shared engine owns concurrency (and mixed steps); the wake-up joins its transaction.
     const viaEngine = async (q: SqlRunner) => {
       const inserted = await jobInsertManyIn(q, access, p);
       const ready = p.jobs.filter((_, i) => inserted[i].status === "ready").map((j) => j.queue);

@@ -18,12 +18,13 @@
 import type { Driver, DriverOptions } from "../../src/driver.ts";
 import { createEngineDriver } from "../engine/engine.ts";
 import { inCauseChain, namesStintTable, withNotMigratedError } from "../engine/not-migrated.ts";
+import { stepSave } from "../engine/stepSave.ts";
 import { createAccess, runnerOver } from "./access.ts";
 import { jobClaim } from "./jobClaim.ts";
 import { jobFinishMany } from "./jobFinishMany.ts";
 import { jobInsertMany } from "./jobInsertMany.ts";
 import { jobPromoteDue } from "./jobPromoteDue.ts";
-import { createListener } from "./notify.ts";
+import { createListener, notifyQueues } from "./notify.ts";
 import { endPool, openPool } from "./open.ts";
 
 export async function createPostgresDriver(options: DriverOptions): Promise<Driver> {
@@ -38,6 +39,10 @@ export async function createPostgresDriver(options: DriverOptions): Promise<Driv
     jobClaim: (p) => jobClaim(hot, p),
     jobFinishMany: (p) => jobFinishMany(access, hot, { ...p, notify }),
     jobPromoteDue: (p) => jobPromoteDue(access, hot, { ...p, notify }),
+    // A spawned child that is ready wakes its queue's workers when the step commits.
+    stepSave: (p) =>
+      stepSave(access, p, (q, backend, child, status) =>
+        status === "ready" ? notifyQueues(q, backend, [child.queue], notify) : Promise.resolve()),
     listen: (p) => listener.listen(p),
     async close() {
       await listener.close();

@@ -1,12 +1,12 @@
 /**
- * The edge client (`stint/client`): enqueue, read results, cancel and count
- * waiting jobs by task name, from code that has no task definitions and may
- * have no Worker, no node: module and no runtime global (Cloudflare Workers,
- * Deno with network permission only, other edge functions). It is the core's
- * own job building, validation and driver calls without the runtime: nothing
- * here runs a job, so nothing here imports src/runtime/ (test/rules.test.ts
- * walks this module graph to hold that). client.ts at the root binds the
- * drivers to it, as mod.ts does for createStint.
+ * The edge client (`stint/client`): enqueue, read results, find jobs by their
+ * data, cancel and count waiting jobs by task name, from code that has no task
+ * definitions and may have no Worker, no node: module and no runtime global
+ * (Cloudflare Workers, Deno with network permission only, other edge
+ * functions). It is the core's own job building, validation and driver calls
+ * without the runtime: nothing here runs a job, so nothing here imports
+ * src/runtime/ (test/rules.test.ts walks this module graph to hold that).
+ * client.ts at the root binds the drivers to it, as mod.ts does for createStint.
  *
  * The client never migrates: the workers' deployment owns the tables, and a
  * client on a database without them meets NotMigratedError.
@@ -18,6 +18,8 @@ import type { ConnectOptions, Driver } from "../driver.ts";
 import type { Duration } from "../duration.ts";
 import { ConfigError, JobNotFoundError, StintClosedError } from "../errors.ts";
 import { isJobId } from "../ids.ts";
+import { checkJobsOptions, type JobsOptions } from "../job-query.ts";
+import type { JobSummary } from "../records.ts";
 import { type JobHandle, type JobResult, toResult } from "../result.ts";
 import { MAX_TIMER_MS } from "../timers.ts";
 import { checkDatabaseUrl, configCheck, describe, type QueueDepthOptions } from "../validate.ts";
@@ -153,6 +155,15 @@ export class StintClient {
     const record = await this.driver.jobGet({ backend: this.backend, id: checkId(id) });
     if (!record) throw new JobNotFoundError(id);
     return toResult<R, P>(record);
+  }
+
+  /**
+   * Jobs matching every filter given, newest first; `where` matches top-level
+   * payload (or workspace) fields by JSON equality, as stint.jobs() does.
+   */
+  async jobs(options?: JobsOptions): Promise<JobSummary[]> {
+    this.#open("jobs");
+    return await this.driver.jobList({ backend: this.backend, ...checkJobsOptions(options) });
   }
 
   /**

@@ -10,6 +10,7 @@
  */
 import { type Context, Hono } from "hono";
 import type { JobStatus } from "../records.ts";
+import type { JobResult } from "../result.ts";
 import { BadRequestError, ConfigError, StintError } from "../errors.ts";
 import { describe, JOB_STATUSES, MAX_NAME_LENGTH } from "../validate.ts";
 import { hasUnstorable } from "../json.ts";
@@ -29,6 +30,8 @@ const OPTION_KEYS = ["token", "readOnly"];
 /** Shorter than this, a token is guessed in a few thousand requests; a random one is 32+ characters. */
 const MIN_TOKEN_LENGTH = 8;
 const COOKIE = "stint_token";
+/** A job page lists at most this many of the job's children (the newest). */
+const CHILDREN_SHOWN = 100;
 
 /**
  * A queue name, task key or filter from the request, refused (400) when no stored name can equal it
@@ -162,12 +165,19 @@ export function stintApp(stint: Stint, options: StintAppOptions = {}): Hono {
     return c.html(jobsPage(page(c, "/jobs"), status, queue, jobs, c.req.query("flash")));
   });
   app.get("/jobs/:id", async (c) => {
+    let job: JobResult;
     try {
-      return c.html(jobPage(page(c, "/jobs/:id"), await stint.getResult(c.req.param("id")), c.req.query("flash")));
+      job = await stint.getResult(c.req.param("id"));
     } catch (error) {
       if (error instanceof StintError && error.code === "JOB_NOT_FOUND") return c.text("no such job\n", 404);
       throw error;
     }
+    const [steps, children] = await Promise.all([
+      stint.driver.stepList({ backend: stint.backend, jobId: job.id }),
+      stint.jobs({ parentId: job.id, limit: CHILDREN_SHOWN }),
+    ]);
+    const related = { steps, children, childLimit: CHILDREN_SHOWN };
+    return c.html(jobPage(page(c, "/jobs/:id"), job, related, c.req.query("flash")));
   });
 
   const act = (pattern: string, run: (c: Context) => Promise<string>) =>

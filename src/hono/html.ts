@@ -31,7 +31,8 @@ pre{background:#fff;border:1px solid #e3e6eb;padding:8px;overflow:auto;white-spa
 </style></head><body>
 <header><strong>Stint</strong><span>backend ${esc(ctx.backend)}</span>
 <a href="${esc(home(ctx))}">Overview</a><a href="${esc(ctx.base)}/jobs?status=failed">Failed</a>
-<a href="${esc(ctx.base)}/jobs?status=running">Running</a><a href="${esc(ctx.base)}/jobs?status=scheduled">Scheduled</a>
+<a href="${esc(ctx.base)}/jobs?status=running">Running</a><a href="${esc(ctx.base)}/jobs?status=waiting">Waiting</a>
+<a href="${esc(ctx.base)}/jobs?status=scheduled">Scheduled</a>
 <a href="${esc(ctx.base)}/stats.json">stats.json</a><a href="${esc(ctx.base)}/metrics">metrics</a></header>
 <main>${flash ? `<div class="flash" role="status">${esc(flash)}</div>` : ""}<h1>${esc(title)}</h1>${body}</main></body></html>`;
 }

@@ -13,7 +13,7 @@ export function renderMetrics(stats: Stats): string {
     for (const [labels, value] of rows) out.push(`${name}{${labels}} ${value}`);
   };
   const q = (name: string) => `${b},queue="${label(name)}"`;
-  const states = ["ready", "scheduled", "blocked", "running", "failed"] as const;
+  const states = ["ready", "scheduled", "blocked", "running", "waiting", "failed"] as const;
   gauge(
     "stint_queue_jobs",
     "Jobs per queue and state.",

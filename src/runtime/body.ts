@@ -15,12 +15,17 @@
  * after it and are not cut short here (in async mode the outcome has been
  * decided by then anyway; in worker mode the isolate's grace applies).
  */
-import { ResultError } from "../errors.ts";
+import { ResultError, StepError } from "../errors.ts";
+
+/** A handler (or step) that returned before its durable calls settled: what they do would race the outcome. */
+export const NOT_AWAITED =
+  "the handler returned while a ctx.step, sleep, spawn or join call was still pending: await each one";
 import { jsonProblem, resultJson } from "../json.ts";
 import type { AnyTask } from "../task.ts";
 import type { FailureContext, HookJob, StepPosition } from "../task-context.ts";
 import { isThenable, type JobAbort } from "./abort.ts";
 import type { JobContext } from "./durable.ts";
+import { position, stepAttempt } from "./position.ts";
 
 export type BodyResult =
   & (
@@ -44,11 +49,7 @@ function notAFailure(reason: unknown): boolean {
   }
 }
 
-export function position(step: string | null | undefined): StepPosition | null {
-  return step ? JSON.parse(step) as StepPosition : null;
-}
-
-/** Whether a failure of this attempt is retried (the task's attempts are not used up). */
+/** Whether a failure of this attempt (of its step, for a multi-step job) is retried. */
 export function willRetry(task: AnyTask, attempt: number): boolean {
   return task.retry !== null && attempt < task.retry.attempts;
 }
@@ -57,14 +58,15 @@ export async function runBody(task: AnyTask, ctx: JobContext, abort: JobAbort): 
   const job = ctx.job;
   const hooks = task.hooks;
   const steps = task.steps;
-  let at = position(job.step);
+  let at: StepPosition | null = position(job.step);
   if (steps && !at) at = { index: 0, name: steps[0].name, count: steps.length };
+  const attempt = stepAttempt(job);
   const input = JSON.parse(steps ? job.workspace ?? job.payload : job.payload);
   const hookJob: HookJob = {
     id: job.id,
     task: job.task,
     queue: job.queue,
-    attempt: job.attempt,
+    attempt,
     payload: input,
     parentId: job.parentId ?? null,
     step: at,
@@ -80,21 +82,25 @@ export async function runBody(task: AnyTask, ctx: JobContext, abort: JobAbort): 
         );
       }
       const value = await settle(steps[index].fn(input, ctx), abort);
+      if (ctx.pending > 0) throw new StepError(NOT_AWAITED);
       const workspace = workspaceJson(job.task, input);
       if (index + 1 < steps.length) {
-        const next: StepPosition = { index: index + 1, name: steps[index + 1].name, count: steps.length };
+        // `base`: the next step's attempts start after this one's (position.ts).
+        const next = { index: index + 1, name: steps[index + 1].name, count: steps.length, base: job.attempt };
         result = { kind: "advance", workspace, step: JSON.stringify(next) };
       } else {
         result = { kind: "ok", json: resultJson(job.task, value), workspace };
       }
     } else {
-      result = { kind: "ok", json: resultJson(job.task, await settle(task.handler!(input, ctx), abort)) };
+      const value = await settle(task.handler!(input, ctx), abort);
+      if (ctx.pending > 0) throw new StepError(NOT_AWAITED);
+      result = { kind: "ok", json: resultJson(job.task, value) };
     }
   } catch (error) {
     const reason = abort.aborted ? abort.reason : error;
     result = { kind: "thrown", error: reason };
     if (hooks?.onFailure && !notAFailure(reason)) {
-      ctx.willRetry = willRetry(task, job.attempt);
+      ctx.willRetry = willRetry(task, attempt);
       try {
         await hooks.onFailure(hookJob, reason, ctx as FailureContext);
       } catch (hookError) {

@@ -25,6 +25,7 @@ import type { JobHandle, JobResult } from "../result.ts";
 import type { SpawnOptions, TaskContext } from "../task-context.ts";
 import { stepCheck } from "../validate.ts";
 import type { JobAbort } from "./abort.ts";
+import { stepAttempt } from "./position.ts";
 
 /** What the durable calls ask of the queue, for one job. */
 export interface JobServices {
@@ -45,6 +46,8 @@ export class JobContext implements TaskContext {
   readonly job: ClaimedJob;
   /** Set before onFailure runs (FailureContext). */
   willRetry = false;
+  /** The job has stored steps (read or written in this run): its outcome says so (records.ts Outcome.stored). */
+  stored = false;
   readonly #abort: JobAbort;
   readonly #services: JobServices;
   readonly #now: () => number;
@@ -66,7 +69,7 @@ export class JobContext implements TaskContext {
     return this.job.id;
   }
   get attempt(): number {
-    return this.job.attempt;
+    return stepAttempt(this.job);
   }
   get task(): string {
     return this.job.task;
@@ -78,7 +81,70 @@ export class JobContext implements TaskContext {
     return this.job.parentId ?? null;
   }
 
-  async step<T>(name: string, fn: () => T | Promise<T>): Promise<T> {
+  /** Durable calls not settled yet (a handler that returns before they settle did not await one). */
+  pending = 0;
+  #closed = false;
+
+  /**
+   * The attempt's outcome is decided: a durable call made from now on (by a
+   * handler still running after its timeout, say) does nothing and never settles.
+   */
+  close(): void {
+    this.#closed = true;
+  }
+
+  step<T>(name: string, fn: () => T | Promise<T>): Promise<T> {
+    return this.#guard(() => this.#step(name, fn));
+  }
+
+  sleep(name: string, duration: unknown): Promise<void> {
+    return this.#guard(() => {
+      this.#use(name, "sleep");
+      const ms = stepCheck.duration(duration, `sleep ${JSON.stringify(name)}`);
+      return this.#sleepTo(name, this.#now() + ms);
+    });
+  }
+
+  sleepUntil(name: string, date: Date): Promise<void> {
+    return this.#guard(() => {
+      this.#use(name, "sleep");
+      if (!(date instanceof Date) || Number.isNaN(date.getTime())) {
+        throw new StepError(`sleepUntil ${JSON.stringify(name)}: the second argument must be a valid Date`);
+      }
+      return this.#sleepTo(name, date.getTime());
+    });
+  }
+
+  spawn(name: string, task: { readonly name: string } | string, payload?: unknown, options?: SpawnOptions): Promise<JobHandle> {
+    return this.#guard(() => this.#spawn(name, task, payload, options));
+  }
+
+  join<R = unknown>(name: string, children: Array<JobHandle | string>): Promise<Array<JobResult<R>>> {
+    return this.#guard(() => this.#join<R>(name, children));
+  }
+
+  /**
+   * Runs a durable call, counted while it is pending. Its rejection is marked
+   * handled (the caller that awaits still sees it): a call the handler did not
+   * await must not become an unhandled rejection, which ends the process on
+   * Deno and Node. execute.ts fails an attempt whose handler settled with a
+   * call still pending.
+   */
+  #guard<T>(call: () => Promise<T>): Promise<T> {
+    if (this.#closed) return new Promise<T>(() => {});
+    let promise: Promise<T>;
+    try {
+      promise = call();
+    } catch (error) {
+      promise = Promise.reject(error);
+    }
+    this.pending++;
+    const settled = () => void this.pending--;
+    promise.then(settled, settled);
+    return promise;
+  }
+
+  async #step<T>(name: string, fn: () => T | Promise<T>): Promise<T> {
     this.#use(name, "step");
     if (typeof fn !== "function") throw new StepError(`step ${JSON.stringify(name)}: the second argument must be a function`);
     const stored = (await this.#storedValues()).get(name);
@@ -90,33 +156,20 @@ export class JobContext implements TaskContext {
     return this.#read(name, await this.#save(name, JSON.stringify({ step: result })), "step") as T;
   }
 
-  sleep(name: string, duration: unknown): Promise<void> {
-    this.#use(name, "sleep");
-    const ms = stepCheck.duration(duration, `sleep ${JSON.stringify(name)}`);
-    return this.#sleepTo(name, this.#now() + ms);
-  }
-
-  sleepUntil(name: string, date: Date): Promise<void> {
-    this.#use(name, "sleep");
-    if (!(date instanceof Date) || Number.isNaN(date.getTime())) {
-      throw new StepError(`sleepUntil ${JSON.stringify(name)}: the second argument must be a valid Date`);
-    }
-    return this.#sleepTo(name, date.getTime());
-  }
-
-  async spawn(name: string, task: { readonly name: string } | string, payload?: unknown, options?: SpawnOptions): Promise<JobHandle> {
+  async #spawn(name: string, task: { readonly name: string } | string, payload?: unknown, options?: SpawnOptions): Promise<JobHandle> {
     this.#use(name, "spawn");
     const taskName = typeof task === "string" ? task : typeof task?.name === "string" ? task.name : null;
     if (taskName === null) throw new StepError(`spawn ${JSON.stringify(name)}: the task must be a task or a task name`);
     let stored = (await this.#storedValues()).get(name);
     if (stored === undefined) {
       stored = await this.#services.spawn(this.job, name, taskName, payload, options);
+      this.stored = true;
       (await this.#storedValues()).set(name, stored);
     }
     return this.#read(name, stored, "spawn") as JobHandle;
   }
 
-  async join<R = unknown>(name: string, children: Array<JobHandle | string>): Promise<Array<JobResult<R>>> {
+  async #join<R>(name: string, children: Array<JobHandle | string>): Promise<Array<JobResult<R>>> {
     this.#use(name, "join");
     if (!Array.isArray(children)) throw new StepError(`join ${JSON.stringify(name)}: children must be an array of job handles`);
     const ids = children.map((child, i) => {
@@ -157,11 +210,16 @@ export class JobContext implements TaskContext {
   }
 
   #storedValues(): Promise<Map<string, string>> {
-    return this.#stored ??= this.#services.stepList(this.job);
+    return this.#stored ??= this.#services.stepList(this.job).then((values) => {
+      if (values.size > 0) this.stored = true;
+      return values;
+    });
   }
 
   async #save(name: string, value: string): Promise<string> {
+    if (this.#closed) return new Promise<string>(() => {});
     const saved = await this.#services.stepSave(this.job, name, value);
+    this.stored = true;
     (await this.#storedValues()).set(name, saved);
     return saved;
   }

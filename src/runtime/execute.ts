@@ -39,6 +39,7 @@ import {
   NotStartedSignal,
   safeErrorInfo,
   ShutdownSignal,
+  StepError,
   SuspendSignal,
   UnknownTaskError,
 } from "../errors.ts";
@@ -47,8 +48,9 @@ import { backoffDelay } from "../retry.ts";
 import type { AnyTask, Task } from "../task.ts";
 import { type LongTimer, longTimeout } from "../timers.ts";
 import { isThenable, JobAbort } from "./abort.ts";
-import { type BodyResult, runBody } from "./body.ts";
+import { type BodyResult, NOT_AWAITED, runBody } from "./body.ts";
 import { JobContext, type JobServices } from "./durable.ts";
+import { stepAttempt } from "./position.ts";
 
 export { JobAbort };
 
@@ -74,11 +76,14 @@ export async function executeJob(
   now: () => number = Date.now,
 ): Promise<Outcome> {
   let outcome: Outcome;
+  const ctx = new JobContext(job, abort, services, now);
   try {
-    outcome = await decide(job, task, abort, null, services, report, now);
+    outcome = await decide(job, task, abort, null, ctx, report, now);
   } catch (error) {
     outcome = failure(job, task, error, now);
   }
+  ctx.close();
+  if (ctx.stored) outcome.stored = true;
   return withParent(job, outcome);
 }
 
@@ -135,13 +140,13 @@ function outcomeOf(job: ClaimedJob, done: IsolateDone): Outcome {
     : { id: job.id, kind: "succeeded", returnValue: done.json, workspace: done.workspace };
 }
 
-/** `isolate`: worker mode, the hand-over to the isolate; null in async mode (then `services` serve). */
+/** `isolate`: worker mode, the hand-over to the isolate; null in async mode (then `ctx` is the handler's). */
 async function decide(
   job: ClaimedJob,
   task: AnyTask | undefined,
   abort: JobAbort,
   isolate: (() => Promise<IsolateDone>) | null,
-  services: JobServices | null,
+  ctx: JobContext | null,
   report: HookReport,
   now: () => number,
 ): Promise<Outcome> {
@@ -159,16 +164,16 @@ async function decide(
       if (abort.aborted) throw abort.reason;
       return outcomeOf(job, done);
     }
-    const ctx = new JobContext(job, abort, services!, now);
     if (task.handler && !task.hooks) {
       // A synchronous handler's value is taken as it is; a promise races the abort.
-      let value = task.handler(JSON.parse(job.payload), ctx);
+      let value = task.handler(JSON.parse(job.payload), ctx!);
       if (isThenable(value)) value = await abort.race(value);
       if (abort.aborted) throw abort.reason;
+      if (ctx!.pending > 0) throw new StepError(NOT_AWAITED);
       return { id: job.id, kind: "succeeded", returnValue: resultJson(job.task, value) };
     }
     // Steps or hooks: the body runs its hooks even after an abort decided the outcome here.
-    const body = runBody(task, ctx, abort);
+    const body = runBody(task, ctx!, abort);
     body.then((b) => b.hookErrors?.forEach((error) => report(error, job)), () => {});
     const done = await abort.race(body);
     if (done.kind === "thrown") throw done.error;
@@ -193,8 +198,10 @@ async function decide(
 export function failure(job: ClaimedJob, task: Task | undefined, error: unknown, now: () => number): Outcome {
   const info = safeErrorInfo(error);
   const retry = task?.retry;
-  const outcome: Outcome = retry && job.attempt < retry.attempts
-    ? { id: job.id, kind: "retry", error: info, retryAt: new Date(now() + backoffDelay(retry.backoff, job.attempt)) }
+  // A multi-step job's budget is per step (position.ts).
+  const attempt = stepAttempt(job);
+  const outcome: Outcome = retry && attempt < retry.attempts
+    ? { id: job.id, kind: "retry", error: info, retryAt: new Date(now() + backoffDelay(retry.backoff, attempt)) }
     : { id: job.id, kind: "failed", error: info };
   return withParent(job, outcome);
 }

@@ -17,6 +17,7 @@
 import type { ClaimedJob, Outcome } from "../records.ts";
 import type { RuntimeContext } from "./context.ts";
 import { executeInIsolate, executeJob, type HookReport, type IsolateRun, type JobAbort } from "./execute.ts";
+import type { JobServices } from "./durable.ts";
 import { driverServices } from "./services.ts";
 import { IsolatePool } from "./isolate-pool.ts";
 
@@ -50,7 +51,9 @@ export function inlineExecutor(ctx: RuntimeContext, worker: { name: string; proc
 
 /**
  * Worker mode: `isolates` Web Workers (worker threads on Node), each importing the tasks module by URL.
- * The main thread's copy of each task still supplies its timeout and retry policy.
+ * The main thread's copy of each task still supplies its timeout and retry policy. The handlers'
+ * durable calls come here by message and are served as in async mode; what hooks threw in an
+ * isolate is reported here.
  */
 export function isolateExecutor(
   ctx: RuntimeContext,
@@ -58,8 +61,25 @@ export function isolateExecutor(
 ): Executor {
   let pool: IsolatePool | null = null;
   const runInPool: IsolateRun = (job, signal) => pool!.run(job, signal);
+  // Jobs whose steps were read or written while they ran: their outcome says so (records.ts Outcome.stored).
+  const stored = new Set<string>();
+  const served = driverServices(ctx, worker.processId);
+  const services: JobServices = {
+    stepList: (job) =>
+      served.stepList(job).then((values) => {
+        if (values.size > 0) stored.add(job.id);
+        return values;
+      }),
+    stepSave: (job, name, value) => served.stepSave(job, name, value).then((saved) => (stored.add(job.id), saved)),
+    spawn: (job, ...args) => served.spawn(job, ...args).then((saved) => (stored.add(job.id), saved)),
+    results: served.results,
+  };
   return {
-    run: (job, abort) => executeInIsolate(job, ctx.tasks.get(job.task), abort, runInPool),
+    async run(job, abort) {
+      const outcome = await executeInIsolate(job, ctx.tasks.get(job.task), abort, runInPool);
+      if (stored.delete(job.id)) outcome.stored = true;
+      return outcome;
+    },
     async start() {
       const { config, tasksUrl, hooks, reportError, platform } = ctx;
       if (!tasksUrl) throw new Error("worker mode needs the tasks module URL");
@@ -70,6 +90,8 @@ export function isolateExecutor(
         watchdogTimeoutMs: config.isolateWatchdogTimeoutMs,
         abortGraceMs: config.isolateAbortGraceMs,
         spawn: platform?.spawnIsolate && ((url, name) => platform.spawnIsolate!(url, name)),
+        services,
+        onHookError: (error, job) => reportError(error, { operation: "task hook", processName: worker.name, jobId: job.id }),
         onExit: (isolateName, error) => {
           reportError(error, { operation: "isolate", processName: isolateName });
           const processId = worker.processId;

@@ -21,11 +21,27 @@
  * nothing — not even a Deno isolate that outlived terminate(). The value
  * swapped out tells which posted jobs never started: those reject with
  * NotStartedSignal and go back to ready.
+ *
+ * A job's durable calls come from its isolate as "call" messages: the pool
+ * answers each with `services` for the ClaimedJob it handed over (the claim
+ * never leaves this thread), while the job is pending here.
  */
-import { ConfigError, type ErrorInfo, JobCancelledError, JobTimeoutError, NotStartedSignal, ProcessExitError } from "../errors.ts";
+import {
+  ConfigError,
+  JobCancelledError,
+  JobTimeoutError,
+  NotStartedSignal,
+  ProcessExitError,
+  safeErrorInfo,
+  StepError,
+  SuspendSignal,
+} from "../errors.ts";
 import type { IsolateEvent, IsolateWorker } from "../platform.ts";
+import type { ClaimedJob } from "../records.ts";
+import type { SpawnOptions } from "../task-context.ts";
+import type { JobServices } from "./durable.ts";
 import type { IsolateDone } from "./execute.ts";
-import type { AbortKind, FromIsolate, ToIsolate } from "./protocol.ts";
+import { type AbortKind, errorFromInfo, type FromIsolate, type ServiceOp, type ToIsolate } from "./protocol.ts";
 import { sleep } from "./sleep.ts";
 
 export interface IsolatePoolOptions {
@@ -37,11 +53,17 @@ export interface IsolatePoolOptions {
   /** Starts an isolate where the runtime has no Web Worker (Platform.spawnIsolate, Node). */
   spawn?: (url: string, name: string) => IsolateWorker;
   onExit(isolateName: string, error: ProcessExitError): void;
+  /** Answers the isolates' durable calls (services.ts); without it, every call fails. */
+  services?: JobServices;
+  /** What a job's hooks threw inside its isolate (it never fails the job). */
+  onHookError?(error: Error, job: ClaimedJob): void;
 }
 
 interface Pending {
   /** The job's place in the order it was posted to its isolate (from 1). */
   seq: number;
+  /** The job as it was claimed: its durable calls are answered for it. */
+  job: ClaimedJob;
   /** With the handler's result (its JSON text, passed on unparsed). */
   resolve(done: IsolateDone): void;
   reject(error: unknown): void;
@@ -63,11 +85,18 @@ interface Isolate {
 // isolate.ts beside this file, with this file's extension: .ts from source, .js once compiled.
 const ISOLATE_URL = new URL(`./isolate${/\.[cm]?[jt]s$/.exec(import.meta.url)?.[0] ?? ".ts"}`, import.meta.url).href;
 
-export function errorFromInfo(info: ErrorInfo): Error {
-  const error = new Error(info.message);
-  error.name = info.name;
-  if (info.stack) error.stack = info.stack;
-  return error;
+/** Runs one durable call for `job` (a Map goes back as an array of pairs). */
+function serve(services: JobServices, job: ClaimedJob, op: ServiceOp, args: unknown[]): Promise<unknown> {
+  switch (op) {
+    case "stepList":
+      return services.stepList(job).then((stored) => [...stored]);
+    case "stepSave":
+      return services.stepSave(job, args[0] as string, args[1] as string);
+    case "spawn":
+      return services.spawn(job, args[0] as string, args[1] as string, args[2], args[3] as SpawnOptions | undefined);
+    case "results":
+      return services.results(job, args[0] as string[]);
+  }
 }
 
 function abortKind(reason: unknown): AbortKind {
@@ -151,12 +180,22 @@ export class IsolatePool {
           const error = new ConfigError(`tasks: the isolate could not import ${this.#options.tasksUrl}: ${message.error.message}`);
           if (first) reject(error);
           else this.#gone(isolate, `failed to import the tasks module: ${message.error.message}`);
-        } else if (message.type === "result") {
+        } else if (message.type === "result" || message.type === "advance") {
           const pending = isolate.pending.get(message.id);
           if (!pending) return;
           isolate.pending.delete(message.id);
-          if (message.ok) pending.resolve({ kind: "ok", json: message.json });
-          else pending.reject(errorFromInfo(message.error));
+          for (const info of message.hookErrors ?? []) this.#options.onHookError?.(errorFromInfo(info), pending.job);
+          if (message.type === "advance") {
+            pending.resolve({ kind: "advance", workspace: message.workspace, step: message.step });
+          } else if (message.ok) {
+            const { json, workspace } = message;
+            pending.resolve(workspace === undefined ? { kind: "ok", json } : { kind: "ok", json, workspace });
+          } else {
+            // A sleep or join: a real SuspendSignal, from which execute.ts decides the outcome.
+            pending.reject(message.suspend ? new SuspendSignal(message.suspend) : errorFromInfo(message.error));
+          }
+        } else if (message.type === "call") {
+          this.#answer(isolate, message);
         }
       });
       const onDeath = (what: string) => (event: IsolateEvent) => {
@@ -182,6 +221,31 @@ export class IsolatePool {
     } catch (error) {
       this.#gone(isolate, `could not be reached: ${(error as Error).message}`);
     }
+  }
+
+  /** Answers a durable call of a job pending in `isolate`, with the main thread's services. */
+  #answer(isolate: Isolate, call: Extract<FromIsolate, { type: "call" }>): void {
+    const job = isolate.pending.get(call.id)?.job;
+    const services = this.#options.services;
+    let answer: Promise<unknown>;
+    if (!job || !services) {
+      const why = job ? "this pool has no services" : `it is no longer running in isolate ${isolate.name}`;
+      answer = Promise.reject(new StepError(`job ${call.id}: its ${call.op} call cannot be answered: ${why}`));
+    } else {
+      try {
+        answer = serve(services, job, call.op, call.args);
+      } catch (error) {
+        answer = Promise.reject(error);
+      }
+    }
+    const reply = (message: ToIsolate) => {
+      if (!isolate.gone) this.#post(isolate, message);
+    };
+    answer.then(
+      (value) => reply({ type: "reply", n: call.n, ok: true, value }),
+      // Its name and message cross (a StepError, an EnqueueError for a bad spawn): errorFromInfo rebuilds it there.
+      (error) => reply({ type: "reply", n: call.n, ok: false, error: safeErrorInfo(error) }),
+    );
   }
 
   #checkWatchdog(): void {
@@ -250,7 +314,7 @@ export class IsolatePool {
    * The payload goes as the text it was stored as, the result comes back as JSON text: neither is
    * parsed or stringified on this thread (the isolate does both, once).
    */
-  async run(job: { id: string; task: string; queue: string; attempt: number; payload: string }, signal: AbortSignal): Promise<IsolateDone> {
+  async run(job: ClaimedJob, signal: AbortSignal): Promise<IsolateDone> {
     const isolate = await this.#pick();
     // Aborted while waiting for an isolate (all were respawning): never start it.
     if (signal.aborted) throw signal.reason;
@@ -262,7 +326,7 @@ export class IsolatePool {
         fn(value);
       };
       const seq = ++isolate.posted;
-      isolate.pending.set(job.id, { seq, resolve: settle(resolve), reject: settle(reject) });
+      isolate.pending.set(job.id, { seq, job, resolve: settle(resolve), reject: settle(reject) });
       const onAbort = () => {
         if (!isolate.pending.has(job.id)) return;
         const reason = signal.reason;
@@ -278,8 +342,8 @@ export class IsolatePool {
         }, this.#options.abortGraceMs);
       };
       // The fields the isolate reads, not the whole claimed job: every field posted is cloned.
-      const { id, task, queue, attempt, payload } = job;
-      this.#post(isolate, { type: "run", seq, id, task, queue, attempt, payload });
+      const { id, task, queue, attempt, payload, workspace, step, parentId } = job;
+      this.#post(isolate, { type: "run", seq, id, task, queue, attempt, payload, workspace, step, parentId });
       signal.addEventListener("abort", onAbort, { once: true });
     });
   }

@@ -169,6 +169,7 @@ for (const target of targets) {
             ["a queue handle kept from before", () => kept.size()],
             ["pause through a kept handle", () => kept.pause()],
             ["listJobs", () => stint.listJobs("ready")],
+            ["jobs", () => stint.jobs()],
             ["stats", () => stint.stats()],
             ["health", () => stint.health()],
             ["prune", () => stint.prune()],

@@ -180,6 +180,7 @@ for (const target of targets) {
               () => client.enqueue("t"),
               () => client.enqueueAll([{ task: "t" }]),
               () => client.getResult(id),
+              () => client.jobs(),
               () => client.cancel(id),
               () => client.queueDepths(),
             ];

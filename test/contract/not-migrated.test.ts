@@ -63,6 +63,7 @@ for (const target of targets) {
           await rejectsNotMigrated("stats", () => stint.stats());
           await rejectsNotMigrated("health", () => stint.health());
           await rejectsNotMigrated("listJobs", () => stint.listJobs("failed"));
+          await rejectsNotMigrated("jobs", () => stint.jobs({ where: { userId: 7 } }));
           await rejectsNotMigrated("queues", () => stint.queues());
           await rejectsNotMigrated("pause", () => stint.queue("default").pause());
           await rejectsNotMigrated("prune", () => stint.prune());

@@ -133,7 +133,7 @@ async function waitFor(env: Env, processId: string, qp: string, parent: string, 
 for (const target of targetsWithEngine) {
   describe(target.name, { skip: target.skip }, () => {
     describe("multi-step and durable outcomes", () => {
-      test("advance writes the workspace and step, resets attempts and keeps the concurrency slot", () =>
+      test("advance writes the workspace and step, counts the attempt and keeps the concurrency slot", () =>
         withEnv(target, async (env) => {
           const q = uniqueName();
           const c = policy();
@@ -154,7 +154,7 @@ for (const target of targetsWithEngine) {
           assert.deepEqual(await env.finish(processId, advanced), [id]);
           const record = await env.get(id);
           assert.equal(record.status, "ready");
-          assert.equal(record.attempts, 0, "the next step starts with the whole retry budget");
+          assert.equal(record.attempts, 2, "the step's attempt counts");
           assert.equal((await env.get(behind)).status, "blocked", "no slot was given back");
           assert.equal(await semaphoreValue(env.stint, c.key), 0);
           const [row] = await env.raw.rows(`SELECT workspace, step FROM stint_jobs WHERE id = ?`, [id]);
@@ -163,7 +163,7 @@ for (const target of targetsWithEngine) {
 
           const next = await one(env.stint, processId, q);
           assert.equal(next.id, id);
-          assert.equal(next.attempt, 1);
+          assert.equal(next.attempt, 3, "every claim of the job has its own attempt number");
           await env.finish(processId, [{ id, kind: "succeeded", returnValue: "3", workspace: '{"rows":3,"done":true}' }], true);
           const done = await env.get(id);
           assert.equal(done.status, "succeeded");

@@ -12,7 +12,8 @@ import { defineTask, JobNotFoundError } from "../../mod.ts";
 import { fastRuntime, sleep, withDatabase, withStintAt } from "../support/harness.ts";
 import { waitForStatus } from "../support/wait.ts";
 import { migrations } from "../../drivers/libsql/schema.ts";
-import { applyVersion1, checkUpgrade, type RawSql, type Row, seedVersion1 } from "../support/upgrade.ts";
+import { applyVersion1, applyVersions, checkUpgrade, type RawSql, type Row, seedVersion1 } from "../support/upgrade.ts";
+import { checkUpgrade3, seedVersion2 } from "../support/upgrade3.ts";
 import { substrPrefix } from "../../drivers/engine/selectors.ts";
 import { armPicks } from "../support/claim-plans.ts";
 
@@ -105,7 +106,7 @@ describe("libsql driver", { skip: target.skip }, () => {
         });
       })));
 
-  test("a version-1 file with a claim made under version 1 upgrades to version 2", () =>
+  test("a version-1 file with a claim made under version 1 upgrades through versions 2 and 3", () =>
     withDatabase(target, async (url) => {
       const client = createClient({ url });
       const raw: RawSql = {
@@ -121,6 +122,27 @@ describe("libsql driver", { skip: target.skip }, () => {
           `CREATE TABLE IF NOT EXISTS stint_schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`,
         );
         await checkUpgrade(url, raw, await seedVersion1(raw));
+      } finally {
+        client.close();
+      }
+    }));
+
+  test("a version-2 file with jobs in flight upgrades to version 3 and they all run to the end", () =>
+    withDatabase(target, async (url) => {
+      const client = createClient({ url });
+      const raw: RawSql = {
+        run: async (sql, params = []) => {
+          await client.execute({ sql, args: params as InValue[] });
+        },
+        rows: async (sql, params = []) => (await client.execute({ sql, args: params as InValue[] })).rows as Row[],
+      };
+      try {
+        await applyVersions(
+          raw,
+          migrations.slice(0, 2),
+          `CREATE TABLE IF NOT EXISTS stint_schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`,
+        );
+        await checkUpgrade3(url, raw, await seedVersion2(raw));
       } finally {
         client.close();
       }

@@ -8,11 +8,27 @@ import assert from "node:assert/strict";
 import { defineTask } from "../../mod.ts";
 import { stintApp } from "../../hono.ts";
 import { StintError } from "../../src/errors.ts";
-import { withStint } from "../support/harness.ts";
+import { fastRuntime, withStint } from "../support/harness.ts";
 import { claim, failQueue, registerProcess } from "../support/driver.ts";
+import { insertRows, row, saveStep, stepText, waitingParent } from "../support/rows.ts";
 import { attributes, forms, libsql, mount, postJson, TOKEN } from "./support.ts";
 
 const tick = defineTask("tick", () => null);
+const welcome = defineTask("welcome", (_: { userId: number }) => "sent");
+const onboard = defineTask("onboard", async ({ userId }: { userId: number }, ctx) => {
+  const account = await ctx.step("account", () => ({ accountId: 9 }));
+  await ctx.sleep("pause", "10ms");
+  const [result] = await ctx.join("children", [await ctx.spawn("welcome", welcome, { userId })]);
+  return { account, welcome: result.returnValue };
+});
+const importer = defineTask<{ importId: number; rows?: number }>("import", [
+  function download(ws) {
+    ws.rows = 3;
+  },
+  function store(ws) {
+    return ws.rows;
+  },
+]);
 
 describe("hono app", { skip: libsql.skip }, () => {
   describe("auth", () => {
@@ -356,10 +372,93 @@ describe("hono app", { skip: libsql.skip }, () => {
         assert.equal((await m.get(`/jobs?status=failed&before=${crypto.randomUUID()}`)).status, 200);
         assert.match(bad.headers.get("content-type") ?? "", /^text\/plain/);
         for (
-          const status of ["scheduled", "ready", "blocked", "running", "succeeded", "failed", "discarded", "cancelled"]
+          const status of [
+            "scheduled",
+            "ready",
+            "blocked",
+            "running",
+            "waiting",
+            "succeeded",
+            "failed",
+            "discarded",
+            "cancelled",
+          ]
         ) {
           assert.equal((await m.get(`/jobs?status=${status}`)).status, 200, status);
         }
+      }));
+
+    test("a multi-step job's page shows its workspace, step, stored steps, children and parent", () =>
+      withStint(libsql, {}, async (stint) => {
+        const [id] = await insertRows(stint, [
+          row("import", { importId: 42 }, { queue: "ms", step: stepText(1, "store", 3) }),
+        ]);
+        await saveStep(stint, "ms", "create-account", { accountId: 9 });
+        const [child] = await insertRows(stint, [row("welcome", { to: "a@b" }, { queue: "kids", parentId: id })]);
+        const m = mount(stint);
+        const html = await m.html(`/jobs/${id}`);
+        assert.match(html, /<td>step<\/td><td>store \(2 of 3\)<\/td>/);
+        assert.ok(
+          html.includes("<h2>Workspace</h2><pre>{\n  &quot;importId&quot;: 42\n}</pre>"),
+          "the workspace is the payload before a step completed",
+        );
+        assert.match(html, /<h2>Durable steps<\/h2>.*<td>create-account<\/td><td>step<\/td><td><pre>\{\n {2}&quot;accountId&quot;: 9\n\}<\/pre>/s);
+        assert.match(html, /<h2>Children<\/h2>/);
+        assert.ok(attributes(html, "href").includes(`/stint/jobs/${child}`), "the child links to its page");
+        assert.match(html, /<td>welcome<\/td><td>kids<\/td><td>ready<\/td>/);
+        assert.doesNotMatch(html, /<td>parent<\/td>/, "a job without a parent shows none");
+
+        const childPage = await m.html(`/jobs/${child}`);
+        assert.match(childPage, /<td>parent<\/td>/);
+        assert.ok(attributes(childPage, "href").includes(`/stint/jobs/${id}`), "the child links to its parent");
+        assert.doesNotMatch(childPage, /<h2>(Workspace|Durable steps|Children)<\/h2>|<td>step<\/td>/, "a plain job shows none of them");
+
+        const [parent, waited] = await waitingParent(stint, "wq");
+        const waitingPage = await m.html(`/jobs/${parent}`);
+        assert.match(waitingPage, /<td>status<\/td><td>waiting<\/td>/);
+        assert.deepEqual(
+          forms(waitingPage).map((f) => f.label),
+          ["Discard", "Cancel", "Enqueue again"],
+          "a waiting parent can be discarded or cancelled",
+        );
+        assert.ok(
+          attributes(await m.html("/jobs?status=waiting"), "href").includes(`/stint/jobs/${parent}`),
+          "the waiting list shows the parent",
+        );
+        assert.deepEqual(await postJson(m, `/jobs/${parent}/cancel`), {
+          status: 200,
+          body: { ok: true, message: "cancel: job is cancelled" },
+        });
+        assert.equal((await stint.getResult(waited)).status, "cancelled", "its child that had not ended goes with it");
+      }));
+
+    test("after a real run: the parent's page shows its stored step and joined child, the workflow its workspace", () =>
+      withStint(libsql, { tasks: [welcome, onboard, importer], ...fastRuntime({ queues: ["*"] }) }, async (stint) => {
+        const { id } = await stint.enqueue(onboard, { userId: 7 });
+        const { id: imported } = await stint.enqueue(importer, { importId: 42 });
+        const supervisor = await stint.start({ mode: "async" });
+        try {
+          assert.equal((await stint.waitFor(id, { timeout: 30_000 })).status, "succeeded");
+          assert.equal((await stint.waitFor(imported, { timeout: 30_000 })).status, "succeeded");
+        } finally {
+          await supervisor.stop();
+        }
+        const [child] = await stint.jobs({ parentId: id });
+        assert.deepEqual([child.task, child.status, child.parentId], ["welcome", "succeeded", id]);
+        assert.deepEqual(await stint.jobs({ task: "onboard", where: { userId: 7 } }).then((j) => j.map((x) => x.id)), [id]);
+        const m = mount(stint);
+        const parent = await m.html(`/jobs/${id}`);
+        assert.match(parent, /<td>account<\/td><td>step<\/td><td><pre>\{\n {2}&quot;accountId&quot;: 9\n\}<\/pre>/);
+        assert.match(parent, /<td>pause<\/td><td>sleep<\/td><td>until <time datetime="/, "a sleep shows when it ends");
+        assert.match(parent, new RegExp(`<td>welcome</td><td>spawn</td><td><a href="/stint/jobs/${child.id}">`), "the spawn links its child");
+        assert.match(parent, /<h2>Children<\/h2>/);
+        assert.ok(attributes(parent, "href").includes(`/stint/jobs/${child.id}`), "the child links to its page");
+        assert.ok(attributes(await m.html(`/jobs/${child.id}`), "href").includes(`/stint/jobs/${id}`), "and back");
+        const result = await stint.getResult(imported);
+        assert.deepEqual(result.workspace, { importId: 42, rows: 3 });
+        assert.deepEqual(result.step, { index: 1, name: "store", count: 2 }, "the last step ran");
+        assert.deepEqual(await stint.jobs({ where: { rows: 3 } }).then((j) => j.map((x) => x.id)), [imported]);
+        assert.ok((await m.html(`/jobs/${imported}`)).includes("&quot;rows&quot;: 3"), "the final workspace is shown");
       }));
 
     for (const at of ["/stint", "/"]) {
@@ -369,8 +468,16 @@ describe("hono app", { skip: libsql.skip }, () => {
           await stint.enqueue("t", null, { queue: "a", delay: "1h" });
           await stint.enqueue("t", null, { queue: "f" });
           const [failed] = await failQueue(stint, "f");
+          const [parent, child] = await waitingParent(stint, "w");
           const m = mount(stint, { token: TOKEN }, at);
-          const pages = ["/", "/jobs?status=failed", "/jobs?status=scheduled&queue=a", `/jobs/${failed}`];
+          const pages = [
+            "/",
+            "/jobs?status=failed",
+            "/jobs?status=scheduled&queue=a",
+            `/jobs/${failed}`,
+            `/jobs/${parent}`,
+            `/jobs/${child}`,
+          ];
           const hrefs = new Set<string>();
           for (const page of pages) {
             const html = await m.html(page);
@@ -386,6 +493,8 @@ describe("hono app", { skip: libsql.skip }, () => {
           }
           assert.ok(hrefs.has(`${m.prefix}/jobs/${failed}`), "the failed job links to its page");
           assert.ok(hrefs.has(`${m.prefix}/jobs?status=ready&queue=a`), "queue counts link to their jobs");
+          assert.ok(hrefs.has(`${m.prefix}/jobs?status=waiting&queue=w`), "so do waiting counts");
+          assert.ok(hrefs.has(`${m.prefix}/jobs/${child}`) && hrefs.has(`${m.prefix}/jobs/${parent}`), "parent and child link each other");
           for (const href of hrefs) {
             const response = await m.get(href.slice(m.prefix.length) || "/");
             assert.equal(response.status, 200, `GET ${href}`);

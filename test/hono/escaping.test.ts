@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { defineTask } from "../../mod.ts";
 import { withStint } from "../support/harness.ts";
 import { failQueue, succeedQueue } from "../support/driver.ts";
+import { insertRows, row, saveStep, stepText } from "../support/rows.ts";
 import { forms, libsql, mount, TOKEN, XSS, XSS_ESCAPED } from "./support.ts";
 
 const evil = defineTask(XSS, (_: unknown) => null);
@@ -74,6 +75,24 @@ describe("hono escaping", { skip: libsql.skip }, () => {
         /^text\/plain/,
         "an echoed bad filter is plain text, not HTML",
       );
+    }));
+
+  test("a multi-step job's workspace, step name, stored steps and children are escaped", () =>
+    withStint(libsql, {}, async (stint) => {
+      const [id] = await insertRows(stint, [
+        row(XSS, { html: XSS }, { queue: "ms", step: stepText(0, `${XSS} step`, 2) }),
+      ]);
+      await saveStep(stint, "ms", `${XSS} memo`, { out: `${XSS} stored` });
+      const [child] = await insertRows(stint, [row(`${XSS} child`, { html: XSS }, { queue: XSS, parentId: id })]);
+      const m = mount(stint);
+      const parent = await m.html(`/jobs/${id}`);
+      assertEscaped(parent, "the multi-step job's page");
+      // The stored result is shown as JSON, its double quote escaped as \" first.
+      const stored = `&quot;out&quot;: &quot;${SHOWN}\\&quot;&#39; stored&quot;`;
+      for (const shown of [`${XSS_ESCAPED} step (1 of 2)`, `${XSS_ESCAPED} memo`, stored, `${XSS_ESCAPED} child`]) {
+        assert.ok(parent.includes(shown), `shows ${shown}`);
+      }
+      assertEscaped(await m.html(`/jobs/${child}`), "the child's page");
     }));
 
   test("a confirm() message built from a queue name stays a JavaScript string", () =>

@@ -5,6 +5,7 @@ import { defineTask, type Stint } from "../../mod.ts";
 import type { QueueStats, Stats } from "../../src/stats.ts";
 import { fastRuntime, withStint } from "../support/harness.ts";
 import { claim, failQueue, registerProcess } from "../support/driver.ts";
+import { waitingParent } from "../support/rows.ts";
 import { waitFor } from "../support/wait.ts";
 import { libsql, mount, parsePrometheus, sample } from "./support.ts";
 
@@ -27,6 +28,8 @@ async function seed(stint: Stint): Promise<void> {
   await stint.enqueue(limited, { k: "one" }, { queue: "lim" });
   assert.equal((await stint.enqueue(limited, { k: "one" }, { queue: "lim" })).status, "blocked");
   await stint.enqueue(tick, null, { queue: WEIRD });
+  // A parent waiting in ctx.join for its child, scheduled an hour ahead in the same queue.
+  await waitingParent(stint, "wq");
   await stint.schedule({ key: "nightly", task: tick, cron: "0 3 * * *" });
   // A worker whose heartbeat is long past: stale.
   await stint.driver.processRegister({
@@ -49,29 +52,33 @@ describe("hono stats", { skip: libsql.skip }, () => {
       assert.match(response.headers.get("content-type") ?? "", /^application\/json/);
       const stats = (await response.json()) as Stats;
       assert.equal(stats.backend, stint.backend);
-      const counts = (q: QueueStats) => [q.ready, q.scheduled, q.blocked, q.running, q.failed, q.paused];
+      const counts = (q: QueueStats) => [q.ready, q.scheduled, q.blocked, q.running, q.waiting, q.failed, q.paused];
       const byName = new Map(stats.queues.map((q) => [q.name, q]));
-      assert.deepEqual(stats.queues.map((q) => q.name), ["alpha", "beta", "delta", "eps", "gamma", "lim", WEIRD]);
-      assert.deepEqual(counts(byName.get("alpha")!), [2, 1, 0, 0, 0, false]);
-      assert.deepEqual(counts(byName.get("beta")!), [0, 0, 0, 0, 1, false]);
-      assert.deepEqual(counts(byName.get("gamma")!), [1, 0, 0, 0, 0, true]);
-      assert.deepEqual(counts(byName.get("delta")!), [0, 1, 0, 0, 0, false]);
-      assert.deepEqual(counts(byName.get("eps")!), [0, 0, 0, 1, 0, false]);
-      assert.deepEqual(counts(byName.get("lim")!), [1, 0, 1, 0, 0, false]);
-      assert.deepEqual(stats.totals, { ready: 5, scheduled: 2, blocked: 1, running: 1, failed: 1 });
+      assert.deepEqual(stats.queues.map((q) => q.name), ["alpha", "beta", "delta", "eps", "gamma", "lim", WEIRD, "wq"]);
+      assert.deepEqual(counts(byName.get("alpha")!), [2, 1, 0, 0, 0, 0, false]);
+      assert.deepEqual(counts(byName.get("beta")!), [0, 0, 0, 0, 0, 1, false]);
+      assert.deepEqual(counts(byName.get("gamma")!), [1, 0, 0, 0, 0, 0, true]);
+      assert.deepEqual(counts(byName.get("delta")!), [0, 1, 0, 0, 0, 0, false]);
+      assert.deepEqual(counts(byName.get("eps")!), [0, 0, 0, 1, 0, 0, false]);
+      assert.deepEqual(counts(byName.get("lim")!), [1, 0, 1, 0, 0, 0, false]);
+      assert.deepEqual(counts(byName.get("wq")!), [0, 1, 0, 0, 1, 0, false], "the waiting parent and its child");
+      assert.deepEqual(stats.totals, { ready: 5, scheduled: 3, blocked: 1, running: 1, waiting: 1, failed: 1 });
 
       const alpha = byName.get("alpha")!;
       assert.ok(typeof alpha.latency === "number" && alpha.latency >= 0 && alpha.latency < 60, String(alpha.latency));
       assert.equal(byName.get("gamma")!.latency, null, "paused: no latency");
-      for (const name of ["beta", "delta", "eps"]) {
+      for (const name of ["beta", "delta", "eps", "wq"]) {
         assert.equal(byName.get(name)!.latency, null, `${name} has no ready job`);
       }
       const next = Date.parse(byName.get("delta")!.nextScheduledAt!);
       assert.ok(Math.abs(next - (Date.now() + 7_200_000)) < 60_000, byName.get("delta")!.nextScheduledAt!);
       assert.equal(byName.get("beta")!.nextScheduledAt, null);
+      const overview = await m.html("/");
+      assert.ok(overview.includes(`<a href="/stint/jobs?status=waiting&amp;queue=wq">1</a>`), "the queue table counts waiting");
+      assert.ok(overview.includes(`<a href="/stint/jobs?status=waiting">waiting 1</a>`), "so do the totals");
 
-      assert.deepEqual(stats.processCounts.byKind, { worker: { live: 2, stale: 1 } });
-      assert.deepEqual([stats.processCounts.live, stats.processCounts.stale], [2, 1]);
+      assert.deepEqual(stats.processCounts.byKind, { worker: { live: 3, stale: 1 } });
+      assert.deepEqual([stats.processCounts.live, stats.processCounts.stale], [3, 1]);
       assert.equal(stats.processes.find((p) => p.name === "old")?.status, "stale");
       assert.equal(byName.get("alpha")!.liveWorkers, 0, "the stale worker selecting * is not live");
 
@@ -118,24 +125,14 @@ describe("hono stats", { skip: libsql.skip }, () => {
 
       const b = { backend: stint.backend };
       const jobs = (queue: string, state: string) => sample(samples, "stint_queue_jobs", { ...b, queue, state });
-      assert.deepEqual(["ready", "scheduled", "blocked", "running", "failed"].map((s) => jobs("alpha", s)), [
-        2,
-        1,
-        0,
-        0,
-        0,
-      ]);
-      assert.deepEqual(["ready", "scheduled", "blocked", "running", "failed"].map((s) => jobs("lim", s)), [
-        1,
-        0,
-        1,
-        0,
-        0,
-      ]);
+      const states = ["ready", "scheduled", "blocked", "running", "waiting", "failed"];
+      assert.deepEqual(states.map((s) => jobs("alpha", s)), [2, 1, 0, 0, 0, 0]);
+      assert.deepEqual(states.map((s) => jobs("lim", s)), [1, 0, 1, 0, 0, 0]);
+      assert.deepEqual(states.map((s) => jobs("wq", s)), [0, 1, 0, 0, 1, 0]);
       assert.equal(jobs("beta", "failed"), 1);
       assert.equal(jobs("eps", "running"), 1);
       assert.equal(jobs(WEIRD, "ready"), 1, "label values round-trip through escaping");
-      assert.equal(samples.filter((s) => s.name === "stint_queue_jobs").length, 7 * 5);
+      assert.equal(samples.filter((s) => s.name === "stint_queue_jobs").length, 8 * 6);
       assert.equal(sample(samples, "stint_queue_paused", { ...b, queue: "gamma" }), 1);
       assert.equal(sample(samples, "stint_queue_paused", { ...b, queue: "alpha" }), 0);
       assert.deepEqual(
@@ -145,12 +142,12 @@ describe("hono stats", { skip: libsql.skip }, () => {
       );
       assert.ok(sample(samples, "stint_queue_latency_seconds", { ...b, queue: "alpha" }) >= 0);
       assert.equal(sample(samples, "stint_queue_live_workers", { ...b, queue: "alpha" }), 0);
-      assert.equal(sample(samples, "stint_runner_processes", { ...b, status: "live" }), 2);
+      assert.equal(sample(samples, "stint_runner_processes", { ...b, status: "live" }), 3);
       assert.equal(sample(samples, "stint_runner_processes", { ...b, status: "stale" }), 1);
       assert.equal(sample(samples, "stint_runner_processes_by_kind", { ...b, kind: "worker", status: "stale" }), 1);
       assert.equal(sample(samples, "stint_recurring_tasks", b), 1);
       assert.equal(sample(samples, "stint_semaphores", b), 1);
-      assert.equal(sample(samples, "stint_process_rows", b), 3);
+      assert.equal(sample(samples, "stint_process_rows", b), 4);
       assert.equal(sample(samples, "stint_failed_jobs", b), 1);
     }));
 

@@ -1,6 +1,6 @@
 /**
  * Migrations on MySQL: DDL is not transactional, so concurrency safety comes from GET_LOCK, and a run that died
- * part-way is finished by the next; the upgrade of a version-1 database.
+ * part-way is finished by the next; the upgrades of version-1 and version-2 databases.
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -8,9 +8,28 @@ import { createMysqlDriver } from "../../drivers/mysql/mod.ts";
 import { migrations } from "../../drivers/mysql/schema.ts";
 import { migrations as libsqlMigrations } from "../../drivers/libsql/schema.ts";
 import { freshDatabaseSkip, rawConnection, withFreshDatabase } from "./env.ts";
-import { applyVersion1, checkUpgrade, type RawSql, type Row, seedVersion1 } from "../support/upgrade.ts";
+import { applyVersion1, applyVersions, checkUpgrade, type RawSql, type Row, seedVersion1 } from "../support/upgrade.ts";
+import { checkUpgrade3, seedVersion2 } from "../support/upgrade3.ts";
 
 const freshSkip = await freshDatabaseSkip();
+
+/** The queue's tables at the latest version. */
+const TABLES = 17;
+const VERSION_TABLE = `CREATE TABLE IF NOT EXISTS stint_schema_migrations (
+  version INT NOT NULL PRIMARY KEY,
+  name VARCHAR(255) NOT NULL,
+  applied_at BIGINT NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`;
+
+/** The test's own statements on `conn`. */
+function rawOver(conn: Awaited<ReturnType<typeof rawConnection>>): RawSql {
+  return {
+    run: async (sql, params = []) => {
+      await conn.query(sql, params);
+    },
+    rows: async (sql, params = []) => (await conn.query(sql, params))[0] as Row[],
+  };
+}
 
 /**
  * A version-1 database with claims made under version 1, then the first `died` statements of version 2 (as if a
@@ -19,25 +38,31 @@ const freshSkip = await freshDatabaseSkip();
 function upgradeFrom(died: number) {
   return withFreshDatabase(async (url) => {
     const conn = await rawConnection(url);
-    const raw: RawSql = {
-      run: async (sql, params = []) => {
-        await conn.query(sql, params);
-      },
-      rows: async (sql, params = []) => (await conn.query(sql, params))[0] as Row[],
-    };
+    const raw = rawOver(conn);
     try {
-      await applyVersion1(
-        raw,
-        migrations[0],
-        `CREATE TABLE IF NOT EXISTS stint_schema_migrations (
-          version INT NOT NULL PRIMARY KEY,
-          name VARCHAR(255) NOT NULL,
-          applied_at BIGINT NOT NULL
-        ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
-      );
+      await applyVersion1(raw, migrations[0], VERSION_TABLE);
       const seed = await seedVersion1(raw);
       for (const statement of migrations[1].statements.slice(0, died)) await conn.query(statement);
       await checkUpgrade(url, raw, seed);
+    } finally {
+      await conn.end();
+    }
+  });
+}
+
+/**
+ * A version-2 database with jobs in flight, then the first `died` statements of version 3 (as if a run had died
+ * after them, before recording the version), upgraded by the driver's migrate.
+ */
+function upgrade3From(died: number) {
+  return withFreshDatabase(async (url) => {
+    const conn = await rawConnection(url);
+    const raw = rawOver(conn);
+    try {
+      await applyVersions(raw, migrations.slice(0, 2), VERSION_TABLE);
+      const seed = await seedVersion2(raw);
+      for (const statement of migrations[2].statements.slice(0, died)) await conn.query(statement);
+      await checkUpgrade3(url, raw, seed);
     } finally {
       await conn.end();
     }
@@ -68,7 +93,7 @@ describe("mysql migrate", () => {
               migrations.map((m) => m.version),
             );
             const [tables] = await conn.query(`SHOW TABLES LIKE 'stint\\_%'`);
-            assert.equal((tables as unknown[]).length, 13);
+            assert.equal((tables as unknown[]).length, TABLES);
           } finally {
             await conn.end();
           }
@@ -91,7 +116,7 @@ describe("mysql migrate", () => {
           for (const statement of migrations[0].statements.slice(0, 2)) await conn.query(statement);
           assert.deepEqual(await driver.migrate(), migrations.map((m) => m.version));
           const [tables] = await conn.query(`SHOW TABLES LIKE 'stint\\_%'`);
-          assert.equal((tables as unknown[]).length, 13);
+          assert.equal((tables as unknown[]).length, TABLES);
         } finally {
           await conn.end();
           await driver.close();
@@ -100,7 +125,7 @@ describe("mysql migrate", () => {
   );
 
   test(
-    "a version-1 database with a claim made under version 1 upgrades to version 2",
+    "a version-1 database with a claim made under version 1 upgrades through versions 2 and 3",
     { skip: freshSkip },
     () => upgradeFrom(0),
   );
@@ -117,4 +142,23 @@ describe("mysql migrate", () => {
     skip: freshSkip,
     timeout: 30_000,
   }, () => upgradeFrom(2));
+
+  test(
+    "a version-2 database with jobs in flight upgrades to version 3 and they all run to the end",
+    { skip: freshSkip, timeout: 30_000 },
+    () => upgrade3From(0),
+  );
+
+  test("an upgrade that died after version 3's ALTER of stint_jobs is finished by the next migrate", {
+    skip: freshSkip,
+    timeout: 30_000,
+  }, async () => {
+    assert.match(migrations[2].statements[0], /^ALTER TABLE stint_jobs ADD COLUMN/);
+    await upgrade3From(1);
+  });
+
+  test("an upgrade that died after version 3's tables were created is finished by the next migrate", {
+    skip: freshSkip,
+    timeout: 30_000,
+  }, () => upgrade3From(migrations[2].statements.length));
 });

@@ -97,6 +97,46 @@ describe("hooks", () => {
   });
 });
 
+describe("durable calls", () => {
+  test("a handler that returns before a durable call settled fails with StepError, and the call's rejection is handled", async () => {
+    // No queue behind these jobs: the durable call itself rejects (executeJob's default services).
+    const unawaited = defineTask("t", (_p, ctx) => {
+      void ctx.step("later", () => 1);
+      return 1;
+    });
+    const outcome = await executeJob(claimed(null), unawaited, new JobAbort());
+    assert.equal(outcome.kind === "failed" && outcome.error.name, "StepError");
+    assert.match(outcome.kind === "failed" ? outcome.error.message : "", /still pending: await each one/);
+    const steps = defineTask("t", [(_ws, ctx) => {
+      void ctx.sleep("nap", "1h");
+    }]);
+    const step = await executeJob(claimed({}), steps, new JobAbort());
+    assert.equal(step.kind === "failed" && step.error.name, "StepError");
+    // An unhandled rejection would end this test process (Deno, Node) or fail it (Bun).
+    await new Promise((r) => setTimeout(r, 20));
+  });
+
+  test("bad names and Durations are StepErrors, thrown by the call (before anything is stored)", async () => {
+    const errors: string[] = [];
+    const task = defineTask("t", async (_p, ctx) => {
+      for (const call of [
+        () => ctx.step("", () => 1),
+        () => ctx.step("x".repeat(201), () => 1),
+        () => ctx.step(7 as never, () => 1),
+        () => ctx.sleep("nap", "soon"),
+        () => ctx.sleep("nap2", -1),
+        () => ctx.sleepUntil("nap3", new Date(NaN)),
+        () => ctx.join("j", "nope" as never),
+        () => ctx.spawn("s", 42 as never),
+      ]) {
+        await call().then(() => errors.push("resolved"), (e: Error) => errors.push(e.name));
+      }
+    });
+    await executeJob(claimed(null), task, new JobAbort());
+    assert.deepEqual(errors, Array(8).fill("StepError"));
+  });
+});
+
 describe("multi-step tasks", () => {
   const steps = defineTask("t", [
     function download(ws: { rows?: number[] }) {
@@ -114,7 +154,7 @@ describe("multi-step tasks", () => {
       id: claimed(0).id,
       kind: "advance",
       workspace: '{"id":7,"rows":[1,2,3]}',
-      step: '{"index":1,"name":"store","count":2}',
+      step: '{"index":1,"name":"store","count":2,"base":1}',
     });
   });
 
@@ -166,5 +206,19 @@ describe("multi-step tasks", () => {
     await executeJob(claimed({ a: 1 }), task, new JobAbort());
     await executeJob(claimed({ a: 1 }, { workspace: '{"a":2}', step: '{"index":1,"name":"two","count":2}' }), task, new JobAbort());
     assert.deepEqual(seen, [["one", { a: 1 }], ["two", { a: 2 }]]);
+  });
+
+  test("a step's attempts start again at 1: ctx.attempt and the retry budget are the step's own", async () => {
+    const seen: number[] = [];
+    const task = defineTask("t", [function one() {}, function two(_ws, ctx) {
+      seen.push(ctx.attempt);
+      throw new Error("flaky");
+    }], { retry: { attempts: 2 } });
+    // The job used 3 attempts before step two began (base 3); this is its 4th, step two's 1st.
+    const at = (attempt: number) =>
+      claimed({}, { attempt, claim: { attempt, startedAt: 0 }, step: '{"index":1,"name":"two","count":2,"base":3}' });
+    assert.equal((await executeJob(at(4), task, new JobAbort())).kind, "retry");
+    assert.equal((await executeJob(at(5), task, new JobAbort())).kind, "failed");
+    assert.deepEqual(seen, [1, 2]);
   });
 });
