@@ -68,7 +68,7 @@ for (const target of targets) {
               assert.equal(r.step?.count, 3);
               assert.equal(r.parentId, null);
               assert.deepEqual(r.payload, payload, "the payload stays the initial workspace");
-              assert.equal(r.attempts, 1);
+              assert.equal(r.attempts, 3, "every step's attempt counts in the job's attempts");
               assert.deepEqual(r.errors, []);
             }),
         );
@@ -96,7 +96,7 @@ for (const target of targets) {
               const between = await readyAt(stint, id, 1);
               assert.deepEqual(between.step, { index: 1, name: "second", count: 3 });
               assert.deepEqual(between.workspace, { ...payload, trail: ["first"], mark: 1 });
-              assert.equal(between.attempts, 0, "the next step has not been attempted yet");
+              assert.equal(between.attempts, 1, "the first step's attempt (the next one's has not begun)");
               assert.deepEqual(between.errors, []);
               assert.equal(between.returnValue, null);
               assert.deepEqual(stepRuns(dir, id).map((s) => s[0]), ["first"], "nothing runs while the queue is paused");
@@ -129,7 +129,7 @@ for (const target of targets) {
         );
 
         test(
-          "attempts count per step: each step gets the task's 3 attempts",
+          "each step gets the task's 3 attempts (ctx.attempt per step); the job's attempts count them all",
           T,
           () =>
             withSteps(target, { mode }, async (stint, dir) => {
@@ -144,7 +144,7 @@ for (const target of targets) {
                 "third/2",
                 "third/3",
               ]);
-              assert.equal(r.attempts, 3, "the last step's attempts");
+              assert.equal(r.attempts, 5, "the job's attempts count every step's (1 + 1 + 3)");
 
               const failing = await stint.enqueue("steps3", { dir, trail: [], failAt: "second", failTimes: 3 });
               const f = await result(
@@ -152,7 +152,7 @@ for (const target of targets) {
                 (await waitForStatus(stint, failing.id, ["succeeded", "failed"], 10_000)).id,
               );
               assert.equal(f.status, "failed");
-              assert.equal(f.attempts, 3);
+              assert.equal(f.attempts, 4, "1 + 3: the second step used its own 3 attempts");
               assert.deepEqual(stepRuns(dir, failing.id).map(([s, a]) => `${s}/${a}`), [
                 "first/1",
                 "second/1",
