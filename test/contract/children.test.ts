@@ -14,6 +14,7 @@ import type { JobResult, Stint } from "../../mod.ts";
 import { readLog } from "../fixtures/tasks-steps.ts";
 import { targets } from "../support/targets.ts";
 import { allJobs, MODES, open, withSteps } from "../support/steps.ts";
+import { uniqueName } from "../support/harness.ts";
 import { waitForStatus } from "../support/wait.ts";
 import { waitForAll } from "../supervisor/support.ts";
 
@@ -133,6 +134,37 @@ for (const target of targets) {
         );
 
         test(
+          "a spawn runs the child task's onEnqueue hook, once per child",
+          T,
+          () =>
+            withSteps(target, { mode }, async (stint, dir) => {
+              const { id } = await stint.enqueue("parent", { dir, n: 2, childTask: "noted_child", failAfterSpawn: 1 });
+              const r = await waitForStatus(stint, id, [...ENDED], 15_000);
+              assert.equal(r.status, "succeeded", JSON.stringify(r.errors));
+              const kids = await childrenOf(stint, id);
+              assert.equal(kids.length, 2);
+              for (const kid of kids) {
+                const hooked = readLog(dir, kid.id).filter((e) => e.event === "onEnqueue");
+                assert.equal(hooked.length, 1, "once, though the parent ran twice");
+                assert.equal(hooked[0].task, "noted_child");
+              }
+            }),
+        );
+
+        test(
+          "a waiting parent holds no concurrency slot: its child of the same key (limit 1) runs",
+          T,
+          () =>
+            withSteps(target, { mode }, async (stint, dir) => {
+              const key = uniqueName("fam");
+              const { id } = await stint.enqueue("keyed_parent", { dir, key });
+              const r = await waitForStatus(stint, id, [...ENDED], 15_000);
+              assert.equal(r.status, "succeeded", JSON.stringify(r.errors));
+              assert.equal(r.returnValue, "child done");
+            }),
+        );
+
+        test(
           "cancelling a waiting parent cancels its children that have not ended",
           T,
           () =>
@@ -228,6 +260,32 @@ for (const target of targets) {
             assert.deepEqual((await stint.listJobs("waiting")).map((j) => j.id), [id]);
             open(dir, "g");
             assert.equal((await waitForStatus(stint, id, [...ENDED], 15_000)).status, "succeeded");
+          }),
+      );
+
+      test(
+        "retryJob of a failed parent joins the same children again, kept by retention meanwhile",
+        T,
+        () =>
+          withSteps(target, { mode: "async" }, async (stint, dir) => {
+            const { id } = await stint.enqueue("parent", { dir, n: 2, failAfterJoinUntil: "fixed" });
+            const failed = await waitForStatus(stint, id, [...ENDED], 15_000);
+            assert.equal(failed.status, "failed");
+            const kids = await childrenOf(stint, id);
+            assert.deepEqual(kids.map((k) => k.status), ["succeeded", "succeeded"]);
+            await stint.prune({ finishedOlderThan: 0 });
+            for (const kid of kids) assert.equal((await stint.getResult(kid.id)).status, "succeeded", "kept");
+
+            open(dir, "fixed");
+            await stint.retryJob(id);
+            const r = await waitForStatus(stint, id, [...ENDED], 15_000);
+            assert.equal(r.status, "succeeded", JSON.stringify(r.errors));
+            assert.deepEqual(
+              (r.returnValue as Joined).map((j) => [j.id, j.status]),
+              kids.map((k) => [k.id, "succeeded"]),
+            );
+            assert.equal((await childrenOf(stint, id)).length, 2, "no child spawned again");
+            for (const kid of kids) assert.equal(readLog(dir, kid.id).length, 1, "each child ran once");
           }),
       );
 

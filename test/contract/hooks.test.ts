@@ -230,6 +230,24 @@ for (const target of targets) {
         );
 
         test(
+          "in a multi-step job, onFailure's willRetry follows the failing step's own attempts",
+          T,
+          () =>
+            withSteps(target, { mode }, async (stint, dir) => {
+              const { id } = await stint.enqueue("hooked_steps", { dir, trail: [], failAt: "second", failTimes: 3 });
+              const r = await waitForStatus(stint, id, [...ENDED], 10_000);
+              assert.equal(r.status, "failed");
+              await waitFor("the last after", () => readLog(dir, id).filter((e) => e.event === "after").length === 4, {
+                timeout: 5000,
+              });
+              const failures = readLog(dir, id).filter((e) => e.event === "onFailure").map((e) =>
+                `${(e.step as { name: string }).name}/${e.attempt}/${e.willRetry ? "retry" : "final"}`
+              );
+              assert.deepEqual(failures, ["second/1/retry", "second/2/retry", "second/3/final"]);
+            }),
+        );
+
+        test(
           "a multi-step task's before and after run around each step, seeing its position and workspace",
           T,
           () =>
