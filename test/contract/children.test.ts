@@ -14,8 +14,8 @@ import type { JobResult, Stint } from "../../mod.ts";
 import { readLog } from "../fixtures/tasks-steps.ts";
 import { targets } from "../support/targets.ts";
 import { allJobs, MODES, open, withSteps } from "../support/steps.ts";
-import { uniqueName } from "../support/harness.ts";
-import { waitForStatus } from "../support/wait.ts";
+import { uniqueName, withStintAt } from "../support/harness.ts";
+import { waitFor, waitForStatus } from "../support/wait.ts";
 import { waitForAll } from "../supervisor/support.ts";
 
 const T = { timeout: 30_000 };
@@ -286,6 +286,28 @@ for (const target of targets) {
             );
             assert.equal((await childrenOf(stint, id)).length, 2, "no child spawned again");
             for (const kid of kids) assert.equal(readLog(dir, kid.id).length, 1, "each child ran once");
+          }),
+      );
+
+      test(
+        "a child spawned by a running parent after its cancel was requested is cancelled too",
+        T,
+        () =>
+          withSteps(target, { mode: "async" }, async (stint, dir) => {
+            // The parent spawns kid-0, then waits at "mid" without looking at its signal; the cancel comes from
+            // another instance, so this runtime sees it only when it next polls for cancels.
+            const { id } = await stint.enqueue("parent", { dir, n: 2, gate: "never", midGate: "mid" });
+            await waitFor("kid-0 to be spawned", async () => (await childrenOf(stint, id)).length === 1, {
+              timeout: 10_000,
+            });
+            await withStintAt(stint.config.url, { backend: stint.backend }, async (operator) => {
+              assert.deepEqual(await operator.cancel(id), { id, status: "running" });
+            });
+            open(dir, "mid"); // kid-1 is spawned now, unless the runner saw the cancel first
+            assert.equal((await waitForStatus(stint, id, [...ENDED], 10_000)).status, "cancelled");
+            const kids = await childrenOf(stint, id);
+            const ended = await waitForAll(stint, kids.map((k) => k.id), [...ENDED], 10_000);
+            assert.deepEqual(ended.map((k) => k.status), kids.map(() => "cancelled"), `${kids.length} children`);
           }),
       );
 

@@ -11,7 +11,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { callCount, readLog } from "../fixtures/tasks-steps.ts";
 import { targets } from "../support/targets.ts";
-import { uniqueName } from "../support/harness.ts";
+import { uniqueName, withStintAt } from "../support/harness.ts";
 import { MODES, open, withSteps } from "../support/steps.ts";
 import { waitFor, waitForStatus } from "../support/wait.ts";
 
@@ -212,6 +212,23 @@ for (const target of targets) {
             const r = await waitForStatus(stint, a.id, [...ENDED], 10_000);
             assert.equal(r.status, "succeeded");
             assert.equal(runs(dir, a.id), 2);
+          }),
+      );
+
+      test(
+        "a cancel requested while the job runs is not lost when the job then sleeps: it ends cancelled",
+        T,
+        () =>
+          withSteps(target, { mode: "async" }, async (stint, dir) => {
+            const { id } = await stint.enqueue("sleeper", { dir, ms: "1h", gateBefore: "g" });
+            await waitFor("the job to start", () => runs(dir, id) === 1, { timeout: 10_000 });
+            // From another instance: this runtime sees the request only when it next polls for cancels.
+            await withStintAt(stint.config.url, { backend: stint.backend }, async (operator) => {
+              assert.deepEqual(await operator.cancel(id), { id, status: "running" });
+            });
+            open(dir, "g"); // the handler goes on to its sleep, unless the runner saw the cancel first
+            const r = await waitForStatus(stint, id, [...ENDED], 10_000);
+            assert.equal(r.status, "cancelled");
           }),
       );
 

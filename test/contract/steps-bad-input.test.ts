@@ -93,6 +93,20 @@ for (const target of targets) {
               }
             }),
         );
+
+        test(
+          "a step leaving a non-JSON workspace fails the attempt with a ResultError",
+          T,
+          () =>
+            withSteps(target, { mode }, async (stint, dir) => {
+              const { id } = await stint.enqueue("bad_workspace", { dir, trail: [] });
+              const r = await waitForStatus(stint, id, [...ENDED], 10_000);
+              assert.equal(r.status, "failed");
+              assert.equal(r.error?.name, "ResultError", String(r.error?.message));
+              const step = (r as unknown as { step: { index: number } }).step;
+              assert.equal(step.index, 0, "it never advanced");
+            }),
+        );
       });
     }
   });

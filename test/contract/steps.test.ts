@@ -65,7 +65,7 @@ for (const target of targets) {
                 { dir, trail: ["first", "second", "third"], mark: 1 },
                 "the final workspace",
               );
-              assert.equal(r.step?.count, 3);
+              assert.deepEqual(r.step, { index: 2, name: "third", count: 3 }, "the step that ran last");
               assert.equal(r.parentId, null);
               assert.deepEqual(r.payload, payload, "the payload stays the initial workspace");
               assert.equal(r.attempts, 3, "every step's attempt counts in the job's attempts");
