@@ -312,6 +312,23 @@ for (const target of targets) {
       );
 
       test(
+        "cancelling a waiting grandparent cancels its waiting child and that child's children",
+        T,
+        () =>
+          withSteps(target, { mode: "async" }, async (stint, dir) => {
+            const { id } = await stint.enqueue("grandparent", { dir });
+            await waitForStatus(stint, id, "waiting", 10_000);
+            const [middle] = await childrenOf(stint, id);
+            await waitForStatus(stint, middle.id, "waiting", 10_000);
+            const [leaf] = await childrenOf(stint, middle.id);
+            await waitFor("the grandchild to start", () => readLog(dir, leaf.id).length === 1, { timeout: 10_000 });
+            assert.deepEqual(await stint.cancel(id), { id, status: "cancelled" });
+            const ended = await waitForAll(stint, [middle.id, leaf.id], [...ENDED], 10_000);
+            assert.deepEqual(ended.map((k) => k.status), ["cancelled", "cancelled"]);
+          }),
+      );
+
+      test(
         "retention never deletes the children of a waiting parent",
         T,
         () =>

@@ -14,7 +14,7 @@ import postgres from "postgres";
 import mysql from "mysql2/promise";
 import { defineTask, type Stint } from "../../mod.ts";
 import type { EnqueuedJob } from "../../src/task-context.ts";
-import { readLog } from "../fixtures/tasks-steps.ts";
+import { readLog, REALM } from "../fixtures/tasks-steps.ts";
 import { type Target, targets } from "../support/targets.ts";
 import { allJobs, MODES, withSteps } from "../support/steps.ts";
 import { waitFor, waitForStatus } from "../support/wait.ts";
@@ -226,6 +226,13 @@ for (const target of targets) {
                 runtimeErrors.map((e) => `${e.context.operation}: ${String(e.error)}`).join("\n"),
               );
               assert.deepEqual(events(dir, id), ["before/1", "handler/1", "after/1"]);
+              // Hooks run where the handler runs: inside the isolate in worker mode.
+              const [handler, ...hooks] = ["handler", "before", "after"].map((event) =>
+                readLog(dir, id).find((e) => e.event === event)!.realm
+              );
+              assert.deepEqual(hooks, [handler, handler]);
+              if (mode === "async") assert.equal(handler, REALM, "in this event loop");
+              else assert.notEqual(handler, REALM, "in an isolate");
             }),
         );
 
