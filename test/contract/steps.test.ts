@@ -216,6 +216,22 @@ for (const target of targets) {
       });
     }
 
+    describe("large workspaces", () => {
+      test(
+        "a 1 MB workspace and a 1 MB durable step result are carried intact",
+        T,
+        () =>
+          withSteps(target, { mode: "async" }, async (stint, dir) => {
+            const size = 1_000_000;
+            const { id } = await stint.enqueue("big_steps", { dir, size });
+            const r = await result(stint, (await waitForStatus(stint, id, ["succeeded", "failed"], 20_000)).id);
+            assert.equal(r.status, "succeeded", JSON.stringify(r.errors));
+            assert.deepEqual(r.returnValue, { blob: size, big: size, intact: true });
+            assert.equal((r.workspace?.blob as string).length, size);
+          }),
+      );
+    });
+
     describe("multi-step jobs on more than one worker", () => {
       test(
         "the next step may run on another supervisor: one stopped after step 1, another runs steps 2 and 3",
