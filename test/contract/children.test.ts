@@ -165,6 +165,23 @@ for (const target of targets) {
         );
 
         test(
+          "a join naming one child twice (by handle and by id) still wakes once every child has ended",
+          T,
+          () =>
+            withSteps(target, { mode }, async (stint, dir) => {
+              const { id } = await stint.enqueue("dup_join", { dir, gate: "g" });
+              await waitForStatus(stint, id, "waiting", 10_000);
+              open(dir, "g");
+              const r = await waitForStatus(stint, id, [...ENDED], 15_000);
+              assert.equal(r.status, "succeeded", JSON.stringify(r.errors));
+              assert.deepEqual(r.returnValue, [["k0", "succeeded"], ["k1", "succeeded"], ["k0", "succeeded"], [
+                "k0",
+                "succeeded",
+              ]]);
+            }),
+        );
+
+        test(
           "cancelling a waiting parent cancels its children that have not ended",
           T,
           () =>
