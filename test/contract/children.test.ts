@@ -182,6 +182,22 @@ for (const target of targets) {
         );
 
         test(
+          "a child's retry does not wake its parent: only its end does",
+          T,
+          () =>
+            withSteps(target, { mode }, async (stint, dir) => {
+              const { id } = await stint.enqueue("parent", { dir, n: 1, childTask: "flaky_child", gate: "g" });
+              await waitForStatus(stint, id, "waiting", 10_000);
+              open(dir, "g");
+              const r = await waitForStatus(stint, id, [...ENDED], 15_000);
+              assert.equal(r.status, "succeeded", JSON.stringify(r.errors));
+              assert.deepEqual((r.returnValue as Joined).map((j) => [j.status, j.value?.value]), [["succeeded", 0]]);
+              const ran = readLog(dir, id).filter((e) => e.run !== undefined).length;
+              assert.equal(ran, 2, "the parent ran to spawn and wait, then once more to join (not on the retry)");
+            }),
+        );
+
+        test(
           "cancelling a waiting parent cancels its children that have not ended",
           T,
           () =>
