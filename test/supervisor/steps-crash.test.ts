@@ -10,7 +10,7 @@ import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { callCount, readLog } from "../fixtures/tasks-steps.ts";
 import { targets } from "../support/targets.ts";
-import { MODES, open, STEPS_URL, withSteps } from "../support/steps.ts";
+import { allJobs, MODES, open, STEPS_URL, withSteps } from "../support/steps.ts";
 import { waitFor, waitForStatus } from "../support/wait.ts";
 import { childEnv, exitOf, killChildren, startChild } from "./support.ts";
 
@@ -86,6 +86,43 @@ for (const target of targets) {
               assert.equal(value.pid, second.pid);
               assert.equal(r.errors.length, 1, "the lost attempt is recorded");
               assert.match(r.errors[0].name, /^Process(Pruned|Missing|Exit)Error$/);
+              second.signal("SIGTERM");
+              await exitOf(second, EXIT_MARGIN);
+            } finally {
+              await killChildren();
+            }
+          }),
+      );
+
+      test(
+        `kill -9 while a parent waits for children running there (${mode} mode): their recovery wakes the parent`,
+        T,
+        () =>
+          withSteps(target, {}, async (stint, dir) => {
+            const env = () => childEnv(stint.config.url, stint.backend, options(), { STINT_TEST_MODE: mode });
+            try {
+              const first = await startChild(env());
+              const { id } = await stint.enqueue("parent", { dir, n: 2, gate: "never" });
+              await waitForStatus(stint, id, "waiting", 20_000);
+              const kids = (await allJobs(stint)).filter((j) => j.parentId === id).map((j) => j.id);
+              assert.equal(kids.length, 2);
+              await waitFor("both children to start", () => kids.every((k) => readLog(dir, k).length === 1), {
+                timeout: 20_000,
+              });
+              first.signal("SIGKILL");
+              await exitOf(first, EXIT_MARGIN);
+
+              const second = await startChild(env());
+              const r = await waitForStatus(stint, id, ["succeeded", "failed", "cancelled"], 30_000);
+              assert.equal(r.status, "succeeded", JSON.stringify(r.errors));
+              const joined = r.returnValue as Array<{ status: string; error: string | null }>;
+              assert.deepEqual(
+                joined.map((j) => j.status),
+                ["failed", "failed"],
+                "the lost children failed (no retry)",
+              );
+              const ran = readLog(dir, id).filter((e) => e.run !== undefined);
+              assert.deepEqual(ran.map((e) => e.pid), [first.pid, second.pid], "woken in the second supervisor");
               second.signal("SIGTERM");
               await exitOf(second, EXIT_MARGIN);
             } finally {
