@@ -255,6 +255,40 @@ for (const target of targets) {
         );
 
         test(
+          "a sleep is not a failure: onFailure does not run, after runs at the end of each run",
+          T,
+          () =>
+            withSteps(target, { mode }, async (stint, dir) => {
+              const { id } = await stint.enqueue("hooked_durable", { dir, ms: "300ms" });
+              const r = await waitForStatus(stint, id, [...ENDED], 10_000);
+              assert.equal(r.status, "succeeded", JSON.stringify(r.errors));
+              await waitFor("the last after", () => events(dir, id).length === 6, { timeout: 5000 });
+              assert.deepEqual(events(dir, id), [
+                "before/1",
+                "handler/1",
+                "after/1",
+                "before/1",
+                "handler/1",
+                "after/1",
+              ]);
+            }),
+        );
+
+        test(
+          "a cancel is not a failure: onFailure does not run, after does",
+          T,
+          () =>
+            withSteps(target, { mode }, async (stint, dir) => {
+              const { id } = await stint.enqueue("hooked_durable", { dir, gate: "never" });
+              await waitFor("the handler to start", () => events(dir, id).includes("handler/1"), { timeout: 10_000 });
+              await stint.cancel(id);
+              assert.equal((await waitForStatus(stint, id, [...ENDED], 10_000)).status, "cancelled");
+              await waitFor("after", () => events(dir, id).includes("after/1"), { timeout: 5000 });
+              assert.deepEqual(events(dir, id), ["before/1", "handler/1", "after/1"]);
+            }),
+        );
+
+        test(
           "a multi-step task's before and after run around each step, seeing its position and workspace",
           T,
           () =>
