@@ -67,6 +67,30 @@ for (const target of targets) {
       );
 
       test(
+        "JSON equality tells true from 1, null from missing, and matches decimals and quoted text",
+        T,
+        (t) =>
+          withSteps(target, {}, async (stint, dir) => {
+            const jobs = jobsOf(stint);
+            if (!jobs) return t.skip("stint.jobs() is not there yet");
+            const yes = await stint.enqueue("quick", { dir, flag: true });
+            const one = await stint.enqueue("quick", { dir, flag: 1 });
+            const nil = await stint.enqueue("quick", { dir, v: null });
+            const dec = await stint.enqueue("quick", { dir, n: 7.5 });
+            const text = await stint.enqueue("quick", { dir, s: 'é "quoted" \\ back' });
+            const list = await stint.enqueue("quick", { dir, tags: ["a", "b"] });
+            assert.deepEqual(ids(await jobs({ where: { flag: true } })), [yes.id]);
+            assert.deepEqual(ids(await jobs({ where: { flag: 1 } })), [one.id]);
+            assert.deepEqual(ids(await jobs({ where: { flag: false } })), []);
+            assert.deepEqual(ids(await jobs({ where: { v: null } })), [nil.id], "a null field, not a missing one");
+            assert.deepEqual(ids(await jobs({ where: { n: 7.5 } })), [dec.id]);
+            assert.deepEqual(ids(await jobs({ where: { s: 'é "quoted" \\ back' } })), [text.id]);
+            assert.deepEqual(ids(await jobs({ where: { tags: ["a", "b"] } })), [list.id]);
+            assert.deepEqual(ids(await jobs({ where: { tags: ["b", "a"] } })), [], "arrays in order");
+          }),
+      );
+
+      test(
         "a multi-step job is matched by its current workspace",
         T,
         (t) =>
