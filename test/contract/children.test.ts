@@ -12,7 +12,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { JobResult, Stint } from "../../mod.ts";
 import { readLog } from "../fixtures/tasks-steps.ts";
-import { targets } from "../support/targets.ts";
+import { targetsWithEngine } from "../support/targets.ts";
 import { allJobs, MODES, open, withSteps } from "../support/steps.ts";
 import { uniqueName, withStintAt } from "../support/harness.ts";
 import { waitFor, waitForStatus } from "../support/wait.ts";
@@ -34,7 +34,7 @@ function spawnedNotes(dir: string, id: string): string[][] {
   return readLog(dir, id).filter((e) => e.spawned).map((e) => e.spawned as string[]);
 }
 
-for (const target of targets) {
+for (const target of targetsWithEngine) {
   describe(target.name, { skip: target.skip }, () => {
     for (const mode of MODES) {
       describe(`ctx.spawn and ctx.join (${mode} mode)`, () => {

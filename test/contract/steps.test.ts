@@ -9,7 +9,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { JobResult, Stint } from "../../mod.ts";
 import { readLog } from "../fixtures/tasks-steps.ts";
-import { targets } from "../support/targets.ts";
+import { targetsWithEngine } from "../support/targets.ts";
 import { uniqueName, withStintAt } from "../support/harness.ts";
 import { MODES, open, STEPS_URL, withSteps } from "../support/steps.ts";
 import { waitFor, waitForStatus } from "../support/wait.ts";
@@ -41,7 +41,7 @@ function readyAt(stint: Stint, id: string, index: number) {
   }, { timeout: 10_000 });
 }
 
-for (const target of targets) {
+for (const target of targetsWithEngine) {
   describe(target.name, { skip: target.skip }, () => {
     for (const mode of MODES) {
       describe(`multi-step jobs (${mode} mode)`, () => {
