@@ -1,6 +1,8 @@
 /** Command-line options of bench/run.ts, with their defaults and checks. */
 
-export type Scenario = "enqueue" | "drain" | "latency";
+export type Scenario = "enqueue" | "drain" | "latency" | "transactional";
+
+const SCENARIOS: Scenario[] = ["enqueue", "drain", "latency", "transactional"];
 
 export interface BenchOptions {
   /** null: a fresh libSQL file per measurement in a temp directory. */
@@ -31,7 +33,7 @@ export const USAGE = `usage: bench/run.ts [options]
   --jobs N             jobs for bulk enqueue and for each drain (default 20000)
   --single N           jobs for single enqueue, one awaited call each (default 2000)
   --concurrency A,B    drain concurrencies (default 10,50)
-  --scenario S         all | enqueue | drain | latency, or a comma list (default all)
+  --scenario S         all | enqueue | drain | latency | transactional, or a comma list (default all)
   --latency-jobs N     jobs in each latency run (default 500)
   --pace MS            milliseconds between latency enqueues (default 4)
   --poll MS            worker pollingInterval (default 50)
@@ -57,7 +59,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     jobs: 20_000,
     single: 2_000,
     concurrency: [10, 50],
-    scenarios: new Set(["enqueue", "drain", "latency"]),
+    scenarios: new Set(SCENARIOS),
     latencyJobs: 500,
     paceMs: 4,
     pollMs: 50,
@@ -95,7 +97,7 @@ export function parseOptions(argv: string[]): BenchOptions {
         const list = String(next()).split(",").map((s) => s.trim());
         if (list.includes("all")) break;
         for (const s of list) {
-          if (s !== "enqueue" && s !== "drain" && s !== "latency") throw new UsageError(`--scenario: unknown ${s}`);
+          if (!SCENARIOS.includes(s as Scenario)) throw new UsageError(`--scenario: unknown ${s}`);
         }
         o.scenarios = new Set(list as Scenario[]);
         break;

@@ -12,7 +12,7 @@ import { exit, runtimeName, scriptArgs } from "./env.ts";
 import { type BenchOptions, parseOptions, USAGE, UsageError } from "./options.ts";
 import { openRaw } from "./raw/mod.ts";
 import { formatRow, formatTable, type Row } from "./report.ts";
-import { drainRows, enqueueRows, latencyRows, warmUp } from "./scenarios.ts";
+import { drainRows, enqueueRows, latencyRows, transactionalRows, warmUp } from "./scenarios.ts";
 import { runtimeErrors } from "./stint_side.ts";
 import { Targets } from "./targets.ts";
 
@@ -50,6 +50,7 @@ async function main(options: BenchOptions): Promise<number> {
     if (options.scenarios.has("enqueue")) await enqueueRows(targets, options, add);
     if (options.scenarios.has("drain")) await drainRows(targets, options, add);
     if (options.scenarios.has("latency")) await latencyRows(targets, options, add);
+    if (options.scenarios.has("transactional")) await transactionalRows(targets, options, add);
     console.log(`\n${formatTable(rows)}`);
     console.log(
       "\nthroughput: stint/raw below 1 = slower than the ceiling; latency and memory: above 1 = worse." +

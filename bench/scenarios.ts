@@ -156,6 +156,31 @@ export async function enqueueRows(targets: Targets, o: BenchOptions, add: (row: 
     raw: r2.value,
     note: spreadNote(s2.spread, r2.spread),
   });
+  await keyedEnqueueRows(targets, o, add);
+}
+
+/** The same enqueues with a unique key per job, Stint only (the ceiling has no keys): beside the plain rows above. */
+async function keyedEnqueueRows(targets: Targets, o: BenchOptions, add: (row: Row) => void): Promise<void> {
+  const stintOnly = { ...o, raw: false };
+  const none = () => Promise.resolve(0);
+  const single = await pair(targets, stintOnly, "enqueue-single-keyed", (t) => stintEnqueueSingle(t, o.single, true), none);
+  const s1 = rates(o.single, single.stint);
+  add({
+    scenario: `enqueue single, a unique key each (${o.single.toLocaleString("en-US")}, awaited one by one)`,
+    unit: "jobs/s",
+    stint: s1.value,
+    raw: null,
+    note: spreadNote(s1.spread, ""),
+  });
+  const bulk = await pair(targets, stintOnly, "enqueue-bulk-keyed", (t) => stintEnqueueBulk(t, o.jobs, BULK_BATCH, true), none);
+  const s2 = rates(o.jobs, bulk.stint);
+  add({
+    scenario: `enqueue bulk, a unique key each (${o.jobs.toLocaleString("en-US")}, ${BULK_BATCH.toLocaleString("en-US")} per call)`,
+    unit: "jobs/s",
+    stint: s2.value,
+    raw: null,
+    note: spreadNote(s2.spread, ""),
+  });
 }
 
 export async function drainRows(targets: Targets, o: BenchOptions, add: (row: Row) => void): Promise<void> {
@@ -223,5 +248,39 @@ export async function latencyRows(targets: Targets, o: BenchOptions, add: (row: 
           : undefined,
       });
     }
+  }
+}
+
+/**
+ * A drain of transactional no-op jobs (DESIGN §11: each handler in a
+ * transaction that also writes its success) beside the same drain of plain
+ * ones, both Stint, alternating which goes first. The row's "raw" column is
+ * the plain drain here, so its ratio is transactional ÷ plain.
+ */
+export async function transactionalRows(targets: Targets, o: BenchOptions, add: (row: Row) => void): Promise<void> {
+  for (const c of o.concurrency) {
+    const drain = (transactional: boolean) => (t: Target) =>
+      stintDrain(t, o.jobs, c, o.pollMs, o.prefetch, "async", transactional);
+    const tx: number[] = [];
+    const plain: number[] = [];
+    for (let r = 0; r < o.repeat; r++) {
+      const tag = `drain-tx-c${c}${o.repeat > 1 ? `-r${r + 1}` : ""}`;
+      for (const transactional of r % 2 === 0 ? [true, false] : [false, true]) {
+        const v = await onStint(targets, `${tag}${transactional ? "" : "-plain"}`, drain(transactional));
+        if (v !== null) (transactional ? tx : plain).push(v.seconds);
+      }
+    }
+    const s = rates(o.jobs, tx);
+    const p = rates(o.jobs, plain);
+    const pf = o.prefetch > 0 ? ` prefetch=${o.prefetch}` : "";
+    add({
+      scenario: `drain c=${c}${pf} transactional (${o.jobs.toLocaleString("en-US")} no-op jobs)`,
+      unit: "jobs/s",
+      stint: s.value,
+      raw: p.value,
+      note: `raw column: the same drain of plain jobs (ratio: transactional ÷ plain)${
+        s.spread || p.spread ? `; ${spreadNote(s.spread, p.spread)}` : ""
+      }`,
+    });
   }
 }

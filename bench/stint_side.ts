@@ -26,31 +26,36 @@ async function open(target: Target, extra: Partial<StintOptions> = {}): Promise<
 
 const noop = defineTask(TASK, (_payload: { i: number }) => {});
 
-export async function stintEnqueueSingle(target: Target, n: number): Promise<number> {
+/** With `keyed`, every job has its own unique key (DESIGN §11): what keys cost when none is a duplicate. */
+const keyOf = (keyed: boolean, i: number) => (keyed ? { key: `job:${i}` } : undefined);
+
+export async function stintEnqueueSingle(target: Target, n: number, keyed = false): Promise<number> {
   const stint = await open(target, { tasks: [noop] });
   try {
     await stint.migrate();
     const t0 = performance.now();
-    for (let i = 0; i < n; i++) await stint.enqueue(noop, { i });
+    for (let i = 0; i < n; i++) await stint.enqueue(noop, { i }, keyOf(keyed, i));
     return (performance.now() - t0) / 1000;
   } finally {
     await stint.close();
   }
 }
 
-async function enqueueBatches(stint: Stint, n: number, batch: number): Promise<void> {
+async function enqueueBatches(stint: Stint, n: number, batch: number, keyed = false): Promise<void> {
   for (let done = 0; done < n; done += batch) {
     const size = Math.min(batch, n - done);
-    await stint.enqueueAll(Array.from({ length: size }, (_, k) => ({ task: noop, payload: { i: done + k } })));
+    await stint.enqueueAll(
+      Array.from({ length: size }, (_, k) => ({ task: noop, payload: { i: done + k }, options: keyOf(keyed, done + k) })),
+    );
   }
 }
 
-export async function stintEnqueueBulk(target: Target, n: number, batch: number): Promise<number> {
+export async function stintEnqueueBulk(target: Target, n: number, batch: number, keyed = false): Promise<number> {
   const stint = await open(target, { tasks: [noop] });
   try {
     await stint.migrate();
     const t0 = performance.now();
-    await enqueueBatches(stint, n, batch);
+    await enqueueBatches(stint, n, batch, keyed);
     return (performance.now() - t0) / 1000;
   } finally {
     await stint.close();
@@ -77,13 +82,15 @@ export async function stintDrain(
   pollMs: number,
   prefetch = 0,
   mode: "async" | "worker" = "async",
+  transactional = false,
 ): Promise<{ seconds: number; rssGrowth: number }> {
   let ran = 0;
   let allRan!: () => void;
   const everyoneRan = new Promise<void>((resolve) => (allRan = resolve));
+  // transactional: each job's no-op handler runs in a transaction of its own, which also writes its success.
   const counted = defineTask(TASK, (_payload: { i: number }) => {
     if (++ran === n) allRan();
-  });
+  }, { transactional });
   // Worker mode: the isolates import the task from a module, so the handlers
   // cannot count here; the drain ends when the queue is empty (checked below).
   if (mode === "worker") allRan();

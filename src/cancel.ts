@@ -29,12 +29,12 @@ export async function cancelJob(driver: Driver, backend: string, id: string, eff
   if (before === "running") {
     effects.running?.(id);
     await cancelChildren(driver, backend, id, effects);
-    return { id, status: "running" };
+    return { id, status: "running", duplicate: false };
   }
-  if (!WAITING.has(before)) return { id, status: before };
+  if (!WAITING.has(before)) return { id, status: before, duplicate: false };
   effects.ended?.([id]);
   await cancelChildren(driver, backend, id, effects);
-  return { id, status: "cancelled" };
+  return { id, status: "cancelled", duplicate: false };
 }
 
 /** Cancels the children of `id` that have not ended (and, through cancelJob, theirs). */

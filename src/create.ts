@@ -10,6 +10,7 @@ import { ConfigError } from "./errors.ts";
 import { consoleLogger } from "./log.ts";
 import type { Platform } from "./platform.ts";
 import { checkRecurringTask } from "./recurring.ts";
+import { refuseTransactionalInWorkerMode } from "./runtime/transactional.ts";
 import { Stint } from "./stint.ts";
 import { collectTasks, type Task } from "./task.ts";
 
@@ -30,6 +31,7 @@ export function createStintFactory(bindings: StintBindings): (options?: StintOpt
     const config = resolveConfig(options);
     const tasks = await loadTasks(options.tasks);
     for (const def of config.recurring) checkRecurringTask(def, tasks, `recurring.${def.key}`);
+    if (config.mode === "worker") refuseTransactionalInWorkerMode(tasks, "mode");
     const tasksUrl = options.tasks instanceof URL || typeof options.tasks === "string" ? tasksModuleUrl(options.tasks) : null;
     const platform: Platform = options.platform ?? await bindings.platform();
     const driver = options.driver ??

@@ -90,11 +90,13 @@ export interface Driver {
   /**
    * Failed jobs back to ready (all failed ones matching `ids` or `filter`);
    * returns how many, and the queues that got ready jobs (a retried job may be
-   * blocked behind its concurrency key instead).
+   * blocked behind its concurrency key instead). A job whose unique key
+   * another job holds, waiting or running, stays failed and is named in `taken`.
    */
   jobRetryMany(p: { backend: string; ids?: string[]; filter?: JobFilter; now: Date }): Promise<{
     count: number;
     queues: string[];
+    taken?: Array<{ id: string; key: string; holderId: string }>;
   }>;
   /**
    * Discards jobs that are ready, scheduled, blocked or failed (kept as finished rows

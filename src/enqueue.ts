@@ -6,9 +6,9 @@ import { concurrencyPolicy, DEFAULT_CONCURRENCY_DURATION_MS } from "./concurrenc
 import type { NewJob } from "./records.ts";
 import { EnqueueError } from "./errors.ts";
 import { newJobId } from "./ids.ts";
-import { jsonProblem } from "./json.ts";
+import { hasUnstorable, jsonProblem } from "./json.ts";
 import { isTask, type Task } from "./task.ts";
-import { enqueueCheck } from "./validate.ts";
+import { describe, enqueueCheck } from "./validate.ts";
 
 export interface EnqueueOptions {
   queue?: string;
@@ -17,12 +17,48 @@ export interface EnqueueOptions {
   delay?: number | string;
   /** The database client's own transaction object: the job commits or rolls back with it. */
   tx?: unknown;
+  /**
+   * A unique key (1–255 characters, per backend): at most one job with it
+   * waits to run (DESIGN §11). Not per task: prefix it with the task's name.
+   */
+  key?: string;
+  /** When a job with the key waits (or runs): "skip" (default) or "replace" its payload, priority and run time. */
+  onDuplicate?: "skip" | "replace";
 }
 
 /** The largest time a Date holds (±100,000,000 days around 1970). */
 const MAX_DATE_MS = 8.64e15;
 
-const OPTION_KEYS = new Set(["queue", "priority", "runAt", "delay", "tx"]);
+const OPTION_KEYS = new Set(["queue", "priority", "runAt", "delay", "tx", "key", "onDuplicate"]);
+
+/** The longest unique key (the columns hold 255 characters in every dialect). */
+export const MAX_KEY_LENGTH = 255;
+
+/**
+ * A key is any text of 1–255 characters the databases store as given: no
+ * NUL or lone surrogate, and no surrounding spaces (MariaDB's collations
+ * ignore trailing spaces, so "a" and "a " would be one key there and two elsewhere).
+ */
+function checkKey(value: unknown, what: string): string {
+  if (typeof value !== "string" || value.length === 0 || value.length > MAX_KEY_LENGTH || value.trim() !== value) {
+    throw new EnqueueError(
+      `${what} must be a non-empty string of at most ${MAX_KEY_LENGTH} characters without surrounding spaces, got ${
+        describe(value)
+      }`,
+    );
+  }
+  if (hasUnstorable(value)) throw new EnqueueError(`${what} must not contain a NUL character or a lone surrogate`);
+  return value;
+}
+
+function checkOnDuplicate(opts: EnqueueOptions, where: string): "skip" | "replace" | undefined {
+  if (opts.onDuplicate === undefined) return undefined;
+  if (opts.key === undefined) throw new EnqueueError(`${where}onDuplicate needs a key`);
+  if (opts.onDuplicate !== "skip" && opts.onDuplicate !== "replace") {
+    throw new EnqueueError(`${where}onDuplicate must be "skip" or "replace", got ${describe(opts.onDuplicate)}`);
+  }
+  return opts.onDuplicate;
+}
 
 export function buildJob(
   taskOrName: Task | string,
@@ -78,6 +114,8 @@ export function buildJob(
   } else if (opts.delay !== undefined) {
     due = now + enqueueCheck.duration(opts.delay, `${where}delay`);
   }
+  const key = opts.key === undefined ? null : checkKey(opts.key, `${where}key`);
+  const onDuplicate = checkOnDuplicate(opts, where);
   // Past the Date range the row's time would be an Invalid Date (or NaN in SQL): refuse before any statement.
   if (!(Math.abs(due) <= MAX_DATE_MS)) {
     throw new EnqueueError(`${where}${opts.runAt !== undefined ? "runAt" : "delay"} puts the job past the latest possible date`);
@@ -92,5 +130,6 @@ export function buildJob(
     concurrency: concurrencyPolicy(task?.concurrency, value, concurrencyDurationMs, `${where}${name}: concurrency`),
     step: steps ? JSON.stringify({ index: 0, name: steps[0].name, count: steps.length }) : null,
     delivery: task?.delivery === "at-most-once" ? "at-most-once" : null,
+    ...(key === null ? {} : { key, onDuplicate: onDuplicate ?? "skip" }),
   };
 }

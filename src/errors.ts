@@ -33,6 +33,22 @@ export class JobNotFoundError extends StintError {
   }
 }
 
+/**
+ * A failed job with a unique key was not retried: another job holds the key,
+ * waiting or running (DESIGN §11). Nothing changed; `holderId` is that job.
+ */
+export class KeyTakenError extends StintError {
+  readonly jobId: string;
+  readonly key: string;
+  readonly holderId: string;
+  constructor(jobId: string, key: string, holderId: string) {
+    super("JOB_KEY_TAKEN", `job ${jobId} was not retried: its key ${JSON.stringify(key)} is held by job ${holderId}`);
+    this.jobId = jobId;
+    this.key = key;
+    this.holderId = holderId;
+  }
+}
+
 /** A running job cannot be discarded: cancel it instead. */
 export class UndiscardableError extends StintError {
   readonly jobId: string;
@@ -80,6 +96,16 @@ export class ProcessPrunedError extends StintError {
 export class ProcessMissingError extends StintError {
   constructor(message = "the process that claimed this job is gone") {
     super("PROCESS_MISSING", message);
+  }
+}
+
+/**
+ * A stop interrupted a started job of an at-most-once task (DESIGN §11): it
+ * is failed, not released, and never runs again whatever its `retry` says.
+ */
+export class JobInterruptedError extends StintError {
+  constructor(message = "a stop interrupted this at-most-once job after it started; it does not run again") {
+    super("JOB_INTERRUPTED", message);
   }
 }
 
@@ -228,6 +254,19 @@ export class PidfileError extends StintError {
 export class BadRequestError extends StintError {
   constructor(message: string) {
     super("BAD_REQUEST", message);
+  }
+}
+
+/**
+ * A transactional task's `ctx.tx` (DESIGN §11) used where there is none: read
+ * outside a transactional task, used after the handler returned or its
+ * transaction rolled back, asked to commit or roll back itself (Stint does
+ * that), or the job's success could not be written in it. Nothing was written
+ * through it.
+ */
+export class TransactionError extends StintError {
+  constructor(message: string) {
+    super("TRANSACTION_INVALID", message);
   }
 }
 

@@ -184,6 +184,11 @@ export type Outcome =
     parentId?: string | null;
     /** The job has stored durable steps: deleting it must delete them (a fast path hands it to the engine). */
     stored?: boolean;
+    /**
+     * Already written, inside a transactional task's transaction (DESIGN §11),
+     * and committed with it: the completer only reports it. Drivers never see it.
+     */
+    committed?: boolean;
   };
 
 /** A queue selector: an exact name, a prefix ending in "*", or "*" for all queues. */

@@ -1,9 +1,19 @@
-import type { JobRecord, JobStatus } from "./records.ts";
+import type { InsertedJob, JobRecord, JobStatus } from "./records.ts";
 import type { ErrorInfo } from "./errors.ts";
 
 export interface JobHandle {
   id: string;
   status: JobStatus;
+  /**
+   * True when an enqueue with a `key` met a job holding it (DESIGN §11): the
+   * handle is that job's (skipped, or replaced). False on every other handle.
+   */
+  duplicate: boolean;
+}
+
+/** The API's handles: `duplicate` is always there (a driver may leave it out for a fresh job). */
+export function handles(inserted: InsertedJob[]): JobHandle[] {
+  return inserted.map((j) => ({ id: j.id, status: j.status, duplicate: j.duplicate === true }));
 }
 
 /** Where a multi-step job is: the step that runs next (or ran last, once the job has ended) of `count`. */
@@ -40,6 +50,8 @@ export interface JobResult<R = unknown, P = unknown> {
   step: JobStep | null;
   /** The job that spawned this one with ctx.spawn, else null. */
   parentId: string | null;
+  /** The unique key it was enqueued with (DESIGN §11), else null. */
+  key: string | null;
 }
 
 export function toResult<R, P>(record: JobRecord): JobResult<R, P> {
@@ -64,6 +76,7 @@ export function toResult<R, P>(record: JobRecord): JobResult<R, P> {
     workspace: record.step == null ? null : JSON.parse(record.workspace ?? record.payload),
     step: record.step == null ? null : stepOf(record.step),
     parentId: record.parentId ?? null,
+    key: record.key ?? null,
   };
 }
 

@@ -7,7 +7,7 @@ import type { JobFilter, JobStatus, JobSummary, NewJob } from "./records.ts";
 import { queueDepths } from "./depths.ts";
 import { type CancelEffects, cancelChildren, cancelJob } from "./cancel.ts";
 import { buildJob, type EnqueueOptions } from "./enqueue.ts";
-import { ConfigError, EnqueueError, JobCancelledError, JobNotFoundError, StintClosedError, StintError, UndiscardableError } from "./errors.ts";
+import { ConfigError, EnqueueError, JobCancelledError, JobNotFoundError, KeyTakenError, StintClosedError, StintError, UndiscardableError } from "./errors.ts";
 import { isJobId } from "./ids.ts";
 import type { Logger } from "./log.ts";
 import type { Platform } from "./platform.ts";
@@ -15,10 +15,11 @@ import { type QueueHandle, queueHandle } from "./queue.ts";
 import { collectStats, type Stats } from "./stats.ts";
 import { checkHealth, type HealthReport } from "./health.ts";
 import type { Duration } from "./duration.ts";
-import { type JobHandle, type JobResult, toResult } from "./result.ts";
+import { handles, type JobHandle, type JobResult, toResult } from "./result.ts";
 import type { RuntimeContext } from "./runtime/context.ts";
 import { type HookFn, type HookName, Hooks } from "./runtime/hooks.ts";
 import { Supervisor } from "./runtime/supervisor.ts";
+import { refuseTransactionalInWorkerMode } from "./runtime/transactional.ts";
 import { Wakeups } from "./runtime/wakeups.ts";
 import type { AnyTask, Task } from "./task.ts";
 import type { ScheduleOptions } from "./recurring.ts";
@@ -118,11 +119,11 @@ export class Stint {
     const now = Date.now();
     const job = buildJob(task as Task | string, payload, options, this.tasks, now, "", this.config.defaultConcurrencyDurationMs);
     const tx = options?.tx;
-    const [inserted] = await this.driver.jobInsertMany({ backend: this.backend, jobs: [job], now: new Date(now), tx });
+    const [inserted] = handles(await this.driver.jobInsertMany({ backend: this.backend, jobs: [job], now: new Date(now), tx }));
     // Inside the caller's transaction nothing is visible yet: polling (or the
     // database's own on-commit notification) wakes workers after the commit.
     if (tx === undefined && inserted.status === "ready") this.#ctx.wakeups.notify([job.queue]);
-    await this.#onEnqueue(task as Task | string, job, inserted, payload, tx);
+    if (!inserted.duplicate) await this.#onEnqueue(task as Task | string, job, inserted, payload, tx);
     return inserted;
   }
 
@@ -144,9 +145,12 @@ export class Stint {
       return buildJob(item.task, item.payload, item.options, this.tasks, now, `items[${i}]: `, this.config.defaultConcurrencyDurationMs);
     });
     if (jobs.length === 0) return [];
-    const inserted = await this.driver.jobInsertMany({ backend: this.backend, jobs, now: new Date(now) });
+    const inserted = handles(await this.driver.jobInsertMany({ backend: this.backend, jobs, now: new Date(now) }));
     this.#ctx.wakeups.notify(new Set(jobs.filter((_, i) => inserted[i].status === "ready").map((j) => j.queue)));
-    for (const [i, item] of items.entries()) await this.#onEnqueue(item.task, jobs[i], inserted[i], item.payload, undefined);
+    // A duplicate wrote no job of its own (DESIGN §11): no onEnqueue for it.
+    for (const [i, item] of items.entries()) {
+      if (!inserted[i].duplicate) await this.#onEnqueue(item.task, jobs[i], inserted[i], item.payload, undefined);
+    }
     return inserted;
   }
 
@@ -192,16 +196,22 @@ export class Stint {
     return await this.#waits.wait(read, job, options) as JobResult<R, P>;
   }
 
-  /** Puts a failed job back to ready. */
+  /**
+   * Puts a failed job back to ready. A job with a unique key takes it back,
+   * unless another job holds it, waiting or running: then KeyTakenError, and
+   * nothing changes (DESIGN §11).
+   */
   async retryJob(id: string): Promise<JobHandle> {
     this.#open("retryJob");
-    const { count, queues } = await this.driver.jobRetryMany({ backend: this.backend, ids: [checkId(id)], now: new Date() });
+    const { count, queues, taken } = await this.driver.jobRetryMany({ backend: this.backend, ids: [checkId(id)], now: new Date() });
+    const held = taken?.find((k) => k.id === id);
+    if (held) throw new KeyTakenError(id, held.key, held.holderId);
     if (count === 0) {
       const { status } = await this.getResult(id);
       throw new StintError("JOB_NOT_FAILED", `job ${id} is ${status}; only failed jobs can be retried`);
     }
     this.#ctx.wakeups.notify(queues);
-    return { id, status: "ready" };
+    return { id, status: "ready", duplicate: false };
   }
 
   /** Discards a ready, scheduled, blocked or failed job (kept as a finished row). */
@@ -213,13 +223,21 @@ export class Stint {
     if (before === "running" || before === "succeeded" || before === "cancelled") throw new UndiscardableError(id, before);
     this.#waits.ended([id]);
     await cancelChildren(this.driver, this.backend, id, this.#cancelEffects);
-    return { id, status: "discarded" };
+    return { id, status: "discarded", duplicate: false };
   }
 
-  /** Retries every failed job (matching the filter); returns how many. */
+  /**
+   * Retries every failed job (matching the filter); returns how many. Jobs whose
+   * unique key another job holds stay failed, and a warning says how many.
+   */
   async retryAll(filter: JobFilter = {}): Promise<number> {
     this.#open("retryAll");
-    const { count } = await this.driver.jobRetryMany({ backend: this.backend, filter: checkFilter(filter), now: new Date() });
+    const { count, taken } = await this.driver.jobRetryMany({ backend: this.backend, filter: checkFilter(filter), now: new Date() });
+    if (taken && taken.length > 0) {
+      this.#ctx.logger.warn(`retryAll: ${taken.length} failed job(s) not retried: another job holds their key`, {
+        jobs: taken.slice(0, 10),
+      });
+    }
     if (count > 0) {
       // Without a queue filter the retried jobs may be in any queue: every local worker looks.
       if (filter.queue === undefined) this.#ctx.wakeups.notifyAll();
@@ -236,16 +254,21 @@ export class Stint {
     return discarded;
   }
 
-  /** Enqueues a fresh copy (new id, attempt 1) of any stored job. */
+  /**
+   * Enqueues a fresh copy (new id, attempt 1) of any stored job. A keyed job's
+   * copy has its key, with onDuplicate "skip": when another job holds the key,
+   * waiting or running, its handle comes back with `duplicate: true`.
+   */
   async enqueueAgain(id: string): Promise<JobHandle> {
     this.#open("enqueueAgain");
     const record = await this.driver.jobGet({ backend: this.backend, id: checkId(id) });
     if (!record) throw new JobNotFoundError(id);
     const now = Date.now();
     const known = this.tasks.has(record.task) ? this.tasks : new Map();
-    const job = buildJob(record.task, JSON.parse(record.payload), { queue: record.queue, priority: record.priority }, known, now);
+    const options = { queue: record.queue, priority: record.priority, ...(record.key ? { key: record.key } : {}) };
+    const job = buildJob(record.task, JSON.parse(record.payload), options, known, now);
     job.concurrency = record.concurrency ?? null; // the copy keeps the stored concurrency policy
-    const [inserted] = await this.driver.jobInsertMany({ backend: this.backend, jobs: [job], now: new Date(now) });
+    const [inserted] = handles(await this.driver.jobInsertMany({ backend: this.backend, jobs: [job], now: new Date(now) }));
     this.#ctx.wakeups.notify([job.queue]);
     return inserted;
   }
@@ -335,6 +358,7 @@ export class Stint {
         'mode "worker": isolates import tasks by URL; pass createStint({ tasks: new URL("./tasks.ts", import.meta.url) })',
       );
     }
+    if (mode === "worker" && checked.only !== "dispatch") refuseTransactionalInWorkerMode(this.tasks, "start");
     if (this.tasks.size === 0 && checked.only !== "dispatch") {
       throw new ConfigError("tasks: a runtime that runs jobs needs tasks (createStint({ tasks }))");
     }

@@ -18,6 +18,19 @@ export interface TaskContext {
   /** The job that spawned this one with ctx.spawn, or null. */
   readonly parentId: string | null;
   /**
+   * A transactional task's transaction (DESIGN §11): the database client's
+   * own transaction object on the queue's database — a postgres.js
+   * transaction `sql`, a libSQL `Transaction`, a mysql2 connection in a
+   * transaction (typed `any`: use it as your client's type). The job's
+   * success is written in it and commits with the handler's writes; a throw,
+   * timeout or cancel rolls it back. Stint commits it: calling commit,
+   * rollback, release or close on it, reading it in a task that is not
+   * transactional, or using it after the handler returned is a
+   * TransactionError.
+   */
+  // deno-lint-ignore no-explicit-any
+  readonly tx: any;
+  /**
    * Calls `fn` at most once per job: its JSON result is stored under `name`,
    * and when the handler runs again (retry, recovery, after a sleep or join)
    * the stored result is returned without calling `fn`. A throw is not stored.

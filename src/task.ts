@@ -113,6 +113,10 @@ export function defineTask<P = unknown, R = unknown>(
   }
   const transactional = options.transactional ?? false;
   if (typeof transactional !== "boolean") throw new ConfigError(`task ${name}: transactional must be true or false`);
+  if (transactional && delivery === "at-most-once") {
+    // A crash rolls a transactional attempt back and runs it again; at-most-once never runs it again.
+    throw new ConfigError(`task ${name}: transactional and delivery "at-most-once" contradict each other: choose one`);
+  }
   return Object.freeze({
     kind: "stint.task",
     name,

@@ -48,6 +48,13 @@ export interface SqlAccess extends SqlRunner {
   transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T>;
   /** Wraps the caller's own transaction object (the client's) so jobs insert inside it. */
   runnerForUserTx(tx: unknown): SqlRunner;
+  /**
+   * Runs `fn` in a transaction on one of the client's connections, handing it
+   * the client's own transaction object and a runner over it; commits when `fn`
+   * resolves, rolls back when it throws. Never retried: `fn` is the caller's work
+   * (transactionRun.ts).
+   */
+  clientTransaction<T>(fn: (tx: unknown, runner: SqlRunner) => Promise<T>): Promise<T>;
   /** Migrations, run in order; `migrate` applies the missing ones under a lock. */
   migrate(migrations: Migration[]): Promise<number[]>;
   readonly migrations: Migration[];

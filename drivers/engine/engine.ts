@@ -42,6 +42,7 @@ import { recurringEnqueue } from "./recurringEnqueue.ts";
 import { retentionPrune } from "./retentionPrune.ts";
 import { stepList } from "./stepList.ts";
 import { stepSave } from "./stepSave.ts";
+import { transactionRun } from "./transactionRun.ts";
 
 export function createEngineDriver(access: SqlAccess): Driver {
   return {
@@ -53,6 +54,7 @@ export function createEngineDriver(access: SqlAccess): Driver {
     jobGet: (p) => jobGet(access, p),
     jobClaim: (p) => jobClaim(access, p),
     jobFinishMany: (p) => jobFinishMany(access, p),
+    transactionRun: (p) => transactionRun(access, p),
     jobPromoteDue: (p) => jobPromoteDue(access, p),
     jobRetryMany: (p) => jobRetryMany(access, p),
     jobDiscardMany: (p) => jobDiscardMany(access, p),

@@ -23,7 +23,7 @@ export const WAITING_TABLES = ["stint_ready_executions", "stint_scheduled_execut
 
 /**
  * A claimed job from a row of its columns (`id`, `task`, `queue`, `priority`,
- * `payload`, `created_at`, `workspace`, `step`, `parent_id`), with the claim's attempt and start (ms): the claim
+ * `payload`, `created_at`, `workspace`, `step`, `parent_id`, `delivery`), with the claim's attempt and start (ms): the claim
  * token every outcome of it names (src/records.ts Outcome).
  */
 export function claimedJob(r: Record<string, unknown>, attempt: number, startedAt: number): ClaimedJob {
@@ -39,12 +39,19 @@ export function claimedJob(r: Record<string, unknown>, attempt: number, startedA
     workspace: strOrNull(r.workspace),
     step: strOrNull(r.step),
     parentId: strOrNull(r.parent_id),
+    delivery: deliveryOf(r.delivery),
   };
+}
+
+/** A job's stored delivery (NewJob.delivery): only "at-most-once" is stored, null is at-least-once. */
+export function deliveryOf(value: unknown): "at-most-once" | null {
+  return value === "at-most-once" ? "at-most-once" : null;
 }
 
 /** A held claim's job as the worker got it: the attempt and its start are the claimed row's (`c`). */
 export const CLAIM_COLUMNS =
-  "j.id, j.task, j.queue, j.priority, j.payload, j.created_at, j.workspace, j.step, j.parent_id, c.attempt, c.started_at";
+  "j.id, j.task, j.queue, j.priority, j.payload, j.created_at, j.workspace, j.step, j.parent_id, j.delivery, c.attempt, " +
+  "c.started_at";
 
 export function claimOfRow(r: Record<string, unknown>): ClaimedJob {
   return claimedJob(r, num(r.attempt), num(r.started_at));

@@ -14,7 +14,7 @@
  * claims nothing.
  *
  * The pick joins the job rows for their task, payload (and a multi-step job's
- * workspace, step and parent) and attempts so far. On
+ * workspace, step and parent, and its delivery) and attempts so far. On
  * MySQL it locks them too (MariaDB has no FOR UPDATE OF), which only delays a
  * concurrent cancel or discard of the same job until the claim commits.
  *
@@ -30,7 +30,7 @@ import { armWhere, selectorArms, substrPrefix } from "./selectors.ts";
 /** The SELECT of one selector's arm: `where` is armWhere's condition on `r`. */
 export function pickSql(where: string, lockSuffix: string): string {
   return `SELECT j.id, j.task, j.queue, j.priority, j.payload, j.attempts, j.created_at, j.workspace, j.step,
-      j.parent_id
+      j.parent_id, j.delivery
     FROM stint_ready_executions r JOIN stint_jobs j ON j.id = r.job_id
     WHERE r.backend = ? AND ${where}
       AND NOT EXISTS (SELECT 1 FROM stint_pauses p WHERE p.backend = r.backend AND p.queue = r.queue)

@@ -28,6 +28,7 @@ import { chunks, lockWait, num, type Param, placeholders, type SqlAccess, type S
 import { CHUNK, deleteJobs } from "./job-rows.ts";
 import { admitAndWake, type AwaitedChild, type ReadyQueues, suspendForChildren, wakeParents } from "./job-waits.ts";
 import { releaseSlots } from "./semaphores.ts";
+import { runnerForTx } from "./transactionRun.ts";
 
 /** A claim being finished: the attempt it ran and when that started, and its job's place. */
 interface Held {
@@ -42,9 +43,11 @@ interface Held {
 
 type Finish = { backend: string; processId: string | null; outcomes: Outcome[]; preserveFinished: boolean; now: Date };
 
-export function jobFinishMany(access: SqlAccess, p: Finish): Promise<string[]> {
-  if (p.outcomes.length === 0) return Promise.resolve([]);
-  return access.transaction(async (q) => (await jobFinishManyIn(q, access, p)).applied);
+/** In one transaction of ours, or in `tx` (transactionRun's, or a caller's): then it commits or rolls back with it. */
+export async function jobFinishMany(access: SqlAccess, p: Finish & { tx?: unknown }): Promise<string[]> {
+  if (p.outcomes.length === 0) return [];
+  if (p.tx !== undefined) return (await jobFinishManyIn(runnerForTx(access, p.tx), access, p)).applied;
+  return await access.transaction(async (q) => (await jobFinishManyIn(q, access, p)).applied);
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { JobRecord } from "../../src/records.ts";
 import { dateOrNull, num, type SqlAccess, str, strOrNull } from "./access.ts";
+import { deliveryOf } from "./job-rows.ts";
 import { attemptsOf, JOB_AND_CLAIM, startedAtOf, statusOf } from "./status.ts";
 
 export async function jobGet(access: SqlAccess, p: { backend: string; id: string }): Promise<JobRecord | null> {
@@ -41,5 +42,7 @@ export async function jobGet(access: SqlAccess, p: { backend: string; id: string
     workspace: strOrNull(r.workspace),
     step: strOrNull(r.step),
     parentId: strOrNull(r.parent_id),
+    key: strOrNull(r.unique_key),
+    delivery: deliveryOf(r.delivery),
   };
 }

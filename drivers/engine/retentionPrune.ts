@@ -33,6 +33,8 @@ async function pruneJobs(
     await q.run(`DELETE FROM stint_job_errors WHERE job_id IN (${inIds})`, ids);
     await q.run(`DELETE FROM stint_steps WHERE job_id IN (${inIds})`, ids);
     await q.run(`DELETE FROM stint_failed_executions WHERE job_id IN (${inIds})`, ids);
+    // An ended job holds no key (job-keys.ts): its key row goes with it (unless the key's next job took it over).
+    await q.run(`DELETE FROM stint_job_keys WHERE job_id IN (${inIds})`, ids);
     return await q.run(
       `DELETE FROM stint_jobs WHERE id IN (${inIds}) AND status IN (${placeholders(p.statuses.length)})`,
       [...ids, ...p.statuses],

@@ -19,8 +19,18 @@ function filterSql(filter: JobFilter | undefined): { sql: string; params: Param[
   return { sql, params };
 }
 
-/** Failed job ids of this backend, by explicit ids or by filter, a batch at a time. */
-export function selectFailed(q: SqlRunner, access: SqlAccess, backend: string, ids: string[] | undefined, filter?: JobFilter) {
+/**
+ * Failed job ids of this backend, by explicit ids or by filter, a batch at a
+ * time (past `after`, when given: jobs an action left failed are not met again).
+ */
+export function selectFailed(
+  q: SqlRunner,
+  access: SqlAccess,
+  backend: string,
+  ids: string[] | undefined,
+  filter?: JobFilter,
+  after?: string,
+) {
   if (ids) {
     return q.query(
       `SELECT f.job_id FROM stint_failed_executions f WHERE f.backend = ? AND f.job_id IN (${
@@ -32,7 +42,7 @@ export function selectFailed(q: SqlRunner, access: SqlAccess, backend: string, i
   const f = filterSql(filter);
   return q.query(
     `SELECT f.job_id FROM stint_failed_executions f JOIN stint_jobs j ON j.id = f.job_id
-     WHERE f.backend = ?${f.sql} ORDER BY f.job_id LIMIT ${BATCH} ${access.lockSuffix}`,
-    [backend, ...f.params],
+     WHERE f.backend = ?${f.sql}${after === undefined ? "" : " AND f.job_id > ?"} ORDER BY f.job_id LIMIT ${BATCH} ${access.lockSuffix}`,
+    after === undefined ? [backend, ...f.params] : [backend, ...f.params, after],
   );
 }

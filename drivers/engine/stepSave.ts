@@ -38,6 +38,12 @@ export function stepSave(
       [p.jobId, p.backend, p.processId, p.claim.attempt, p.claim.startedAt],
     );
     if (held.length === 0) return null;
+    if (p.child) {
+      // A parent whose cancellation was asked for spawns nothing more: the cancel lists its
+      // children to cancel them once its own write (which this lock waits for) has committed.
+      const job = await q.query(`SELECT cancel_requested_at FROM stint_jobs WHERE id = ? ${lockWait(access)}`, [p.jobId]);
+      if (job[0]?.cancel_requested_at !== null && job[0]?.cancel_requested_at !== undefined) return null;
+    }
     const stored = await q.query(`SELECT value FROM stint_steps WHERE job_id = ? AND name = ?`, [p.jobId, p.name]);
     if (stored.length > 0) return str(stored[0].value);
     await q.run(`INSERT INTO stint_steps (job_id, backend, name, value, created_at) VALUES (?, ?, ?, ?, ?)`, [

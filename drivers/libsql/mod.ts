@@ -115,7 +115,8 @@ async function openLibsql(options: DriverOptions): Promise<SqlAccess> {
   };
   const pool = runnerOver(client);
 
-  async function withBusyRetry<T>(fn: () => Promise<T>): Promise<T> {
+  /** `reconnect` false: `fn` opens a connection of its own each time (clientTransaction). */
+  async function withBusyRetry<T>(fn: () => Promise<T>, reconnect = true): Promise<T> {
     const deadline = Date.now() + budgetMs;
     for (let attempt = 0;; attempt++) {
       try {
@@ -126,7 +127,7 @@ async function openLibsql(options: DriverOptions): Promise<SqlAccess> {
         // until it is garbage collected its connection cannot COMMIT ("SQL
         // statements in progress"). Every operation here is serialized, so no
         // other one holds a pooled connection: drop them all and start afresh.
-        await client.reconnect();
+        if (reconnect) await client.reconnect();
         await new Promise((r) => setTimeout(r, Math.min(50, 2 + attempt * 3) * (0.5 + Math.random())));
       }
     }
@@ -145,6 +146,44 @@ async function openLibsql(options: DriverOptions): Promise<SqlAccess> {
         }
       })
     );
+  }
+
+  /**
+   * transactionRun's transaction (a transactional task's handler runs in it).
+   * On a file it gets a client of its own, one connection, opened for it and
+   * closed after: the queue's client has a single pooled connection, which a
+   * long transaction would hold from every other operation, and its busy retry
+   * reconnects, which would close an open transaction under the handler. Its
+   * BEGIN IMMEDIATE waits for the write lock like the queue's statements do
+   * (async retries within the statement budget); from then on it holds the
+   * lock until the handler is done (SQLite has a single writer). A remote
+   * server's transaction is a stream of the queue's client.
+   */
+  async function clientTransaction<T>(fn: (tx: unknown, runner: SqlRunner) => Promise<T>): Promise<T> {
+    let own: Client | null = null;
+    let tx: Transaction;
+    if (isFile) {
+      const open = async () => {
+        (own as Client | null)?.close();
+        own = createClient({ url, timeout: SYNC_BUSY_MS, concurrency: 1, intMode: "number" } as Parameters<typeof createClient>[0]);
+        await own.execute("PRAGMA foreign_keys = ON"); // per connection
+        return await own.transaction("write");
+      };
+      tx = await withBusyRetry(open, false).catch((error) => {
+        (own as Client | null)?.close();
+        throw error;
+      });
+    } else {
+      tx = await client.transaction("write");
+    }
+    try {
+      const result = await fn(tx, runnerOver(tx));
+      await tx.commit();
+      return result;
+    } finally {
+      tx.close(); // rolls back if not committed
+      (own as Client | null)?.close();
+    }
   }
 
   if (!isFile) {
@@ -187,6 +226,7 @@ async function openLibsql(options: DriverOptions): Promise<SqlAccess> {
     query: (sql, params) => serial(() => withBusyRetry(() => pool.query(sql, params))),
     run: (sql, params) => serial(() => withBusyRetry(() => pool.run(sql, params))),
     transaction,
+    clientTransaction,
     runnerForUserTx(tx: unknown): SqlRunner {
       const t = tx as Transaction | null;
       // execute() alone would take a mysql2 connection too: a libSQL transaction also has batch() and `closed`.

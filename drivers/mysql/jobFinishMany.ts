@@ -10,12 +10,13 @@ import { fitOutcome, groupBySize, outcomeSize } from "./limits.ts";
 export async function jobFinishMany(
   access: SqlAccess,
   budget: number,
-  p: { backend: string; processId: string | null; outcomes: Outcome[]; preserveFinished: boolean; now: Date },
+  p: { backend: string; processId: string | null; outcomes: Outcome[]; preserveFinished: boolean; now: Date; tx?: unknown },
 ): Promise<string[]> {
   const outcomes = p.outcomes.map((o) => fitOutcome(o, budget));
   const applied: string[] = [];
   // Separate transactions are safe: an outcome already applied is ignored when the batch is retried,
   // even once its job has been claimed again (each outcome names its claim; src/records.ts Outcome).
+  // With `tx` (a transactional task's), every group runs in it.
   for (const group of groupBySize(outcomes, outcomeSize, budget)) {
     applied.push(...await engine.jobFinishMany(access, { ...p, outcomes: group }));
   }

@@ -40,7 +40,7 @@ export function groupBySize<T>(items: T[], size: (item: T) => number, budget: nu
 }
 
 export function jobSize(job: NewJob): number {
-  return job.payload.length + (job.step?.length ?? 0) + 512;
+  return job.payload.length + (job.step?.length ?? 0) + (job.key?.length ?? 0) + 512;
 }
 
 export function checkPayloads(jobs: NewJob[], budget: number, maxAllowedPacket: number): void {

@@ -174,6 +174,34 @@ export async function openMysqlAccess(options: DriverOptions): Promise<{ access:
     }
   }
 
+  /**
+   * transactionRun's transaction: a pooled connection (with the queue's session
+   * settings: READ COMMITTED, short lock waits) for the whole of `fn`. Never
+   * retried: `fn` is the caller's work. A connection that broke is destroyed.
+   */
+  async function clientTransaction<T>(fn: (tx: unknown, runner: SqlRunner) => Promise<T>): Promise<T> {
+    let conn: PoolConnection;
+    try {
+      conn = await pool.getConnection();
+    } catch (error) {
+      throw driverError(error, label, "no connection");
+    }
+    let broken = false;
+    try {
+      await conn.query("START TRANSACTION");
+      const result = await fn(conn, runnerOver(conn as unknown as Queryable));
+      await conn.query("COMMIT");
+      return result;
+    } catch (error) {
+      broken = isFatal(error);
+      if (!broken) await conn.query("ROLLBACK").catch(() => (broken = true));
+      throw error;
+    } finally {
+      if (broken) conn.destroy();
+      else conn.release();
+    }
+  }
+
   /** Where the pool is connected, learned at the first enqueue with a tx. */
   let ownIdentity: Promise<TxIdentity> | null = null;
   const access: SqlAccess = {
@@ -182,6 +210,7 @@ export async function openMysqlAccess(options: DriverOptions): Promise<{ access:
     query: (sql, params) => retried(() => poolRunner.query(sql, params)),
     run: (sql, params) => retried(() => poolRunner.run(sql, params)),
     transaction,
+    clientTransaction,
     runnerForUserTx(tx: unknown): SqlRunner {
       const runner = userTxRunner(tx);
       // async: an ended connection throws from query() itself, not in a rejected promise.

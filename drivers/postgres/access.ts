@@ -165,6 +165,9 @@ export function createAccess(sql: Sql): SqlAccess {
     run: pool.run,
     transaction,
     runnerForUserTx: (tx) => guardUserTx(runnerOver(userTx(tx), { retry: false }), pgIdentity, () => pgIdentity(pool), "postgres.js"),
+    // A connection of the pool for the whole of `fn`; postgres.js rolls back when `fn` throws (after any statement of it still running).
+    clientTransaction: <T>(fn: (tx: unknown, runner: SqlRunner) => Promise<T>) =>
+      sql.begin((tx) => fn(tx, runnerOver(tx, { retry: false }))) as Promise<T>,
     migrations,
     migrate,
     insertIgnore: (table, columns, rows) =>

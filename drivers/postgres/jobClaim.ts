@@ -5,7 +5,7 @@
  */
 import type { ClaimedJob, QueueSelector } from "../../src/records.ts";
 import type { Param, SqlRunner } from "../engine/access.ts";
-import { sortClaimed } from "../engine/job-rows.ts";
+import { deliveryOf, sortClaimed } from "../engine/job-rows.ts";
 import { armWhere, likePrefix, selectorArms } from "../engine/selectors.ts";
 import { literalLimit, numbered } from "./access.ts";
 
@@ -69,7 +69,7 @@ export function claimStatement(
       DELETE FROM stint_ready_executions r WHERE r.ctid = ANY (ARRAY(SELECT rid FROM picked)) RETURNING r.job_id
     ), jobs AS MATERIALIZED (
       SELECT j.id, j.task, j.queue, j.priority, j.payload, j.attempts + 1 AS attempt, j.created_at, j.workspace, j.step,
-        j.parent_id
+        j.parent_id, j.delivery
       FROM stint_jobs j
       WHERE j.id = ANY (ARRAY(SELECT job_id FROM ready))
     ), claimed AS (
@@ -77,7 +77,7 @@ export function claimStatement(
       SELECT id, ?, ?, attempt, ?, ? FROM jobs
     )
     SELECT json_agg(json_build_array(id, task, queue, priority, payload, attempt, created_at, workspace, step,
-      parent_id))::text AS jobs
+      parent_id, delivery))::text AS jobs
     FROM jobs`);
   const t = p.now.getTime();
   return [statement, [
@@ -99,7 +99,7 @@ export async function jobClaim(
   if (typeof text !== "string") return [];
   const startedAt = p.now.getTime();
   const jobs = (JSON.parse(text) as ClaimRow[]).map((
-    [id, task, queue, priority, payload, attempt, createdAt, workspace, step, parentId],
+    [id, task, queue, priority, payload, attempt, createdAt, workspace, step, parentId, delivery],
   ): ClaimedJob => ({
     id,
     task,
@@ -112,6 +112,7 @@ export async function jobClaim(
     workspace,
     step,
     parentId,
+    delivery: deliveryOf(delivery),
   }));
   return sortClaimed(jobs, p.selectors);
 }
@@ -119,7 +120,19 @@ export async function jobClaim(
 /**
  * The claimed jobs come back as one JSON array of arrays: decoding one text
  * value beats decoding ten columns per row, which was the biggest single
- * cost of a fast drain in JavaScript. The last three (workspace, step,
- * parent) are null for a plain job.
+ * cost of a fast drain in JavaScript. Workspace, step and parent are null
+ * for a plain job, delivery for an at-least-once one.
  */
-type ClaimRow = [string, string, string, number, string, number, number, string | null, string | null, string | null];
+type ClaimRow = [
+  string,
+  string,
+  string,
+  number,
+  string,
+  number,
+  number,
+  string | null,
+  string | null,
+  string | null,
+  string | null,
+];

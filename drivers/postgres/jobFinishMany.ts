@@ -30,6 +30,7 @@
 import type { Outcome } from "../../src/records.ts";
 import { chunks, type Param, type SqlAccess, type SqlRunner, str } from "../engine/access.ts";
 import { jobFinishManyIn } from "../engine/jobFinishMany.ts";
+import { runnerForTx } from "../engine/transactionRun.ts";
 import { pgArray } from "./arrays.ts";
 import { notifyExpr, notifyQueues } from "./notify.ts";
 
@@ -229,6 +230,7 @@ export async function jobFinishMany(
     preserveFinished: boolean;
     now: Date;
     notify: boolean;
+    tx?: unknown;
   },
 ): Promise<string[]> {
   if (p.outcomes.length === 0) return [];
@@ -236,24 +238,30 @@ export async function jobFinishMany(
   const outcomes = p.outcomes.map(cleanOutcome);
   const applied = new Set<string>();
   const processId = p.processId;
-  if (processId !== null && !outcomes.some(needsEngine)) {
-    for (const batch of chunks(outcomes, CHUNK)) {
-      for (const id of await finishBatch(hot, { ...p, processId }, t, batch)) applied.add(id);
+  // With `tx` (a transactional task's, Driver.transactionRun), every statement runs in it and commits with it.
+  const runner = p.tx === undefined ? hot : runnerForTx(access, p.tx);
+  if (processId !== null) {
+    // Plain outcomes take the fast path even beside ones only the engine applies: a plain
+    // job is nobody's awaited child and holds no slot, so the two parts never meet.
+    const plain = outcomes.some(needsEngine) ? outcomes.filter((o) => !needsEngine(o)) : outcomes;
+    for (const batch of chunks(plain, CHUNK)) {
+      for (const id of await finishBatch(runner, { ...p, processId }, t, batch)) applied.add(id);
     }
   }
-  // Outcomes not applied above: jobs with a concurrency policy or a parent, batches
-  // only the engine takes, claims of the recovery path, or claims this process no
+  // Outcomes not applied above: jobs with a concurrency policy or a parent, the kinds
+  // only the engine applies, claims of the recovery path, or claims this process no
   // longer holds (the engine ignores those).
   const rest = outcomes.filter((o) => !applied.has(o.id));
   if (rest.length > 0) {
-    const done = await access.transaction(async (q) => {
+    const finishRest = async (q: SqlRunner) => {
       const { applied, readyQueues } = await jobFinishManyIn(q, access, { ...p, outcomes: rest });
       // Sent inside the transaction: delivered when it commits.
       const byBackend = new Map<string, string[]>();
       for (const r of readyQueues) byBackend.set(r.backend, [...(byBackend.get(r.backend) ?? []), r.queue]);
       for (const [backend, queues] of byBackend) await notifyQueues(q, backend, queues, p.notify);
       return applied;
-    });
+    };
+    const done = p.tx === undefined ? await access.transaction(finishRest) : await finishRest(runner);
     for (const id of done) applied.add(id);
   }
   return outcomes.filter((o) => applied.has(o.id)).map((o) => o.id);

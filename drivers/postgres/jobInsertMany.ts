@@ -7,10 +7,11 @@
  * through `unnest`, so each statement is prepared once per connection whatever
  * the batch size.
  *
- * Jobs with a concurrency policy go through the shared engine: semaphores and
- * blocked jobs are its business, and this file only handles plain jobs. A
- * multi-step job's step and a child's parent are one scalar each for the whole
- * batch ($9, $10: null for plain jobs, at no measurable cost); a batch whose
+ * Jobs with a concurrency policy or a unique key go through the shared engine:
+ * semaphores, blocked jobs and keys (engine/job-keys.ts) are its business, and
+ * this file only handles plain jobs, and a single keyed job whose key is free. A multi-step job's step, a child's parent
+ * and an at-most-once job's delivery are one scalar each for the whole batch
+ * ($9, $10, $11: null for plain jobs, at no measurable cost); a batch whose
  * jobs differ in them (a bulk enqueue mixing tasks) goes through the engine.
  */
 import type { InsertedJob, NewJob } from "../../src/records.ts";
@@ -35,14 +36,27 @@ const INPUT = {
       $8::bigint AS scheduled_at FROM unnest($3::uuid[], $7::text[]) AS i (id, payload)`,
 };
 
-const insertSql = (notify: boolean, uniform: boolean) => `WITH input AS (
+/**
+ * `keyed`: one job with a unique key ($12), written only when the statement
+ * creates the key's row (ON CONFLICT DO NOTHING waits for a key row another
+ * transaction is writing); it returns `inserted`, 1 or 0. A taken key (its
+ * holder waiting, running or ended) writes nothing: the engine decides then.
+ */
+const insertSql = (notify: boolean, uniform: boolean, keyed = false) => `WITH input AS (
     ${uniform ? INPUT.uniform : INPUT.mixed}
-  ), jobs AS (
+  ), ${
+  keyed
+    ? `k AS (
+    INSERT INTO stint_job_keys (backend, unique_key, job_id, created_at) SELECT $1, $12::text, id, $2 FROM input
+    ON CONFLICT DO NOTHING RETURNING job_id
+  ), `
+    : ""
+}jobs AS (
     INSERT INTO stint_jobs (id, backend, task, queue, priority, payload, status, attempts, scheduled_at, created_at,
-      updated_at, step, parent_id)
+      updated_at, step, parent_id, delivery${keyed ? ", unique_key" : ""})
     SELECT id, $1, task, queue, priority, payload, CASE WHEN scheduled_at <= $2 THEN 'ready' ELSE 'scheduled' END, 0,
-      scheduled_at, $2, $2, $9::text, $10::uuid
-    FROM input
+      scheduled_at, $2, $2, $9::text, $10::uuid, $11::text${keyed ? ", $12::text" : ""}
+    FROM input${keyed ? " JOIN k ON k.job_id = input.id" : ""}
     RETURNING id, queue, priority, scheduled_at, status
   ), ready AS (
     INSERT INTO stint_ready_executions (job_id, backend, queue, priority, latency_started_at, created_at)
@@ -51,18 +65,27 @@ const insertSql = (notify: boolean, uniform: boolean) => `WITH input AS (
     INSERT INTO stint_scheduled_executions (job_id, backend, queue, priority, scheduled_at, created_at)
     SELECT id, $1, queue, priority, scheduled_at, $2 FROM jobs WHERE status = 'scheduled'
   )
-  SELECT ${notifyExpr("$1", "queue", notify)} FROM (SELECT DISTINCT queue FROM jobs WHERE status = 'ready') AS q`;
+  ${
+  keyed
+    ? `SELECT n.inserted, CASE WHEN q.queue IS NULL THEN '' ELSE ${notifyExpr("$1", "q.queue", notify)} END AS woke
+  FROM (SELECT count(*)::integer AS inserted FROM k) AS n
+  LEFT JOIN (SELECT DISTINCT queue FROM jobs WHERE status = 'ready') AS q ON true`
+    : `SELECT ${notifyExpr("$1", "queue", notify)} FROM (SELECT DISTINCT queue FROM jobs WHERE status = 'ready') AS q`
+}`;
 const INSERT = {
-  notify: { uniform: insertSql(true, true), mixed: insertSql(true, false) },
-  quiet: { uniform: insertSql(false, true), mixed: insertSql(false, false) },
+  notify: { uniform: insertSql(true, true), mixed: insertSql(true, false), keyed: insertSql(true, true, true) },
+  quiet: { uniform: insertSql(false, true), mixed: insertSql(false, false), keyed: insertSql(false, true, true) },
 };
 
-/** Whether every job has the first one's step and parent (the statement takes one of each). */
-function sharesStepAndParent(jobs: NewJob[]): boolean {
+/** Whether every job has the first one's step, parent and delivery (the statement takes one of each). */
+function sharesScalars(jobs: NewJob[]): boolean {
   if (jobs.length === 0) return true;
   const step = jobs[0].step ?? null;
   const parentId = jobs[0].parentId ?? null;
-  return jobs.every((j) => (j.step ?? null) === step && (j.parentId ?? null) === parentId);
+  const delivery = jobs[0].delivery ?? null;
+  return jobs.every((j) =>
+    (j.step ?? null) === step && (j.parentId ?? null) === parentId && (j.delivery ?? null) === delivery
+  );
 }
 
 function isUniform(jobs: NewJob[]): boolean {
@@ -80,6 +103,7 @@ function insertStatement(notify: boolean, backend: string, t: number, jobs: NewJ
   const payloads = pgArray(jobs.map((j) => j.payload));
   const step = jobs[0].step ?? null;
   const parentId = jobs[0].parentId ?? null;
+  const delivery = jobs[0].delivery ?? null;
   if (isUniform(jobs)) {
     const [j] = jobs;
     return [variants.uniform, [
@@ -93,6 +117,7 @@ function insertStatement(notify: boolean, backend: string, t: number, jobs: NewJ
       j.scheduledAt.getTime(),
       step,
       parentId,
+      delivery,
     ]];
   }
   return [variants.mixed, [
@@ -106,6 +131,7 @@ function insertStatement(notify: boolean, backend: string, t: number, jobs: NewJ
     pgArray(jobs.map((j) => j.scheduledAt.getTime())),
     step,
     parentId,
+    delivery,
   ]];
 }
 
@@ -123,9 +149,19 @@ export async function jobInsertMany(
   const out = p.jobs.map((j): InsertedJob => ({
     id: j.id,
     status: j.scheduledAt.getTime() <= t ? "ready" : "scheduled",
+    duplicate: false,
   }));
-  if (p.jobs.some((j) => j.concurrency !== null) || !sharesStepAndParent(p.jobs)) {
-    // The shared engine owns concurrency (and mixed steps); the wake-up joins its transaction.
+  const [single] = p.jobs;
+  if (p.jobs.length === 1 && single.key != null && single.concurrency === null) {
+    // A single keyed enqueue (the common case: a button clicked twice) is one statement when its key is free.
+    // One job is a uniform batch: the uniform statement's parameters, and the key.
+    const [, params] = insertStatement(p.notify, p.backend, t, p.jobs);
+    const sql = (p.notify ? INSERT.notify : INSERT.quiet).keyed;
+    const [row] = await (userTx ?? hot).query(sql, [...params, single.key]);
+    if (Number(row.inserted) === 1) return out;
+  }
+  if (p.jobs.some((j) => j.concurrency !== null || j.key != null) || !sharesScalars(p.jobs)) {
+    // The shared engine owns concurrency and keys (and mixed steps); the wake-up joins its transaction.
     const viaEngine = async (q: SqlRunner) => {
       const inserted = await jobInsertManyIn(q, access, p);
       const ready = p.jobs.filter((_, i) => inserted[i].status === "ready").map((j) => j.queue);

@@ -20,7 +20,7 @@ import { ConfigError, JobNotFoundError, StintClosedError } from "../errors.ts";
 import { isJobId } from "../ids.ts";
 import { checkJobsOptions, type JobsOptions } from "../job-query.ts";
 import type { JobSummary } from "../records.ts";
-import { type JobHandle, type JobResult, toResult } from "../result.ts";
+import { handles, type JobHandle, type JobResult, toResult } from "../result.ts";
 import { MAX_TIMER_MS } from "../timers.ts";
 import { checkDatabaseUrl, configCheck, describe, type QueueDepthOptions } from "../validate.ts";
 import { buildClientJob, buildClientJobs, type ClientEnqueueItem, type ClientEnqueueOptions } from "./jobs.ts";
@@ -136,7 +136,7 @@ export class StintClient {
     // One clock read per enqueue: the job's id, its due time and the insert's `now` agree.
     const now = Date.now();
     const job = buildClientJob(task, payload, options, now, "", this.#concurrencyDurationMs);
-    const [inserted] = await this.driver.jobInsertMany({ backend: this.backend, jobs: [job], now: new Date(now), tx: options?.tx });
+    const [inserted] = handles(await this.driver.jobInsertMany({ backend: this.backend, jobs: [job], now: new Date(now), tx: options?.tx }));
     return inserted;
   }
 
@@ -146,7 +146,7 @@ export class StintClient {
     const now = Date.now();
     const jobs = buildClientJobs(items, now, this.#concurrencyDurationMs);
     if (jobs.length === 0) return [];
-    return await this.driver.jobInsertMany({ backend: this.backend, jobs, now: new Date(now) });
+    return handles(await this.driver.jobInsertMany({ backend: this.backend, jobs, now: new Date(now) }));
   }
 
   /** The job's result and state; an unknown id throws JobNotFoundError. */

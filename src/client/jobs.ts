@@ -32,7 +32,7 @@ export interface ClientEnqueueItem<P = unknown> {
   options?: Omit<ClientEnqueueOptions<P>, "tx">;
 }
 
-const OPTION_KEYS = ["queue", "priority", "runAt", "delay", "concurrency", "tx"];
+const OPTION_KEYS = ["queue", "priority", "runAt", "delay", "concurrency", "tx", "key", "onDuplicate"];
 
 /** No task is known here: buildJob then takes any well-formed name, as stint.enqueue does without `tasks`. */
 const NO_TASKS = new Map<string, Task>();

@@ -155,6 +155,7 @@ export function jobPage(ctx: PageContext, job: JobResult, related: JobRelations,
     fields.push(["step", `${esc(name)} (${esc(index + 1)} of ${esc(count)})`]);
   }
   if (job.parentId) fields.push(["parent", jobLink(ctx, job.parentId)]);
+  if (job.key !== null && job.key !== undefined) fields.push(["key", esc(job.key)]);
   const errors = job.errors.map((e) =>
     `<h3>attempt ${e.attempt}: ${esc(e.name)} ${time(e.at)}</h3><pre>${esc(e.message)}\n${esc(e.stack ?? "")}</pre>`
   ).join("");

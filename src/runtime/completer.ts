@@ -41,6 +41,14 @@ export class Completer {
   }
 
   add(outcome: Outcome): void {
+    if (outcome.committed) {
+      // A transactional task's outcome, committed with the handler's work: only waiters and claims are told.
+      void Promise.resolve().then(() => {
+        this.#ctx.outcomesWritten?.([outcome.id]);
+        this.#onRequeued();
+      });
+      return;
+    }
     if (this.#closed) {
       this.#dropped([outcome.id]);
       return;

@@ -18,14 +18,22 @@
  * The same class runs in async mode and inside isolates; only `JobServices`
  * differs (the driver on the main thread, messages to it from an isolate).
  */
-import { ResultError, StepError, SuspendSignal } from "../errors.ts";
+import { ResultError, StepError, SuspendSignal, TransactionError } from "../errors.ts";
 import { jsonProblem } from "../json.ts";
-import type { ClaimedJob } from "../records.ts";
+import type { ClaimedJob, Outcome } from "../records.ts";
 import type { JobHandle, JobResult } from "../result.ts";
 import type { SpawnOptions, TaskContext } from "../task-context.ts";
 import { stepCheck } from "../validate.ts";
 import type { JobAbort } from "./abort.ts";
 import { stepAttempt } from "./position.ts";
+import type { TxGuard } from "./tx-guard.ts";
+
+/**
+ * Runs `attempt` (the handler or the body, racing the abort) in a transaction
+ * and writes its outcome there (transactional.ts); resolves with that outcome,
+ * marked `committed`, or rejects with why it rolled back.
+ */
+export type Transact = (job: ClaimedJob, ctx: JobContext, attempt: () => Promise<Outcome>) => Promise<Outcome>;
 
 /** What the durable calls ask of the queue, for one job. */
 export interface JobServices {
@@ -37,6 +45,8 @@ export interface JobServices {
   spawn(job: ClaimedJob, name: string, task: string, payload: unknown, options: SpawnOptions | undefined): Promise<string>;
   /** The jobs' results (null for one not found), in order. */
   results(job: ClaimedJob, ids: string[]): Promise<Array<JobResult | null>>;
+  /** Async mode: runs a transactional task's attempt in a transaction (transactional.ts); absent in isolates. */
+  transact?: Transact;
 }
 
 const ENDED = new Set(["succeeded", "failed", "discarded", "cancelled"]);
@@ -48,6 +58,8 @@ export class JobContext implements TaskContext {
   willRetry = false;
   /** The job has stored steps (read or written in this run): its outcome says so (records.ts Outcome.stored). */
   stored = false;
+  /** A transactional task's transaction, while its attempt runs (transactional.ts). */
+  txGuard: TxGuard | null = null;
   readonly #abort: JobAbort;
   readonly #services: JobServices;
   readonly #now: () => number;
@@ -79,6 +91,15 @@ export class JobContext implements TaskContext {
   }
   get parentId(): string | null {
     return this.job.parentId ?? null;
+  }
+  // deno-lint-ignore no-explicit-any
+  get tx(): any {
+    if (this.txGuard === null) {
+      throw new TransactionError(
+        `ctx.tx: task ${this.job.task} is not transactional (defineTask(name, handler, { transactional: true }))`,
+      );
+    }
+    return this.txGuard.tx;
   }
 
   /** Durable calls not settled yet (a handler that returns before they settle did not await one). */
@@ -134,6 +155,13 @@ export class JobContext implements TaskContext {
     if (this.#closed) return new Promise<T>(() => {});
     let promise: Promise<T>;
     try {
+      if (this.txGuard !== null) {
+        // Its steps would commit on their own while the handler's writes roll back (and on
+        // SQLite wait for the write lock the handler's transaction holds).
+        throw new TransactionError(
+          "ctx.step, sleep, spawn and join cannot be used in a transactional task: split the work into tasks, or make it one transaction",
+        );
+      }
       promise = call();
     } catch (error) {
       promise = Promise.reject(error);
@@ -166,7 +194,8 @@ export class JobContext implements TaskContext {
       this.stored = true;
       (await this.#storedValues()).set(name, stored);
     }
-    return this.#read(name, stored, "spawn") as JobHandle;
+    // A child is never a duplicate: spawn takes no key.
+    return { ...(this.#read(name, stored, "spawn") as Omit<JobHandle, "duplicate">), duplicate: false };
   }
 
   async #join<R>(name: string, children: Array<JobHandle | string>): Promise<Array<JobResult<R>>> {

@@ -27,6 +27,17 @@
  * ctx.join end the attempt by aborting it with a SuspendSignal, decided here
  * like any abort: a `sleep` or `wait` outcome, not a failure.
  *
+ * An at-most-once job (ClaimedJob.delivery, stored with the job so that a
+ * process without its task decides alike) never starts again once started:
+ * a stop that interrupts it fails it with JobInterruptedError instead of
+ * releasing it, and what ends its attempt from outside the handler (its
+ * process or isolate gone, pruned or missing, its timeout) fails it whatever
+ * `retry` says. Errors its handler throws still retry (DESIGN §11).
+ *
+ * A transactional task (async mode only) runs its attempt through
+ * transactional.ts: the attempt and its outcome's write share one transaction
+ * of the queue's database, and the outcome comes back `committed`.
+ *
  * Every path ends in an outcome: a thrown value that defeats every reading
  * (a Proxy whose traps throw) fails the job like any other error. A job with
  * no outcome would stay claimed, be released by reconciliation, and run again
@@ -35,21 +46,26 @@
 import type { ClaimedJob, Outcome } from "../records.ts";
 import {
   JobCancelledError,
+  JobInterruptedError,
   JobTimeoutError,
   NotStartedSignal,
+  ProcessExitError,
+  ProcessMissingError,
+  ProcessPrunedError,
   safeErrorInfo,
   ShutdownSignal,
   StepError,
   SuspendSignal,
+  TransactionError,
   UnknownTaskError,
 } from "../errors.ts";
 import { resultJson } from "../json.ts";
-import { backoffDelay } from "../retry.ts";
+import { backoffDelay, type BackoffPolicy } from "../retry.ts";
 import type { AnyTask, Task } from "../task.ts";
 import { type LongTimer, longTimeout } from "../timers.ts";
 import { isThenable, JobAbort } from "./abort.ts";
 import { type BodyResult, NOT_AWAITED, runBody } from "./body.ts";
-import { JobContext, type JobServices } from "./durable.ts";
+import { JobContext, type JobServices, type Transact } from "./durable.ts";
 import { stepAttempt } from "./position.ts";
 
 export { JobAbort };
@@ -78,7 +94,7 @@ export async function executeJob(
   let outcome: Outcome;
   const ctx = new JobContext(job, abort, services, now);
   try {
-    outcome = await decide(job, task, abort, null, ctx, report, now);
+    outcome = await decide(job, task, abort, null, ctx, report, now, services.transact ?? null);
   } catch (error) {
     outcome = failure(job, task, error, now);
   }
@@ -140,7 +156,10 @@ function outcomeOf(job: ClaimedJob, done: IsolateDone): Outcome {
     : { id: job.id, kind: "succeeded", returnValue: done.json, workspace: done.workspace };
 }
 
-/** `isolate`: worker mode, the hand-over to the isolate; null in async mode (then `ctx` is the handler's). */
+/**
+ * `isolate`: worker mode, the hand-over to the isolate; null in async mode (then `ctx` is the handler's).
+ * `transact`: async mode, how a transactional task's attempt runs (transactional.ts).
+ */
 async function decide(
   job: ClaimedJob,
   task: AnyTask | undefined,
@@ -149,6 +168,7 @@ async function decide(
   ctx: JobContext | null,
   report: HookReport,
   now: () => number,
+  transact: Transact | null = null,
 ): Promise<Outcome> {
   if (!task) return failure(job, undefined, new UnknownTaskError(job.task), now);
   let timer: LongTimer | undefined;
@@ -164,21 +184,16 @@ async function decide(
       if (abort.aborted) throw abort.reason;
       return outcomeOf(job, done);
     }
-    if (task.handler && !task.hooks) {
-      // A synchronous handler's value is taken as it is; a promise races the abort.
-      let value = task.handler(JSON.parse(job.payload), ctx!);
-      if (isThenable(value)) value = await abort.race(value);
-      if (abort.aborted) throw abort.reason;
-      if (ctx!.pending > 0) throw new StepError(NOT_AWAITED);
-      return { id: job.id, kind: "succeeded", returnValue: resultJson(job.task, value) };
+    if (task.transactional) {
+      // Its outcome is written in the transaction (committed: true), or it rolled back and throws.
+      if (!transact) throw new TransactionError(`task ${task.name} is transactional: it runs only in async mode`);
+      return await transact(job, ctx!, async () => {
+        if (abort.aborted) throw abort.reason; // while waiting for the transaction to begin
+        return await inline(job, task, abort, ctx!, report);
+      });
     }
-    // Steps or hooks: the body runs its hooks even after an abort decided the outcome here.
-    const body = runBody(task, ctx!, abort);
-    body.then((b) => b.hookErrors?.forEach((error) => report(error, job)), () => {});
-    const done = await abort.race(body);
-    if (done.kind === "thrown") throw done.error;
-    if (abort.aborted) throw abort.reason;
-    return outcomeOf(job, done);
+    const ran = inline(job, task, abort, ctx!, report);
+    return isThenable(ran) ? await ran : ran;
   } catch (error) {
     // An abort decides the outcome whatever the handler threw in answer to it.
     const reason = abort.aborted ? abort.reason : error;
@@ -186,7 +201,12 @@ async function decide(
       const { until, children } = reason as SuspendSignal;
       return until !== null ? { id: job.id, kind: "sleep", until: new Date(until) } : { id: job.id, kind: "wait", children: children! };
     }
-    if (isA(reason, ShutdownSignal) || isA(reason, NotStartedSignal)) return { id: job.id, kind: "released" };
+    if (isA(reason, NotStartedSignal)) return { id: job.id, kind: "released" };
+    if (isA(reason, ShutdownSignal)) {
+      // Started (the handler was called, or handed to an isolate: one that never started it answers NotStartedSignal).
+      if (job.delivery === "at-most-once") return failure(job, task, new JobInterruptedError(), now);
+      return { id: job.id, kind: "released" };
+    }
     if (isA(reason, JobCancelledError)) return { id: job.id, kind: "cancelled", error: safeErrorInfo(reason) };
     return failure(job, task, reason, now);
   } finally {
@@ -194,14 +214,65 @@ async function decide(
   }
 }
 
-/** A failure is retried while the task's attempts last, else final. */
-export function failure(job: ClaimedJob, task: Task | undefined, error: unknown, now: () => number): Outcome {
+/** Async mode: the handler (or, with steps or hooks, the body) against the abort. */
+function inline(job: ClaimedJob, task: AnyTask, abort: JobAbort, ctx: JobContext, report: HookReport): Outcome | Promise<Outcome> {
+  if (task.handler && !task.hooks) {
+    // A synchronous handler's value is taken as it is; a promise races the abort.
+    const value = task.handler(JSON.parse(job.payload), ctx);
+    const succeeded = (value: unknown): Outcome => {
+      if (abort.aborted) throw abort.reason;
+      if (ctx.pending > 0) throw new StepError(NOT_AWAITED);
+      return { id: job.id, kind: "succeeded", returnValue: resultJson(job.task, value) };
+    };
+    return isThenable(value) ? abort.race(value).then(succeeded) : succeeded(value);
+  }
+  // Steps or hooks: the body runs its hooks even after an abort decided the outcome here.
+  const body = runBody(task, ctx, abort);
+  body.then((b) => b.hookErrors?.forEach((error) => report(error, job)), () => {});
+  return abort.race(body).then((done) => {
+    if (done.kind === "thrown") throw done.error;
+    if (abort.aborted) throw abort.reason;
+    return outcomeOf(job, done);
+  });
+}
+
+/** How many attempts a transactional job whose process crashed gets without a `retry` of its own. */
+export const TRANSACTIONAL_CRASH_ATTEMPTS = 10;
+const CRASH_BACKOFF: BackoffPolicy = { kind: "exponential", baseMs: 1000, maxMs: 60_000 };
+
+/**
+ * Whether `error` ended an attempt from outside its handler: its process or
+ * isolate died, was pruned or went missing, a stop interrupted it, or its
+ * timeout ran out (in async mode a handler deaf to its signal may even run on).
+ */
+export function interrupts(error: unknown): boolean {
+  return [ProcessExitError, ProcessPrunedError, ProcessMissingError, JobInterruptedError, JobTimeoutError]
+    .some((type) => isA(error, type));
+}
+
+/**
+ * A failure is retried while the task's attempts last, else final. An
+ * at-most-once job whose attempt was `interrupted` (not ended by its handler's
+ * own throw) is final at once: a retry would start it again.
+ */
+export function failure(
+  job: ClaimedJob,
+  task: Task | undefined,
+  error: unknown,
+  now: () => number,
+  interrupted: boolean = interrupts(error),
+): Outcome {
   const info = safeErrorInfo(error);
   const retry = task?.retry;
   // A multi-step job's budget is per step (position.ts).
   const attempt = stepAttempt(job);
-  const outcome: Outcome = retry && attempt < retry.attempts
-    ? { id: job.id, kind: "retry", error: info, retryAt: new Date(now() + backoffDelay(retry.backoff, attempt)) }
+  const final = interrupted && job.delivery === "at-most-once";
+  // A transactional job's crash rolled its work back: it runs again, `retry` or not (DESIGN §11), within a bound.
+  const crashed = task?.transactional === true &&
+    (isA(error, ProcessExitError) || isA(error, ProcessPrunedError) || isA(error, ProcessMissingError));
+  const attempts = crashed ? Math.max(retry?.attempts ?? 0, TRANSACTIONAL_CRASH_ATTEMPTS) : retry?.attempts ?? 0;
+  const outcome: Outcome = !final && attempt < attempts
+    ? { id: job.id, kind: "retry", error: info, retryAt: new Date(now() + backoffDelay(retry?.backoff ?? CRASH_BACKOFF, attempt)) }
     : { id: job.id, kind: "failed", error: info };
   return withParent(job, outcome);
 }

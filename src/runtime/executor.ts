@@ -20,6 +20,7 @@ import { executeInIsolate, executeJob, type HookReport, type IsolateRun, type Jo
 import type { JobServices } from "./durable.ts";
 import { driverServices } from "./services.ts";
 import { IsolatePool } from "./isolate-pool.ts";
+import { transactor } from "./transactional.ts";
 
 export interface Executor {
   /** Runs one claimed job and decides its outcome. */
@@ -38,7 +39,7 @@ export interface Executor {
 
 /** Async mode: the handler runs in this event loop; its durable calls go to the driver directly. */
 export function inlineExecutor(ctx: RuntimeContext, worker: { name: string; processId: string }): Executor {
-  const services = driverServices(ctx, worker.processId);
+  const services = { ...driverServices(ctx, worker.processId), transact: transactor(ctx, worker) };
   const report: HookReport = (error, job) =>
     ctx.reportError(error, { operation: "task hook", processName: worker.name, jobId: job.id });
   return {

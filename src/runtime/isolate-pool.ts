@@ -33,6 +33,7 @@ import {
   NotStartedSignal,
   ProcessExitError,
   safeErrorInfo,
+  ShutdownSignal,
   StepError,
   SuspendSignal,
 } from "../errors.ts";
@@ -316,8 +317,12 @@ export class IsolatePool {
    */
   async run(job: ClaimedJob, signal: AbortSignal): Promise<IsolateDone> {
     const isolate = await this.#pick();
-    // Aborted while waiting for an isolate (all were respawning): never start it.
-    if (signal.aborted) throw signal.reason;
+    // Aborted while waiting for an isolate (all were respawning): never start it. A stop's job never
+    // started, so it goes back to ready (even an at-most-once one), as one an isolate never started.
+    if (signal.aborted) {
+      if (!(signal.reason instanceof ShutdownSignal)) throw signal.reason;
+      throw new NotStartedSignal(`${this.#options.name}: stopped before it started the job`);
+    }
     return new Promise<IsolateDone>((resolve, reject) => {
       let grace: ReturnType<typeof setTimeout> | undefined;
       // Settling clears the grace timer: a pending timer would keep a stopped process alive for abortGrace.

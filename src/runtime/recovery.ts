@@ -2,7 +2,10 @@
  * Claims whose process is gone are failed, so no job stays "running" forever:
  * a process whose heartbeat is older than processAliveThreshold is pruned and
  * its jobs fail with ProcessPrunedError; claims with no process behind them
- * fail with ProcessMissingError. A task with `retry` runs again (at least once).
+ * fail with ProcessMissingError. A task with `retry` runs again (at least once),
+ * except an at-most-once job: its stored delivery (ClaimedJob.delivery, so a
+ * process without the task's code decides alike) makes the failure final, as
+ * recovery cannot tell whether it started (DESIGN §11; failure() in execute.ts).
  * At a supervisor's start, rows of this host whose pid is gone are pruned at
  * once (their heartbeat may still look fresh).
  */

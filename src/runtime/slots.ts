@@ -5,7 +5,9 @@
  *   claim answer ─▶ buffered ──a slot is free──▶ running ──settled──▶ outcome ─▶ Completer
  *                     │                            │
  *                     ├─ cancel ─▶ cancelled       └─ abort (timeout, cancel, stop, row lost):
- *                     └─ stop, row lost ─▶ released   the reason decides the outcome (execute.ts)
+ *                     └─ stop, row lost ─▶ released   the reason decides the outcome (execute.ts):
+ *                        (never started, even        released at stop, or failed for an at-most-once
+ *                         an at-most-once job)        job, which never starts twice
  *
  * A job that settles frees its slot: the next buffered job starts at once,
  * here (the claim loop may be waiting on a claim), and the loop is told.
@@ -71,7 +73,9 @@ export class Slots {
       (error) => {
         // The executor always decides an outcome; should it ever fail to, the job still fails: a job with
         // no outcome stays claimed, is released by reconciliation and runs again with no attempt counted.
-        completer.add({ ...failure(job, this.#ctx.tasks.get(job.task), error, Date.now), claim: job.claim });
+        // Not its handler's error but the runtime's: an at-most-once job, maybe started, is not retried.
+        const outcome = failure(job, this.#ctx.tasks.get(job.task), error, Date.now, true);
+        completer.add({ ...outcome, claim: job.claim });
         settled();
         this.#ctx.reportError(error, { operation: "execute", processName: this.#options.processName, jobId: job.id });
       },
@@ -95,7 +99,7 @@ export class Slots {
     }
   }
 
-  /** Buffered jobs never started: back to ready. */
+  /** Buffered jobs never started: back to ready, at-most-once ones too (DESIGN §11). */
   releaseBuffered(): void {
     for (const job of this.buffer.splice(0)) {
       this.#options.completer.add({ id: job.id, kind: "released", claim: job.claim });

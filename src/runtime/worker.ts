@@ -115,14 +115,19 @@ export class Worker extends Runner {
    * The row was pruned, and its claims with it: the jobs buffered here may
    * already be running elsewhere (retried), so none of them starts, and those
    * running are aborted. Their outcomes are written as usual and ignored where
-   * the recovery got there first.
+   * the recovery got there first (which failed the at-most-once ones, started
+   * or not: it cannot tell).
    */
   protected override rowLost(): void {
     this.#slots.releaseBuffered();
     this.#slots.abortRunning(new ProcessPrunedError());
   }
 
-  /** Waits for running jobs up to shutdownTimeout, then releases the rest back to ready. */
+  /**
+   * Waits for running jobs up to shutdownTimeout, then releases the rest back
+   * to ready; at-most-once ones have started, so they fail with
+   * JobInterruptedError instead (execute.ts).
+   */
   protected override async windDown(immediate: boolean): Promise<void> {
     // Buffered jobs never started: back to ready at once, whatever the drain does.
     this.#slots.releaseBuffered();

@@ -31,7 +31,7 @@ for (const target of targets) {
           assert.equal(failed.attempts, 1);
           assert.ok(failed.finishedAt instanceof Date);
 
-          assert.deepEqual(await stint.retryJob(id), { id, status: "ready" });
+          assert.deepEqual(await stint.retryJob(id), { id, status: "ready", duplicate: false });
           const retried = await stint.getResult(id);
           assert.equal(retried.status, "ready");
           assert.equal(retried.finishedAt, null);
@@ -121,7 +121,7 @@ for (const target of targets) {
           const failed = await stint.enqueue("t", 3, { queue: "fq" });
           await failQueue(stint, "fq");
           for (const { id } of [ready, scheduled, failed]) {
-            assert.deepEqual(await stint.discardJob(id), { id, status: "discarded" });
+            assert.deepEqual(await stint.discardJob(id), { id, status: "discarded", duplicate: false });
             const r = await stint.getResult(id);
             assert.equal(r.status, "discarded");
             assert.ok(r.finishedAt instanceof Date);
@@ -190,7 +190,7 @@ for (const target of targets) {
           const ready = await stint.enqueue("t", null);
           const scheduled = await stint.enqueue("t", null, { delay: "1h" });
           for (const { id } of [ready, scheduled]) {
-            assert.deepEqual(await stint.cancel(id), { id, status: "cancelled" });
+            assert.deepEqual(await stint.cancel(id), { id, status: "cancelled", duplicate: false });
             const r = await stint.getResult(id);
             assert.equal(r.status, "cancelled");
             assert.ok(r.finishedAt instanceof Date);
@@ -211,7 +211,7 @@ for (const target of targets) {
         withStint(target, {}, async (stint) => {
           const { id } = await stint.enqueue("t", null, { queue: "fin" });
           await succeedQueue(stint, "fin");
-          assert.deepEqual(await stint.cancel(id), { id, status: "succeeded" });
+          assert.deepEqual(await stint.cancel(id), { id, status: "succeeded", duplicate: false });
           assert.equal((await stint.getResult(id)).status, "succeeded");
           await assert.rejects(() => stint.cancel(crypto.randomUUID()), isNotFound);
           await assert.rejects(() => stint.cancel("nope"), isNotFound);
@@ -221,7 +221,7 @@ for (const target of targets) {
         withStint(target, {}, async (stint) => {
           const { id } = await stint.enqueue("t", null);
           await claim(stint, await registerProcess(stint), ["*"], 1);
-          assert.deepEqual(await stint.cancel(id), { id, status: "running" });
+          assert.deepEqual(await stint.cancel(id), { id, status: "running", duplicate: false });
           assert.equal((await stint.getResult(id)).status, "running", "it ends when its runner aborts it");
           assert.deepEqual(await stint.driver.jobCancelRequested({ backend: stint.backend, ids: [id] }), [id]);
         }));

@@ -147,12 +147,12 @@ for (const target of targets) {
       test("cancel: a waiting job at once, a running one flagged for its worker; unknown ids are JobNotFoundError", () =>
         withBoth(target, {}, async (stint, client) => {
           const waiting = await client.enqueue("t", null, { delay: "1h" });
-          assert.deepEqual(await client.cancel(waiting.id), { id: waiting.id, status: "cancelled" });
+          assert.deepEqual(await client.cancel(waiting.id), { id: waiting.id, status: "cancelled", duplicate: false });
           assert.equal((await client.getResult(waiting.id)).status, "cancelled");
-          assert.deepEqual(await client.cancel(waiting.id), { id: waiting.id, status: "cancelled" }, "again: as it is");
+          assert.deepEqual(await client.cancel(waiting.id), { id: waiting.id, status: "cancelled", duplicate: false }, "again: as it is");
           const running = await client.enqueue("t", null, { queue: "r" });
           await claim(stint, await registerProcess(stint), ["r"], 1);
-          assert.deepEqual(await client.cancel(running.id), { id: running.id, status: "running" });
+          assert.deepEqual(await client.cancel(running.id), { id: running.id, status: "running", duplicate: false });
           assert.deepEqual(await stint.driver.jobCancelRequested({ backend: stint.backend, ids: [running.id] }), [running.id]);
           for (const id of [crypto.randomUUID(), "not-an-id"]) {
             await assert.rejects(() => client.cancel(id), JobNotFoundError);

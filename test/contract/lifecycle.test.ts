@@ -100,7 +100,7 @@ for (const target of targets) {
           await stint.start({ mode: "async" });
           const { id } = await stint.enqueue(g.task, null);
           await waitFor("the job to start", () => g.started.length === 1);
-          assert.deepEqual(await stint.cancel(id), { id, status: "running" });
+          assert.deepEqual(await stint.cancel(id), { id, status: "running", duplicate: false });
           const r = await waitForStatus(stint, id, ["cancelled", "succeeded", "failed"]);
           assert.equal(r.status, "cancelled");
           assert.equal(r.error?.name, "JobCancelledError");
@@ -117,7 +117,7 @@ for (const target of targets) {
           const { id } = await stint.enqueue(g.task, null);
           await waitFor("the job to start", () => g.started.length === 1);
           await withStintAt(stint.config.url, { backend: stint.backend }, async (operator) => {
-            assert.deepEqual(await operator.cancel(id), { id, status: "running" });
+            assert.deepEqual(await operator.cancel(id), { id, status: "running", duplicate: false });
           });
           const r = await waitForStatus(stint, id, ["cancelled", "succeeded", "failed"], 4000);
           assert.equal(r.status, "cancelled");

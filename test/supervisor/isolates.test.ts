@@ -161,7 +161,7 @@ describe("worker mode: aborts reach the isolate", () => {
       withWorkerMode({}, async ({ stint, dir, exits }) => {
         const { id } = await stint.enqueue("sleepy", { ms: 20_000, dir });
         await waitFor("the job to start in its isolate", () => existsSync(`${dir}/${id}.started`), { timeout: 10_000 });
-        assert.deepEqual(await stint.cancel(id), { id, status: "running" });
+        assert.deepEqual(await stint.cancel(id), { id, status: "running", duplicate: false });
         const r = await waitForStatus(stint, id, ["cancelled", "failed", "succeeded"], 10_000);
         assert.equal(r.status, "cancelled");
         const marker = `${dir}/${id}.aborted`;

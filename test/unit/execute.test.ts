@@ -4,7 +4,8 @@ import { defineTask, JobCancelledError, type TaskContext } from "../../mod.ts";
 import type { ClaimedJob } from "../../src/records.ts";
 import { errorInfo, safeErrorInfo } from "../../src/errors.ts";
 import { NotStartedSignal, ShutdownSignal } from "../../src/errors.ts";
-import { executeInIsolate, executeJob, type IsolateDone, JobAbort } from "../../src/runtime/execute.ts";
+import { executeInIsolate, executeJob, failure, type IsolateDone, JobAbort } from "../../src/runtime/execute.ts";
+import { JobTimeoutError, ProcessExitError, ProcessMissingError, ProcessPrunedError } from "../../src/errors.ts";
 import { hostileValue } from "../fixtures/tasks.ts";
 
 function claimed(payload: unknown, attempt = 1): ClaimedJob {
@@ -170,6 +171,37 @@ describe("executeInIsolate", () => {
     });
     assert.deepEqual(seen, [payload]);
     assert.deepEqual(outcome, { id: job.id, kind: "succeeded", returnValue: answer });
+  });
+});
+
+describe("at-most-once (DESIGN §11)", () => {
+  const once = (attempt = 1): ClaimedJob => ({ ...claimed(null, attempt), delivery: "at-most-once" });
+  const retried = defineTask("t", () => null, { retry: { attempts: 3, backoff: "1s" } });
+
+  test("a lost process, a stop or a timeout fails it for good; a thrown error still retries", () => {
+    const now = () => 0;
+    for (const error of [new ProcessExitError(), new ProcessPrunedError(), new ProcessMissingError(), new JobTimeoutError(5)]) {
+      assert.equal(failure(once(), retried, error, now).kind, "failed", error.name);
+      assert.equal(failure(claimed(null), retried, error, now).kind, "retry", `at-least-once: ${error.name}`);
+    }
+    assert.equal(failure(once(), retried, new Error("thrown"), now).kind, "retry");
+    assert.equal(failure(once(), retried, new Error("runtime's own"), now, true).kind, "failed");
+  });
+
+  test("a stop fails a started job with JobInterruptedError; one an isolate never started goes back to ready", async () => {
+    const abort = new JobAbort();
+    const running = executeJob(once(), defineTask("t", () => new Promise(() => {}), { retry: { attempts: 3 } }), abort);
+    abort.abort(new ShutdownSignal());
+    const outcome = await running;
+    assert.deepEqual([outcome.kind, outcome.kind === "failed" && outcome.error.name], ["failed", "JobInterruptedError"]);
+
+    let drop!: (error: unknown) => void;
+    const queuedRun = new Promise<IsolateDone>((_, reject) => (drop = reject));
+    const stopped = new JobAbort();
+    const queued = executeInIsolate(once(), retried, stopped, () => queuedRun);
+    stopped.abort(new ShutdownSignal());
+    drop(new NotStartedSignal("the pool stopped"));
+    assert.deepEqual(await queued, { id: claimed(0).id, kind: "released" });
   });
 });
 
