@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import type { JobResult, Stint } from "../../mod.ts";
 import { readLog } from "../fixtures/tasks-steps.ts";
 import { targetsWithEngine } from "../support/targets.ts";
-import { allJobs, MODES, open, withSteps } from "../support/steps.ts";
+import { allJobs, handle, MODES, open, withSteps } from "../support/steps.ts";
 import { uniqueName, withStintAt } from "../support/harness.ts";
 import { waitFor, waitForStatus } from "../support/wait.ts";
 import { waitForAll } from "../supervisor/support.ts";
@@ -206,7 +206,7 @@ for (const target of targetsWithEngine) {
               await waitForStatus(stint, id, "waiting", 10_000);
               const kids = await childrenOf(stint, id);
               assert.equal(kids.length, 2);
-              assert.deepEqual(await stint.cancel(id), { id, status: "cancelled" });
+              assert.deepEqual(handle(await stint.cancel(id)), { id, status: "cancelled" });
               assert.equal((await stint.getResult(id)).status, "cancelled");
               const ended = await waitForAll(stint, kids.map((k) => k.id), [...ENDED], 10_000);
               assert.deepEqual(ended.map((k) => k.status), ["cancelled", "cancelled"]);
@@ -225,7 +225,7 @@ for (const target of targetsWithEngine) {
             await waitForStatus(stint, id, "waiting", 10_000);
             const kids = await childrenOf(stint, id);
             assert.deepEqual(kids.map((k) => k.status), ["scheduled", "scheduled"]);
-            assert.deepEqual(await stint.discardJob(id), { id, status: "discarded" });
+            assert.deepEqual(handle(await stint.discardJob(id)), { id, status: "discarded" });
             assert.equal((await stint.getResult(id)).status, "discarded");
             const ended = await waitForAll(stint, kids.map((k) => k.id), [...ENDED], 10_000);
             assert.deepEqual(ended.map((k) => k.status), ["cancelled", "cancelled"]);
@@ -240,9 +240,9 @@ for (const target of targetsWithEngine) {
             const { id } = await stint.enqueue("parent", { dir, n: 2, childDelay: "1h" });
             await waitForStatus(stint, id, "waiting", 10_000);
             const [first, second] = await childrenOf(stint, id);
-            assert.deepEqual(await stint.discardJob(first.id), { id: first.id, status: "discarded" });
+            assert.deepEqual(handle(await stint.discardJob(first.id)), { id: first.id, status: "discarded" });
             assert.equal((await stint.getResult(id)).status, "waiting", "one child is left");
-            assert.deepEqual(await stint.cancel(second.id), { id: second.id, status: "cancelled" });
+            assert.deepEqual(handle(await stint.cancel(second.id)), { id: second.id, status: "cancelled" });
             const r = await waitForStatus(stint, id, [...ENDED], 15_000);
             assert.equal(r.status, "succeeded", JSON.stringify(r.errors));
             const byId = new Map((r.returnValue as Joined).map((j) => [j.id, j.status]));
@@ -260,7 +260,7 @@ for (const target of targetsWithEngine) {
             await waitForStatus(stint, id, "scheduled", 10_000);
             const kids = await childrenOf(stint, id);
             assert.equal(kids.length, 2);
-            assert.deepEqual(await stint.discardJob(id), { id, status: "discarded" });
+            assert.deepEqual(handle(await stint.discardJob(id)), { id, status: "discarded" });
             const ended = await waitForAll(stint, kids.map((k) => k.id), [...ENDED], 10_000);
             assert.deepEqual(ended.map((k) => k.status), ["cancelled", "cancelled"]);
           }),
@@ -334,10 +334,11 @@ for (const target of targetsWithEngine) {
               timeout: 10_000,
             });
             await withStintAt(stint.config.url, { backend: stint.backend }, async (operator) => {
-              assert.deepEqual(await operator.cancel(id), { id, status: "running" });
+              assert.deepEqual(handle(await operator.cancel(id)), { id, status: "running" });
             });
             open(dir, "mid"); // kid-1 is spawned now, unless the runner saw the cancel first
-            assert.equal((await waitForStatus(stint, id, [...ENDED], 10_000)).status, "cancelled");
+            const r = await waitForStatus(stint, id, [...ENDED], 10_000);
+            assert.equal(r.status, "cancelled", JSON.stringify(r.errors));
             const kids = await childrenOf(stint, id);
             const ended = await waitForAll(stint, kids.map((k) => k.id), [...ENDED], 10_000);
             assert.deepEqual(ended.map((k) => k.status), kids.map(() => "cancelled"), `${kids.length} children`);
@@ -355,7 +356,7 @@ for (const target of targetsWithEngine) {
             await waitForStatus(stint, middle.id, "waiting", 10_000);
             const [leaf] = await childrenOf(stint, middle.id);
             await waitFor("the grandchild to start", () => readLog(dir, leaf.id).length === 1, { timeout: 10_000 });
-            assert.deepEqual(await stint.cancel(id), { id, status: "cancelled" });
+            assert.deepEqual(handle(await stint.cancel(id)), { id, status: "cancelled" });
             const ended = await waitForAll(stint, [middle.id, leaf.id], [...ENDED], 10_000);
             assert.deepEqual(ended.map((k) => k.status), ["cancelled", "cancelled"]);
           }),

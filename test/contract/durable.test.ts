@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { callCount, readLog } from "../fixtures/tasks-steps.ts";
 import { targets } from "../support/targets.ts";
 import { uniqueName, withStintAt } from "../support/harness.ts";
-import { MODES, open, withSteps } from "../support/steps.ts";
+import { handle, MODES, open, withSteps } from "../support/steps.ts";
 import { waitFor, waitForStatus } from "../support/wait.ts";
 
 const T = { timeout: 30_000 };
@@ -224,7 +224,7 @@ for (const target of targets) {
             await waitFor("the job to start", () => runs(dir, id) === 1, { timeout: 10_000 });
             // From another instance: this runtime sees the request only when it next polls for cancels.
             await withStintAt(stint.config.url, { backend: stint.backend }, async (operator) => {
-              assert.deepEqual(await operator.cancel(id), { id, status: "running" });
+              assert.deepEqual(handle(await operator.cancel(id)), { id, status: "running" });
             });
             open(dir, "g"); // the handler goes on to its sleep, unless the runner saw the cancel first
             const r = await waitForStatus(stint, id, [...ENDED], 10_000);

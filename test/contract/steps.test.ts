@@ -11,7 +11,7 @@ import type { JobResult, Stint } from "../../mod.ts";
 import { readLog } from "../fixtures/tasks-steps.ts";
 import { targetsWithEngine } from "../support/targets.ts";
 import { uniqueName, withStintAt } from "../support/harness.ts";
-import { MODES, open, STEPS_URL, withSteps } from "../support/steps.ts";
+import { handle, MODES, open, STEPS_URL, withSteps } from "../support/steps.ts";
 import { waitFor, waitForStatus } from "../support/wait.ts";
 
 const T = { timeout: 30_000 };
@@ -267,6 +267,29 @@ for (const target of targetsWithEngine) {
       );
     });
 
+    describe("multi-step jobs enqueued by name", () => {
+      test(
+        "a process that does not know the task enqueues it by name; a worker that does runs every step",
+        T,
+        () =>
+          withSteps(target, { mode: "async" }, async (stint, dir) => {
+            let id = "";
+            await withStintAt(stint.config.url, { backend: stint.backend }, async (producer) => {
+              id = (await producer.enqueue("steps3", { dir, trail: [] })).id;
+            });
+            const r = await result(stint, (await waitForStatus(stint, id, ["succeeded", "failed"], 10_000)).id);
+            assert.equal(r.status, "succeeded", JSON.stringify(r.errors));
+            assert.deepEqual(stepRuns(dir, id), [
+              ["first", 1, []],
+              ["second", 1, ["first"]],
+              ["third", 1, ["first", "second"]],
+            ]);
+            assert.deepEqual(r.returnValue, { trail: ["first", "second", "third"] });
+            assert.deepEqual(r.step, { index: 2, name: "third", count: 3 });
+          }),
+      );
+    });
+
     describe("multi-step jobs and the operator", () => {
       test(
         "retryJob of a failed multi-step job resumes at the failed step with its workspace",
@@ -277,7 +300,7 @@ for (const target of targetsWithEngine) {
             const failed = await waitForStatus(stint, id, ["succeeded", "failed"], 10_000);
             assert.equal(failed.status, "failed");
             open(dir, "fixed");
-            assert.deepEqual(await stint.retryJob(id), { id, status: "ready" });
+            assert.deepEqual(handle(await stint.retryJob(id)), { id, status: "ready" });
             const r = await result(stint, (await waitForStatus(stint, id, ["succeeded", "failed"], 10_000)).id);
             assert.equal(r.status, "succeeded", JSON.stringify(r.errors));
             const runs = stepRuns(dir, id);
@@ -326,12 +349,12 @@ for (const target of targetsWithEngine) {
             await stint.queue(queue).pause();
             open(dir, "g1");
             await readyAt(stint, id, 1);
-            assert.deepEqual(await stint.cancel(id), { id, status: "cancelled" });
+            assert.deepEqual(handle(await stint.cancel(id)), { id, status: "cancelled" });
             await stint.queue(queue).resume();
 
             const sleeping = await stint.enqueue("sleeper", { dir, ms: "1h" });
             await waitForStatus(stint, sleeping.id, "scheduled", 10_000);
-            assert.deepEqual(await stint.cancel(sleeping.id), { id: sleeping.id, status: "cancelled" });
+            assert.deepEqual(handle(await stint.cancel(sleeping.id)), { id: sleeping.id, status: "cancelled" });
 
             // A later job on the same queue runs; the cancelled ones do not.
             const probe = await stint.enqueue("quick", { dir }, { queue });

@@ -80,3 +80,8 @@ export async function allJobs(
     before = page[page.length - 1].id;
   }
 }
+
+/** A handle's id and status (JobHandle has more fields, such as `duplicate`). */
+export function handle(h: { id: string; status: string }): { id: string; status: string } {
+  return { id: h.id, status: h.status };
+}
