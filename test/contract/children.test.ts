@@ -323,7 +323,7 @@ for (const target of targetsWithEngine) {
       );
 
       test(
-        "a child spawned by a running parent after its cancel was requested is cancelled too",
+        "a running parent whose cancel was requested ends cancelled, and so does every child it spawned",
         T,
         () =>
           withSteps(target, { mode: "async" }, async (stint, dir) => {
