@@ -76,6 +76,22 @@ for (const target of targetsWithEngine) {
         );
 
         test(
+          "the last child's end wakes its parent without polling (workers and dispatcher polling hourly)",
+          T,
+          () =>
+            withSteps(target, {
+              mode,
+              workers: [{ concurrency: 3, isolates: 1, pollingInterval: "1h" }],
+              dispatchers: [{ pollingInterval: "1h" }],
+            }, async (stint, dir) => {
+              const { id } = await stint.enqueue("parent", { dir, n: 2 });
+              const r = await waitForStatus(stint, id, [...ENDED], 15_000);
+              assert.equal(r.status, "succeeded", JSON.stringify(r.errors));
+              assert.deepEqual((r.returnValue as Joined).map((j) => j.status), ["succeeded", "succeeded"]);
+            }),
+        );
+
+        test(
           "a retry of the parent does not enqueue its children again",
           T,
           () =>
