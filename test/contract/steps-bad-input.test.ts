@@ -38,6 +38,13 @@ describe("defineTask: steps and hooks", () => {
     assert.throws(() => defineTask("h", [() => 1], { hooks: null as never }), ConfigError);
   });
 
+  test("a step whose function name is longer than 200 characters is a ConfigError", () => {
+    const long = Object.defineProperty(() => 1, "name", { value: "n".repeat(201) });
+    assert.throws(() => defineTask("long_step", [long]), ConfigError);
+    const fine = Object.defineProperty(() => 1, "name", { value: "n".repeat(200) });
+    assert.equal(defineTask("long_step", [fine]).steps?.[0].name.length, 200);
+  });
+
   test("two steps of one name are a ConfigError", () => {
     assert.throws(() => defineTask("dup", [function a() {}, function a() {}]), ConfigError);
   });

@@ -290,6 +290,29 @@ for (const target of targetsWithEngine) {
       );
     });
 
+    describe("stint.waitFor", () => {
+      test(
+        "waitFor resolves once a multi-step, sleeping or waiting job has ended, not between steps or while suspended",
+        T,
+        () =>
+          withSteps(target, { mode: "async" }, async (stint, dir) => {
+            const steps = await stint.enqueue("steps3", { dir, trail: [], gates: { second: "g2" } });
+            const sleeping = await stint.enqueue("sleeper", { dir, ms: "500ms" });
+            const parent = await stint.enqueue("parent", { dir, n: 1, gate: "kids" });
+            const waits = [steps, sleeping, parent].map((h) => stint.waitFor(h.id, { timeout: 20_000 }));
+            await waitFor("step second to start", () => stepRuns(dir, steps.id).length === 2, { timeout: 10_000 });
+            await waitForStatus(stint, parent.id, "waiting", 10_000);
+            open(dir, "g2");
+            open(dir, "kids");
+            const [a, b, c] = await Promise.all(waits);
+            assert.equal(a.status, "succeeded");
+            assert.deepEqual(a.returnValue, { trail: ["first", "second", "third"] });
+            assert.equal(b.status, "succeeded");
+            assert.equal(c.status, "succeeded");
+          }),
+      );
+    });
+
     describe("multi-step jobs and the operator", () => {
       test(
         "retryJob of a failed multi-step job resumes at the failed step with its workspace",
