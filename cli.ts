@@ -4,11 +4,13 @@
  * from npm, the `stint` bin (dist/cli.js: `npx stint`, `bunx --bun stint`, `deno run -A npm:stint`).
  *
  *   start    [--mode worker|async] [--only-work | --only-dispatch] [--skip-recurring]
+ *            [--rate-limit N/DURATION]        each worker starts at most N jobs per DURATION
  *   migrate
  *   health   [--max-age 5m]                    exit 1 and print the reason when unhealthy
  *   prune    [--finished-older-than D] [--failed-older-than D] [--recurring-older-than D]
  *            [--task NAME] [--task-key KEY] [--batch-size N]
  *   stats                                      stats.json to stdout
+ *   queue-depth [QUEUE…] [--exclude-future-jobs]  waiting jobs by queue, as JSON
  *
  * Every command takes --config FILE (else $STINT_CONFIG, else ./stint.yml when it exists),
  * --backend ALIAS and --url URL. Precedence: flags > env > YAML file.
@@ -22,7 +24,17 @@ import { envFlag, envOverrides, parseConfigFile } from "./src/config-file.ts";
 import { createStint } from "./mod.ts";
 import { resolveConfig, type StintOptions } from "./src/config.ts";
 import { ConfigError, UsageError } from "./src/errors.ts";
-import { errorLine, HELP, healthOptions, parseArgs, passwordsOf, pruneOptions, USAGE } from "./src/cli-args.ts";
+import {
+  depthOptions,
+  errorLine,
+  HELP,
+  healthOptions,
+  parseArgs,
+  passwordsOf,
+  pruneOptions,
+  rateLimitFlag,
+  USAGE,
+} from "./src/cli-args.ts";
 import { pruneParams } from "./src/retention.ts";
 
 const platform = await detectPlatform();
@@ -65,6 +77,12 @@ async function loadOptions(flags: Map<string, string | true>): Promise<StintOpti
   if (flag("backend")) options.backend = flag("backend");
   if (flag("url")) options.url = flag("url");
   if (flag("mode")) options.mode = flag("mode") as "worker" | "async";
+  const rateLimit = rateLimitFlag(flags);
+  if (rateLimit) {
+    // Every worker of this process, over what the file says; not an array: resolveConfig says what is wrong.
+    const workers = options.workers ?? [{}];
+    options.workers = Array.isArray(workers) ? workers.map((w) => (w !== null && typeof w === "object" ? { ...w, rateLimit } : w)) : workers;
+  }
   if (typeof options.tasks === "string" && !/^[a-z]+:/.test(options.tasks)) {
     options.tasks = new URL(options.tasks, `file://${cwd}`).href;
   }
@@ -72,7 +90,7 @@ async function loadOptions(flags: Map<string, string | true>): Promise<StintOpti
 }
 
 async function main(): Promise<number> {
-  const { command, flags } = parseArgs(platform.args());
+  const { command, flags, args } = parseArgs(platform.args());
   if (command === null) {
     console.log(HELP);
     return 0;
@@ -80,6 +98,7 @@ async function main(): Promise<number> {
   // Everything a command needs is checked here, before createStint opens (or creates) a database.
   const health = command === "health" ? healthOptions(flags) : {};
   const prune = command === "prune" ? pruneOptions(flags) : {};
+  const depths = command === "queue-depth" ? depthOptions(flags, args) : null;
   const options = await loadOptions(flags);
   const config = resolveConfig(options);
   if (command === "prune") pruneParams(prune, config, Date.now());
@@ -112,6 +131,9 @@ async function main(): Promise<number> {
       }
       case "stats":
         console.log(JSON.stringify(await stint.stats(), null, 2));
+        return 0;
+      case "queue-depth":
+        console.log(JSON.stringify(await stint.queueDepths(depths!)));
         return 0;
       default: { // prune
         // One bounded batch per call; keep going while a batch came back full.

@@ -1,8 +1,8 @@
 /** Command-line options of bench/run.ts, with their defaults and checks. */
 
-export type Scenario = "enqueue" | "drain" | "latency" | "transactional";
+export type Scenario = "enqueue" | "drain" | "steps" | "latency" | "transactional";
 
-const SCENARIOS: Scenario[] = ["enqueue", "drain", "latency", "transactional"];
+const SCENARIOS: Scenario[] = ["enqueue", "drain", "steps", "latency", "transactional"];
 
 export interface BenchOptions {
   /** null: a fresh libSQL file per measurement in a temp directory. */
@@ -33,7 +33,8 @@ export const USAGE = `usage: bench/run.ts [options]
   --jobs N             jobs for bulk enqueue and for each drain (default 20000)
   --single N           jobs for single enqueue, one awaited call each (default 2000)
   --concurrency A,B    drain concurrencies (default 10,50)
-  --scenario S         all | enqueue | drain | latency | transactional, or a comma list (default all)
+  --scenario S         all | enqueue | drain | steps | latency | transactional, or a comma list (default all);
+                       steps: the drain of three-step no-op jobs (jobs/s and steps/s, no ceiling)
   --latency-jobs N     jobs in each latency run (default 500)
   --pace MS            milliseconds between latency enqueues (default 4)
   --poll MS            worker pollingInterval (default 50)

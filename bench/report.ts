@@ -2,9 +2,11 @@
 
 export interface Row {
   scenario: string;
-  unit: "jobs/s" | "ms" | "MB";
+  unit: "jobs/s" | "steps/s" | "ms" | "MB";
   stint: number | null;
   raw: number | null;
+  /** False for a row the raw-SQL side has no counterpart for (its raw column stays "-"). */
+  ceiling?: boolean;
   /** Extra words printed after the row (e.g. RSS, how many samples). */
   note?: string;
 }
@@ -18,7 +20,7 @@ export function percentile(sorted: number[], p: number): number {
 
 function fmt(value: number | null, unit: Row["unit"]): string {
   if (value === null || Number.isNaN(value)) return "-";
-  if (unit === "jobs/s") return `${Math.round(value).toLocaleString("en-US")} jobs/s`;
+  if (unit === "jobs/s" || unit === "steps/s") return `${Math.round(value).toLocaleString("en-US")} ${unit}`;
   if (unit === "MB") return `${value.toFixed(value < 10 ? 1 : 0)} MB`;
   return `${value < 10 ? value.toFixed(2) : value.toFixed(1)} ms`;
 }

@@ -8,7 +8,14 @@ import type { BenchOptions } from "./options.ts";
 import { type LatencyMode, rawDrain, rawEnqueueBulk, rawEnqueueSingle, rawLatency } from "./raw/harness.ts";
 import { openRaw, type RawQueue } from "./raw/mod.ts";
 import { mb, percentile, type Row } from "./report.ts";
-import { stintDrain, stintEnqueueBulk, stintEnqueueSingle, stintLatency, type Target } from "./stint_side.ts";
+import {
+  STEP_COUNT,
+  stintDrain,
+  stintEnqueueBulk,
+  stintEnqueueSingle,
+  stintLatency,
+  type Target,
+} from "./stint_side.ts";
 import type { Targets } from "./targets.ts";
 
 export const BULK_BATCH = 1000;
@@ -123,6 +130,13 @@ export async function warmUp(targets: Targets, o: BenchOptions): Promise<void> {
     (t) => stintDrain(t, n, o.concurrency[0], o.pollMs, o.prefetch, o.mode),
     (raw, t) => rawDrain(raw, t.backend, n, o.concurrency[0] + o.prefetch),
   );
+  if (o.scenarios.has("steps")) {
+    await onStint(
+      targets,
+      "warmup-steps",
+      (t) => stintDrain(t, Math.min(300, o.jobs), o.concurrency[0], o.pollMs, o.prefetch, o.mode, false, true),
+    );
+  }
 }
 
 export async function enqueueRows(targets: Targets, o: BenchOptions, add: (row: Row) => void): Promise<void> {
@@ -163,7 +177,13 @@ export async function enqueueRows(targets: Targets, o: BenchOptions, add: (row: 
 async function keyedEnqueueRows(targets: Targets, o: BenchOptions, add: (row: Row) => void): Promise<void> {
   const stintOnly = { ...o, raw: false };
   const none = () => Promise.resolve(0);
-  const single = await pair(targets, stintOnly, "enqueue-single-keyed", (t) => stintEnqueueSingle(t, o.single, true), none);
+  const single = await pair(
+    targets,
+    stintOnly,
+    "enqueue-single-keyed",
+    (t) => stintEnqueueSingle(t, o.single, true),
+    none,
+  );
   const s1 = rates(o.single, single.stint);
   add({
     scenario: `enqueue single, a unique key each (${o.single.toLocaleString("en-US")}, awaited one by one)`,
@@ -172,10 +192,18 @@ async function keyedEnqueueRows(targets: Targets, o: BenchOptions, add: (row: Ro
     raw: null,
     note: spreadNote(s1.spread, ""),
   });
-  const bulk = await pair(targets, stintOnly, "enqueue-bulk-keyed", (t) => stintEnqueueBulk(t, o.jobs, BULK_BATCH, true), none);
+  const bulk = await pair(
+    targets,
+    stintOnly,
+    "enqueue-bulk-keyed",
+    (t) => stintEnqueueBulk(t, o.jobs, BULK_BATCH, true),
+    none,
+  );
   const s2 = rates(o.jobs, bulk.stint);
   add({
-    scenario: `enqueue bulk, a unique key each (${o.jobs.toLocaleString("en-US")}, ${BULK_BATCH.toLocaleString("en-US")} per call)`,
+    scenario: `enqueue bulk, a unique key each (${o.jobs.toLocaleString("en-US")}, ${
+      BULK_BATCH.toLocaleString("en-US")
+    } per call)`,
     unit: "jobs/s",
     stint: s2.value,
     raw: null,
@@ -212,6 +240,38 @@ export async function drainRows(targets: Targets, o: BenchOptions, add: (row: Ro
       raw: growth(runs.raw),
       note: `process RSS before: ${mb(before).toFixed(0)} MB`,
     });
+  }
+}
+
+/**
+ * The drain of three-step no-op jobs (DESIGN §10), beside the plain drain:
+ * each job is claimed and finished once per step (the steps in between go back
+ * to ready), so it reads in jobs/s and in steps/s. The raw-SQL ceiling has no
+ * multi-step counterpart; compare with the plain drain's row instead.
+ */
+export async function stepsRows(targets: Targets, o: BenchOptions, add: (row: Row) => void): Promise<void> {
+  for (const c of o.concurrency) {
+    const pf = (o.prefetch > 0 ? ` prefetch=${o.prefetch}` : "") + (o.mode === "worker" ? " worker mode" : "");
+    const runs = await pair(
+      targets,
+      { ...o, raw: false },
+      `steps-c${c}`,
+      (t) => stintDrain(t, o.jobs, c, o.pollMs, o.prefetch, o.mode, false, true),
+      () => Promise.resolve(null),
+    );
+    const jobs = rates(o.jobs, runs.stint.map((x) => x.seconds));
+    const steps = rates(o.jobs * STEP_COUNT, runs.stint.map((x) => x.seconds));
+    const note = jobs.spread ? `runs: ${jobs.spread}` : undefined;
+    const what = `${o.jobs.toLocaleString("en-US")} ${STEP_COUNT}-step no-op jobs`;
+    add({
+      scenario: `steps drain c=${c}${pf} (${what})`,
+      unit: "jobs/s",
+      stint: jobs.value,
+      raw: null,
+      ceiling: false,
+      note,
+    });
+    add({ scenario: `  the same in steps/s`, unit: "steps/s", stint: steps.value, raw: null, ceiling: false });
   }
 }
 

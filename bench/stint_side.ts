@@ -2,7 +2,7 @@
  * The Stint side of each scenario, through the public API only (createStint,
  * enqueue, enqueueAll, start), as an application would use it.
  */
-import { createStint, defineTask, type Stint, type StintOptions } from "../mod.ts";
+import { type AnyTask, createStint, defineTask, type Stint, type StintOptions } from "../mod.ts";
 import { rssSampler, sleep } from "./env.ts";
 import { TASK } from "./raw/harness.ts";
 import type { LatencyRun } from "./raw/harness.ts";
@@ -26,6 +26,14 @@ async function open(target: Target, extra: Partial<StintOptions> = {}): Promise<
 
 const noop = defineTask(TASK, (_payload: { i: number }) => {});
 
+/** The multi-step drain's task: three no-op steps over the payload as its workspace (worker_tasks.ts has its twin). */
+export const STEPS_TASK = "bench_steps";
+export const STEP_COUNT = 3;
+function stepsTask(onLast: () => void): AnyTask {
+  const steps = Array.from({ length: STEP_COUNT }, (_, k) => k === STEP_COUNT - 1 ? onLast : () => {});
+  return defineTask(STEPS_TASK, steps);
+}
+
 /** With `keyed`, every job has its own unique key (DESIGN §11): what keys cost when none is a duplicate. */
 const keyOf = (keyed: boolean, i: number) => (keyed ? { key: `job:${i}` } : undefined);
 
@@ -41,11 +49,17 @@ export async function stintEnqueueSingle(target: Target, n: number, keyed = fals
   }
 }
 
-async function enqueueBatches(stint: Stint, n: number, batch: number, keyed = false): Promise<void> {
+async function enqueueBatches(
+  stint: Stint,
+  n: number,
+  batch: number,
+  keyed = false,
+  task: AnyTask = noop,
+): Promise<void> {
   for (let done = 0; done < n; done += batch) {
     const size = Math.min(batch, n - done);
     await stint.enqueueAll(
-      Array.from({ length: size }, (_, k) => ({ task: noop, payload: { i: done + k }, options: keyOf(keyed, done + k) })),
+      Array.from({ length: size }, (_, k) => ({ task, payload: { i: done + k }, options: keyOf(keyed, done + k) })),
     );
   }
 }
@@ -74,6 +88,7 @@ function deadline(ms: number, what: () => string): { promise: Promise<never>; cl
 /**
  * Seconds from start() until `n` pre-enqueued no-op jobs are gone (every
  * handler ran and every completion is written), and the RSS growth meanwhile.
+ * `multiStep`: the jobs are three-step jobs (STEPS_TASK), each step a claim and a finish of its own.
  */
 export async function stintDrain(
   target: Target,
@@ -83,14 +98,19 @@ export async function stintDrain(
   prefetch = 0,
   mode: "async" | "worker" = "async",
   transactional = false,
+  multiStep = false,
 ): Promise<{ seconds: number; rssGrowth: number }> {
   let ran = 0;
   let allRan!: () => void;
   const everyoneRan = new Promise<void>((resolve) => (allRan = resolve));
   // transactional: each job's no-op handler runs in a transaction of its own, which also writes its success.
-  const counted = defineTask(TASK, (_payload: { i: number }) => {
-    if (++ran === n) allRan();
-  }, { transactional });
+  const counted = multiStep
+    ? stepsTask(() => {
+      if (++ran === n) allRan();
+    })
+    : defineTask(TASK, (_payload: { i: number }) => {
+      if (++ran === n) allRan();
+    }, { transactional });
   // Worker mode: the isolates import the task from a module, so the handlers
   // cannot count here; the drain ends when the queue is empty (checked below).
   if (mode === "worker") allRan();
@@ -101,11 +121,11 @@ export async function stintDrain(
   });
   try {
     await stint.migrate();
-    await enqueueBatches(stint, n, 1000);
+    await enqueueBatches(stint, n, 1000, false, multiStep ? counted : noop);
     const sampler = rssSampler();
     const t0 = performance.now();
     const supervisor = await stint.start({ mode });
-    const limit = deadline(Math.max(120_000, n * 10), () => `${ran} of ${n} jobs ran`);
+    const limit = deadline(Math.max(120_000, n * 10 * (multiStep ? STEP_COUNT : 1)), () => `${ran} of ${n} jobs ran`);
     try {
       await Promise.race([everyoneRan, limit.promise]);
       // The last completions are written after the handlers return: wait until no job is left.

@@ -5,19 +5,25 @@
  */
 import { UsageError } from "./errors.ts";
 import type { PruneOptions } from "./retention.ts";
+import { MAX_TIMER_MS } from "./timers.ts";
 import { usageCheck } from "./validate.ts";
 
-export const USAGE = "usage: stint <start|migrate|health|prune|stats> [--config FILE] [--backend ALIAS] [--url URL] …" +
+export const USAGE =
+  "usage: stint <start|migrate|health|prune|stats|queue-depth> [--config FILE] [--backend ALIAS] [--url URL] …" +
   " (stint --help for more)";
 
 export const HELP = `usage: stint <command> [flags]
 
   start    [--mode worker|async] [--only-work | --only-dispatch] [--skip-recurring]
+           [--rate-limit N/DURATION]  each worker starts at most N jobs per DURATION (10/1s)
   migrate
   health   [--max-age 5m]            exit 1 and print the reason when unhealthy
   prune    [--finished-older-than D] [--failed-older-than D] [--recurring-older-than D]
            [--task NAME] [--task-key KEY] [--batch-size N]
   stats                              stats.json to stdout
+  queue-depth [QUEUE…] [--exclude-future-jobs]
+                                     jobs waiting to run by queue, as JSON ({"default": 3});
+                                     every QUEUE named is there, 0 included
 
 Every command takes --config FILE (else $STINT_CONFIG, else ./stint.yml when it exists),
 --backend ALIAS and --url URL. Exit codes: 0 done (healthy), 1 failed or unhealthy,
@@ -26,13 +32,16 @@ Every command takes --config FILE (else $STINT_CONFIG, else ./stint.yml when it 
 const COMMON = ["config", "backend", "url", "help"];
 /** The flags each command takes besides COMMON; a flag another command takes is refused here too. */
 const COMMANDS: Record<string, string[]> = {
-  start: ["mode", "only-work", "only-dispatch", "skip-recurring"],
+  start: ["mode", "only-work", "only-dispatch", "skip-recurring", "rate-limit"],
   migrate: [],
   health: ["max-age"],
   prune: ["finished-older-than", "failed-older-than", "recurring-older-than", "task", "task-key", "batch-size"],
   stats: [],
+  "queue-depth": ["exclude-future-jobs"],
 };
-const BOOL_FLAGS = new Set(["only-work", "only-dispatch", "skip-recurring", "help"]);
+const BOOL_FLAGS = new Set(["only-work", "only-dispatch", "skip-recurring", "exclude-future-jobs", "help"]);
+/** Commands that take plain arguments after them (queue-depth's queue names). */
+const TAKES_ARGS = new Set(["queue-depth"]);
 const KNOWN_FLAGS = new Set([...COMMON, ...Object.values(COMMANDS).flat()]);
 const MAX_BATCH = 100_000;
 
@@ -40,11 +49,14 @@ export interface Invocation {
   /** null: print the help (exit 0). */
   command: string | null;
   flags: Map<string, string | true>;
+  /** The plain arguments after a command that takes them (queue-depth's queues). */
+  args: string[];
 }
 
 /** Splits argv into a command and flags; throws UsageError for anything it cannot read. */
 export function parseArgs(argv: string[]): Invocation {
   const flags = new Map<string, string | true>();
+  const args: string[] = [];
   let command: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -53,6 +65,10 @@ export function parseArgs(argv: string[]): Invocation {
       continue;
     }
     if (!arg.startsWith("-")) {
+      if (command !== undefined && TAKES_ARGS.has(command)) {
+        args.push(arg);
+        continue;
+      }
       if (command !== undefined) throw new UsageError(`unexpected argument ${JSON.stringify(arg)} after ${command}`);
       command = arg;
       continue;
@@ -71,7 +87,7 @@ export function parseArgs(argv: string[]): Invocation {
     if (value === undefined || value === "") throw new UsageError(`--${name} needs a value`);
     flags.set(name, value);
   }
-  if (flags.has("help") || command === "help") return { command: null, flags };
+  if (flags.has("help") || command === "help") return { command: null, flags, args };
   if (command === undefined) throw new UsageError("no command given");
   if (!(command in COMMANDS)) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   for (const name of flags.keys()) {
@@ -86,7 +102,7 @@ export function parseArgs(argv: string[]): Invocation {
   if (mode !== undefined && mode !== "worker" && mode !== "async") {
     throw new UsageError(`--mode: ${JSON.stringify(mode)} is not "worker" or "async"`);
   }
-  return { command, flags };
+  return { command, flags, args };
 }
 
 /** A duration flag: a bare number is milliseconds, as in code and YAML; anything else must parse. */
@@ -104,6 +120,40 @@ export function healthOptions(flags: Map<string, string | true>): { maxAge?: num
   if (maxAge === undefined) return {};
   if (usageCheck.duration(maxAge, "--max-age") <= 0) throw new UsageError("--max-age must be greater than zero");
   return { maxAge };
+}
+
+/**
+ * start's --rate-limit N/DURATION, checked: the rateLimit every worker of the
+ * process gets (over any the configuration gives). N a whole number from 1 to
+ * 1,000,000; DURATION above zero ("1s", "500ms", a bare number is milliseconds).
+ */
+export function rateLimitFlag(flags: Map<string, string | true>): { limit: number; per: number | string } | undefined {
+  const value = flags.get("rate-limit") as string | undefined;
+  if (value === undefined) return undefined;
+  const match = /^(\d+)\/(.+)$/.exec(value);
+  if (!match) throw new UsageError(`--rate-limit: ${JSON.stringify(value)} is not N/DURATION (e.g. 10/1s)`);
+  const limit = Number(match[1]);
+  if (limit < 1 || limit > 1_000_000) {
+    throw new UsageError(`--rate-limit: ${match[1]} is not a whole number from 1 to 1000000`);
+  }
+  const per = /^\d+$/.test(match[2]) ? Number(match[2]) : match[2];
+  const ms = usageCheck.duration(per, "--rate-limit's DURATION");
+  if (ms <= 0 || ms > MAX_TIMER_MS) {
+    throw new UsageError(`--rate-limit: the DURATION must be above zero and at most ${MAX_TIMER_MS} ms`);
+  }
+  return { limit, per };
+}
+
+/** queue-depth's queues, checked as queue names (none: every queue with waiting jobs). */
+export function depthOptions(
+  flags: Map<string, string | true>,
+  args: string[],
+): { queues?: string[]; excludeFuture: boolean } {
+  const queues = args.map((q) => usageCheck.name(q, "queue-depth's QUEUE"));
+  return {
+    queues: queues.length > 0 ? [...new Set(queues)] : undefined,
+    excludeFuture: flags.has("exclude-future-jobs"),
+  };
 }
 
 /** prune's flags, checked, as PruneOptions. */

@@ -23,6 +23,8 @@ export interface WorkerOptions {
   pollingInterval?: Duration;
   /** Jobs claimed ahead of free slots and held locally (default 0): fewer, bigger claims for short jobs. */
   prefetch?: number;
+  /** At most `limit` jobs started by this worker in any window of `per` (django-db-queue's --rate_limit); local to it. */
+  rateLimit?: { limit: number; per: Duration };
 }
 
 export interface DispatcherOptions {
@@ -78,6 +80,7 @@ export interface ResolvedWorker {
   isolates: number;
   pollingIntervalMs: number;
   prefetch: number;
+  rateLimit: { limit: number; perMs: number } | null;
 }
 
 export interface ResolvedDispatcher {
@@ -236,7 +239,7 @@ function resolveWorkers(value: unknown): ResolvedWorker[] {
   if (!Array.isArray(value)) bad("workers", value, "an array of worker options");
   return value.map((raw, i) => {
     const key = `workers[${i}]`;
-    const w = objectKeys(raw, key, ["queues", "concurrency", "isolates", "pollingInterval", "prefetch"]);
+    const w = objectKeys(raw, key, ["queues", "concurrency", "isolates", "pollingInterval", "prefetch", "rateLimit"]);
     const queues = w.queues === undefined ? ["*"] : w.queues;
     if (!Array.isArray(queues)) bad(`${key}.queues`, queues, "an array of queue selectors");
     if (queues.length === 0) throw new ConfigError(`${key}.queues: an empty list selects no queue (omit it for all queues, or use ["*"])`);
@@ -247,8 +250,20 @@ function resolveWorkers(value: unknown): ResolvedWorker[] {
       isolates: int(w.isolates, `${key}.isolates`, 1, 256, 1),
       pollingIntervalMs: timerDuration(w, "pollingInterval", 100, true, `${key}.pollingInterval`),
       prefetch: int(w.prefetch, `${key}.prefetch`, 0, 100_000, 0),
+      rateLimit: w.rateLimit === undefined ? null : workerRateLimit(w.rateLimit, `${key}.rateLimit`),
     };
   });
+}
+
+/** A worker's rateLimit: `limit` a whole number from 1 to 1,000,000, `per` a Duration above zero that a timer holds. */
+function workerRateLimit(value: unknown, key: string): { limit: number; perMs: number } {
+  const r = objectKeys(value, key, ["limit", "per"]);
+  if (r.limit === undefined) throw new ConfigError(`${key}.limit is missing (a whole number of job starts)`);
+  if (r.per === undefined) throw new ConfigError(`${key}.per is missing (a duration, e.g. "1s")`);
+  return {
+    limit: int(r.limit, `${key}.limit`, 1, 1_000_000, 1),
+    perMs: timerDuration(r, "per", 0, true, `${key}.per`),
+  };
 }
 
 function resolveDispatchers(value: unknown): ResolvedDispatcher[] {

@@ -159,6 +159,14 @@ export interface Driver {
     child?: NewJob;
     now: Date;
   }): Promise<string | null>;
+  /**
+   * Stores `value` (JSON text) as the latest progress of the job `processId`
+   * holds with `claim` (ctx.progress, DESIGN §12); false when the claim is no
+   * longer held (nothing written; MySQL also says false for an unchanged row).
+   */
+  jobProgress(
+    p: { backend: string; processId: string; jobId: string; claim: ClaimToken; value: string; now: Date },
+  ): Promise<boolean>;
   /** Counts of failed jobs by queue. */
   jobFailedCount(p: { backend: string }): Promise<Map<string, number>>;
   processList(p: { backend: string }): Promise<ProcessRecord[]>;

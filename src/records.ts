@@ -137,6 +137,9 @@ export interface JobRecord {
   /** The unique key it was enqueued with (NewJob.key), else null. */
   key?: string | null;
   delivery?: "at-most-once" | null;
+  /** The latest ctx.progress value (JSON text) and when it was stored, else null (DESIGN §12). */
+  progress?: string | null;
+  progressAt?: Date | null;
 }
 
 /**
@@ -232,6 +235,8 @@ export interface JobSummary {
   /** The latest error's name and message, for failed jobs. */
   lastError: string | null;
   parentId: string | null;
+  /** The latest ctx.progress value (JSON text), else null. */
+  progress?: string | null;
 }
 
 /**

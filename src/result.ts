@@ -52,6 +52,10 @@ export interface JobResult<R = unknown, P = unknown> {
   parentId: string | null;
   /** The unique key it was enqueued with (DESIGN §11), else null. */
   key: string | null;
+  /** The latest value the handler gave ctx.progress (DESIGN §12), kept after the job ends; else null. */
+  progress: unknown;
+  /** When that progress was stored, else null. */
+  progressAt: Date | null;
 }
 
 export function toResult<R, P>(record: JobRecord): JobResult<R, P> {
@@ -77,6 +81,8 @@ export function toResult<R, P>(record: JobRecord): JobResult<R, P> {
     step: record.step == null ? null : stepOf(record.step),
     parentId: record.parentId ?? null,
     key: record.key ?? null,
+    progress: record.progress == null ? null : JSON.parse(record.progress),
+    progressAt: record.progressAt ?? null,
   };
 }
 

@@ -52,6 +52,13 @@ export interface TaskContext {
    * holding nothing, and runs again from the top when the last one ends.
    */
   join<R = unknown>(name: string, children: Array<JobHandle | string>): Promise<Array<JobResult<R>>>;
+  /**
+   * Keeps `value` (JSON) as the job's latest progress, shown by getResult().progress
+   * and the dashboard: written at most about once a second, and the value current
+   * when the attempt ends is always stored. Returns at once; a value that does not
+   * round-trip through JSON throws a ResultError and nothing is stored.
+   */
+  progress(value: unknown): void;
 }
 
 /** Enqueue options a child job may take (it commits on its own, never in a caller's transaction). */

@@ -42,6 +42,7 @@ import { recurringEnqueue } from "./recurringEnqueue.ts";
 import { retentionPrune } from "./retentionPrune.ts";
 import { stepList } from "./stepList.ts";
 import { stepSave } from "./stepSave.ts";
+import { jobProgress } from "./jobProgress.ts";
 import { transactionRun } from "./transactionRun.ts";
 
 export function createEngineDriver(access: SqlAccess): Driver {
@@ -69,6 +70,7 @@ export function createEngineDriver(access: SqlAccess): Driver {
     jobList: (p) => jobList(access, p),
     stepList: (p) => stepList(access, p),
     stepSave: (p) => stepSave(access, p),
+    jobProgress: (p) => jobProgress(access, p),
     jobFailedCount: (p) => jobFailedCount(access, p),
     processList: (p) => processList(access, p),
     processRegister: (p) => processRegister(access, p),

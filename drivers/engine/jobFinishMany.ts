@@ -39,7 +39,15 @@ interface Held {
   parentId: string | null;
   /** Its parent waits for it (job-waits.ts). */
   awaited: boolean;
+  /** stint.cancel() asked for it while it ran. */
+  cancelRequested: boolean;
 }
+
+const CANCELLED_WHILE_SUSPENDING = {
+  name: "JobCancelledError",
+  message: "the job was cancelled while it ran; it ended as it suspended",
+  stack: null,
+};
 
 type Finish = { backend: string; processId: string | null; outcomes: Outcome[]; preserveFinished: boolean; now: Date };
 
@@ -70,7 +78,7 @@ export async function jobFinishManyIn(
     // A waiting lock: an orphan recovery racing the owner's late finish must apply one outcome, not two.
     // The job's row is locked too, so `awaited` is read as a parent's wait that committed just before left it.
     const rows = await q.query(
-      `SELECT c.job_id, c.attempt, c.started_at, j.backend, j.queue, j.parent_id, j.awaited
+      `SELECT c.job_id, c.attempt, c.started_at, j.backend, j.queue, j.parent_id, j.awaited, j.cancel_requested_at
        FROM stint_claimed_executions c JOIN stint_jobs j ON j.id = c.job_id
        WHERE ${owner} AND c.job_id IN (${placeholders(ids.length)}) ${lockWait(access)}`,
       [p.processId ?? p.backend, ...ids],
@@ -83,14 +91,21 @@ export async function jobFinishManyIn(
         queue: str(r.queue),
         parentId: r.parent_id === null || r.parent_id === undefined ? null : str(r.parent_id),
         awaited: num(r.awaited) === 1,
+        cancelRequested: r.cancel_requested_at !== null && r.cancel_requested_at !== undefined,
       });
     }
   }
   // An outcome for another claim of the job (a retried write that had committed) does not apply.
+  // A sleep or a wait of a job whose cancellation was asked for while it ran ends it cancelled
+  // instead: suspended, it would run again and never see the request.
   const mine = p.outcomes.filter((o) => {
     const h = held.get(o.id);
     return h !== undefined && (!o.claim || (o.claim.attempt === h.attempt && o.claim.startedAt === h.startedAt));
-  });
+  }).map((o): Outcome =>
+    (o.kind === "sleep" || o.kind === "wait") && held.get(o.id)!.cancelRequested
+      ? { id: o.id, kind: "cancelled", error: CANCELLED_WHILE_SUSPENDING, claim: o.claim, parentId: o.parentId }
+      : o
+  );
   if (mine.length === 0) return { applied: [], readyQueues };
   for (const batch of chunks(mine, CHUNK)) {
     const ids = batch.map((o) => o.id);

@@ -44,5 +44,7 @@ export async function jobGet(access: SqlAccess, p: { backend: string; id: string
     parentId: strOrNull(r.parent_id),
     key: strOrNull(r.unique_key),
     delivery: deliveryOf(r.delivery),
+    progress: strOrNull(r.progress),
+    progressAt: dateOrNull(r.progress_at),
   };
 }

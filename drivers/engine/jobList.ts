@@ -38,7 +38,7 @@ export async function jobList(access: SqlAccess, p: { backend: string } & JobQue
   }
   const rows = await access.query(
     `SELECT j.id, j.task, j.queue, j.priority, j.status, j.attempts, j.created_at, j.scheduled_at, j.finished_at,
-       j.parent_id, c.attempt AS claim_attempt, f.error_name, f.error_message
+       j.parent_id, j.progress, c.attempt AS claim_attempt, f.error_name, f.error_message
      FROM stint_jobs j LEFT JOIN stint_claimed_executions c ON c.job_id = j.id
        LEFT JOIN stint_failed_executions f ON f.job_id = j.id
      WHERE ${where} ORDER BY j.id DESC LIMIT ${Math.max(1, Math.min(1000, Math.floor(p.limit)))}`,
@@ -56,5 +56,6 @@ export async function jobList(access: SqlAccess, p: { backend: string } & JobQue
     finishedAt: dateOrNull(r.finished_at),
     lastError: r.error_name == null ? null : `${str(r.error_name)}: ${str(r.error_message)}`,
     parentId: strOrNull(r.parent_id),
+    progress: strOrNull(r.progress),
   }));
 }

@@ -75,7 +75,7 @@ export function jobsPage(ctx: PageContext, status: JobStatus, queue: string | un
     String(j.attempts),
     time(j.enqueuedAt),
     time(status === "scheduled" ? j.scheduledAt : j.finishedAt),
-    esc(j.lastError ?? ""),
+    esc(status === "running" ? progressText(j.progress) : j.lastError ?? ""),
     jobActions(ctx, j.id, j.status),
   ]);
   const more = jobs.length > 0
@@ -85,9 +85,19 @@ export function jobsPage(ctx: PageContext, status: JobStatus, queue: string | un
   return layout(
     ctx,
     title,
-    table(["id", "task", "queue", "priority", "attempts", "enqueued", status === "scheduled" ? "due" : "finished", "error", ""], rows, [3, 4]) + more,
+    table(
+      ["id", "task", "queue", "priority", "attempts", "enqueued", status === "scheduled" ? "due" : "finished", status === "running" ? "progress" : "error", ""],
+      rows,
+      [3, 4],
+    ) + more,
     flash,
   );
+}
+
+/** A running job's latest progress in one short line of a list (the job page shows it whole). */
+function progressText(json: string | null | undefined): string {
+  if (json === null || json === undefined) return "";
+  return json.length > 80 ? `${json.slice(0, 79)}…` : json;
 }
 
 function jobActions(ctx: PageContext, id: string, status: JobStatus): string {
@@ -156,6 +166,7 @@ export function jobPage(ctx: PageContext, job: JobResult, related: JobRelations,
   }
   if (job.parentId) fields.push(["parent", jobLink(ctx, job.parentId)]);
   if (job.key !== null && job.key !== undefined) fields.push(["key", esc(job.key)]);
+  if (job.progressAt) fields.push(["progress at", time(job.progressAt)]);
   const errors = job.errors.map((e) =>
     `<h3>attempt ${e.attempt}: ${esc(e.name)} ${time(e.at)}</h3><pre>${esc(e.message)}\n${esc(e.stack ?? "")}</pre>`
   ).join("");
@@ -164,6 +175,7 @@ export function jobPage(ctx: PageContext, job: JobResult, related: JobRelations,
   const body = table(["field", "value"], fields.map(([k, v]) => [esc(k), v])) +
     `<p>${jobActions(ctx, job.id, job.status)}</p>` +
     `<h2>Payload</h2><pre>${esc(JSON.stringify(job.payload, null, 2))}</pre>` +
+    (job.progressAt ? `<h2>Progress</h2><pre>${esc(JSON.stringify(job.progress, null, 2))}</pre>` : "") +
     (job.workspace !== null ? `<h2>Workspace</h2><pre>${esc(JSON.stringify(job.workspace, null, 2))}</pre>` : "") +
     (job.status === "succeeded" ? `<h2>Return value</h2><pre>${esc(JSON.stringify(job.returnValue, null, 2))}</pre>` : "") +
     (steps.length > 0 ? `<h2>Durable steps</h2>${table(["name", "call", "stored"], steps)}` : "") +

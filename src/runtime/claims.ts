@@ -9,7 +9,9 @@
  *
  * How much each claim asks for, two claims in flight with `prefetch`, and the
  * back-off from failing claims are claim-limit.ts's. A short answer (from
- * whichever claim is the newest to answer) starts the polling wait.
+ * whichever claim is the newest to answer) starts the polling wait. With the
+ * worker's `rateLimit`, a claim asks for no more than its start window has
+ * places for, and a full window is slept out (start-window.ts).
  */
 import type { ResolvedWorker } from "../config.ts";
 import type { ClaimedJob } from "../records.ts";
@@ -17,12 +19,15 @@ import { claimBackoffMs, claimLimit } from "./claim-limit.ts";
 import type { RuntimeContext } from "./context.ts";
 import type { Slots } from "./slots.ts";
 import { sleep, Waker, yieldToEventLoop } from "./sleep.ts";
+import type { StartWindow } from "./start-window.ts";
 
 export interface ClaimPipelineOptions {
   processId: string;
   processName: string;
   worker: ResolvedWorker;
   slots: Slots;
+  /** The worker's rate limit (the slots record each start in it), or null. */
+  startWindow: StartWindow | null;
   stopSignal: AbortSignal;
   /** Every claim's jobs, as it answers (after they joined the buffer). */
   delivered(jobs: ClaimedJob[]): void;
@@ -91,7 +96,7 @@ export class ClaimPipeline {
         await sleep(backoff, stopSignal);
         continue;
       }
-      const limit = this.#claimLimit();
+      let limit = this.#claimLimit();
       if (limit === 0) {
         // At capacity, or claims in flight: a finished job or a claim's answer wakes the loop.
         await this.#waker.wait(Infinity);
@@ -101,6 +106,19 @@ export class ClaimPipeline {
       if (idle > 0) {
         await this.#waker.wait(idle);
         continue;
+      }
+      const window = this.#options.startWindow;
+      if (window !== null) {
+        const now = Date.now();
+        // The places the window has now, less the jobs already held to start in them (buffered, or in claims in flight).
+        const free = window.free(now) - slots.buffer.length - this.#reserved;
+        if (free <= 0) {
+          // Full: sleep until its oldest start leaves it. Held jobs free no place: their start or claim wakes the loop.
+          const wait = window.waitMs(now);
+          await this.#waker.wait(wait > 0 ? wait : Infinity);
+          continue;
+        }
+        limit = Math.min(limit, free);
       }
       this.#startClaim(limit);
       await yieldToEventLoop();

@@ -26,6 +26,7 @@ import type { SpawnOptions, TaskContext } from "../task-context.ts";
 import { stepCheck } from "../validate.ts";
 import type { JobAbort } from "./abort.ts";
 import { stepAttempt } from "./position.ts";
+import { ProgressWriter } from "./progress.ts";
 import type { TxGuard } from "./tx-guard.ts";
 
 /**
@@ -45,6 +46,8 @@ export interface JobServices {
   spawn(job: ClaimedJob, name: string, task: string, payload: unknown, options: SpawnOptions | undefined): Promise<string>;
   /** The jobs' results (null for one not found), in order. */
   results(job: ClaimedJob, ids: string[]): Promise<Array<JobResult | null>>;
+  /** Stores `value` (JSON text) as the job's latest progress while the claim is held; never rejects. */
+  progress(job: ClaimedJob, value: string): Promise<unknown>;
   /** Async mode: runs a transactional task's attempt in a transaction (transactional.ts); absent in isolates. */
   transact?: Transact;
 }
@@ -66,6 +69,8 @@ export class JobContext implements TaskContext {
   /** Names used in this run (a second use is a StepError). */
   #used: Set<string> | null = null;
   #stored: Promise<Map<string, string>> | null = null;
+  /** Made by the first ctx.progress: a job that never calls it pays nothing. */
+  #progress: ProgressWriter | null = null;
 
   constructor(job: ClaimedJob, abort: JobAbort, services: JobServices, now: () => number = Date.now) {
     this.job = job;
@@ -112,6 +117,28 @@ export class JobContext implements TaskContext {
    */
   close(): void {
     this.#closed = true;
+  }
+
+  /**
+   * Keeps `value` as the job's latest progress: stored at most about once a second, the
+   * last value always (flushProgress). A value that is not JSON is a ResultError, nothing stored.
+   */
+  progress(value: unknown): void {
+    const problem = jsonProblem(value === undefined ? null : value, "progress value");
+    if (problem) throw new ResultError(`${this.job.task}: ctx.progress: ${problem}`);
+    // Its write would wait for the handler's own transaction (one writer on SQLite): refused rather than hung.
+    if (this.txGuard !== null) throw new TransactionError(`ctx.progress: task ${this.job.task} is transactional; progress is not stored`);
+    if (this.#closed) return;
+    this.#progress ??= new ProgressWriter((json) => this.#services.progress(this.job, json), this.#now);
+    this.#progress.set(JSON.stringify(value === undefined ? null : value));
+  }
+
+  /**
+   * Once the attempt is decided (after close): stores the progress still pending, before the outcome is written.
+   * Null when the handler never called ctx.progress: a plain job's outcome waits for nothing, not even a tick.
+   */
+  flushProgress(): Promise<void> | null {
+    return this.#progress?.flush() ?? null;
   }
 
   step<T>(name: string, fn: () => T | Promise<T>): Promise<T> {

@@ -99,13 +99,22 @@ export async function executeJob(
     outcome = failure(job, task, error, now);
   }
   ctx.close();
+  // Before the outcome removes the claim that guards a progress write (a job that never called it waits for nothing).
+  const progress = ctx.flushProgress();
+  if (progress) await progress;
   if (ctx.stored) outcome.stored = true;
   return withParent(job, outcome);
 }
 
 /** For a job run with no queue behind it (unit tests): a durable call fails the attempt. */
 const unavailable = () => Promise.reject(new Error("no queue services: durable calls need a worker"));
-const NO_SERVICES: JobServices = { stepList: unavailable, stepSave: unavailable, spawn: unavailable, results: unavailable };
+const NO_SERVICES: JobServices = {
+  stepList: unavailable,
+  stepSave: unavailable,
+  spawn: unavailable,
+  results: unavailable,
+  progress: () => Promise.resolve(false),
+};
 
 /** What an isolate answers for a job that did not throw: its result, or (multi-step) the next step. */
 export type IsolateDone = Extract<BodyResult, { kind: "ok" | "advance" }>;

@@ -74,6 +74,7 @@ export function isolateExecutor(
     stepSave: (job, name, value) => served.stepSave(job, name, value).then((saved) => (stored.add(job.id), saved)),
     spawn: (job, ...args) => served.spawn(job, ...args).then((saved) => (stored.add(job.id), saved)),
     results: served.results,
+    progress: served.progress,
   };
   return {
     async run(job, abort) {

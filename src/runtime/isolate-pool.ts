@@ -97,6 +97,8 @@ function serve(services: JobServices, job: ClaimedJob, op: ServiceOp, args: unkn
       return services.spawn(job, args[0] as string, args[1] as string, args[2], args[3] as SpawnOptions | undefined);
     case "results":
       return services.results(job, args[0] as string[]);
+    case "progress":
+      return services.progress(job, args[0] as string);
   }
 }
 

@@ -90,6 +90,8 @@ const services: JobServices = {
   },
   // Their Dates survive the structured clone.
   results: (job, ids) => ask(job.id, "results", [ids]) as Promise<Array<JobResult | null>>,
+  // Already JSON text (ctx.progress checked it); an unanswered call (the job gone) is no failure.
+  progress: (job, value) => ask(job.id, "progress", [value]).catch(() => false),
 };
 
 /**
@@ -161,6 +163,9 @@ async function attempt(message: RunMessage, job: Running): Promise<BodyResult> {
     return { kind: "thrown", error };
   } finally {
     ctx?.close();
+    // Stored before the outcome is posted: the main thread removes the claim that guards it only then.
+    const progress = ctx?.flushProgress();
+    if (progress) await progress;
   }
 }
 

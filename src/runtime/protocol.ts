@@ -21,7 +21,7 @@ import {
 export type AbortKind = "timeout" | "cancel" | "shutdown";
 
 /** What the isolate's JobServices asks of the main thread (durable.ts), for one job. */
-export type ServiceOp = "stepList" | "stepSave" | "spawn" | "results";
+export type ServiceOp = "stepList" | "stepSave" | "spawn" | "results" | "progress";
 
 /** A suspended job's SuspendSignal, as it crosses back (rebuilt on the main thread). */
 export type Suspension = { until: number } | { children: string[] };

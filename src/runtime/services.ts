@@ -60,6 +60,15 @@ export function driverServices(ctx: RuntimeContext, processId: string): JobServi
       }
       return saved;
     },
+    async progress(job, value) {
+      try {
+        return await ctx.driver.jobProgress({ backend: backend(), processId, jobId: job.id, claim: job.claim, value, now: new Date() });
+      } catch (error) {
+        // Progress is best effort: a failed write is reported, never the job's failure.
+        ctx.reportError(error, { operation: "progress", jobId: job.id });
+        return false;
+      }
+    },
     results: (_job, ids) =>
       Promise.all(ids.map(async (id) => {
         const record = await ctx.driver.jobGet({ backend: backend(), id });

@@ -19,6 +19,7 @@ import type { RuntimeContext } from "./context.ts";
 import { failure, JobAbort } from "./execute.ts";
 import type { Executor } from "./executor.ts";
 import { sleep } from "./sleep.ts";
+import type { StartWindow } from "./start-window.ts";
 
 export interface SlotsOptions {
   concurrency: number;
@@ -26,6 +27,8 @@ export interface SlotsOptions {
   executor: Executor;
   completer: Completer;
   stopSignal: AbortSignal;
+  /** The worker's rate limit: each start is recorded in it (claims.ts keeps the starts within it). */
+  startWindow?: StartWindow | null;
   /** A slot became free (after the next buffered job, if any, took it). */
   freed(): void;
 }
@@ -57,6 +60,7 @@ export class Slots {
   #launch(job: ClaimedJob): void {
     const { completer, stopSignal } = this.#options;
     const abort = new JobAbort();
+    this.#options.startWindow?.record(Date.now());
     this.#ctx.running.set(job.id, abort);
     const settled = () => {
       this.inFlight.delete(job.id);

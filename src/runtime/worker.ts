@@ -20,6 +20,7 @@ import type { RuntimeContext } from "./context.ts";
 import { type Executor, inlineExecutor, isolateExecutor } from "./executor.ts";
 import { Runner } from "./runner.ts";
 import { Slots } from "./slots.ts";
+import { StartWindow } from "./start-window.ts";
 import { Watchers } from "./watchers.ts";
 
 export class Worker extends Runner {
@@ -47,8 +48,11 @@ export class Worker extends Runner {
       ? isolateExecutor(ctx, { name, processId, isolates: options.isolates })
       : inlineExecutor(ctx, { name, processId });
     this.#completer = new Completer(ctx, processId, name, () => this.#claims.newWork());
+    const rate = options.rateLimit;
+    const startWindow = rate === null ? null : new StartWindow(rate.limit, rate.perMs);
     this.#slots = new Slots(ctx, {
       concurrency: options.concurrency,
+      startWindow,
       processName: name,
       executor: this.#executor,
       completer: this.#completer,
@@ -60,6 +64,7 @@ export class Worker extends Runner {
       processName: name,
       worker: options,
       slots: this.#slots,
+      startWindow,
       stopSignal,
       delivered: (jobs) => this.#watchers.delivered(jobs),
     });

@@ -100,6 +100,27 @@ const MISTAKES: Array<[string, string[], Record<string, string>, RegExp]> = [
   ["an unknown option in YAML", ["migrate", "--config", "s.yml"], { "s.yml": "urll: file:x.db\n" }, /unknown option "urll"/],
   ["a bad option value in YAML", ["migrate", "--config", "s.yml"], { "s.yml": "shutdownTimeout: soon\n" }, /shutdownTimeout/],
   ["start without tasks", ["start", "--url", "file:x.db"], {}, /start: no tasks to run/],
+  ["--rate-limit without a window", ["start", "--rate-limit", "10"], {}, /--rate-limit: "10" is not N\/DURATION/],
+  ["--rate-limit 0/1s", ["start", "--rate-limit", "0/1s"], {}, /--rate-limit: 0 is not a whole number/],
+  ["--rate-limit 1.5/1s", ["start", "--rate-limit", "1.5/1s"], {}, /--rate-limit: "1.5\/1s" is not N\/DURATION/],
+  ["--rate-limit 10/0s", ["start", "--rate-limit", "10/0s"], {}, /--rate-limit: the DURATION must be above zero/],
+  ["--rate-limit 10/soon", ["start", "--rate-limit", "10/soon"], {}, /--rate-limit's DURATION: "soon"/],
+  ["--rate-limit on another command", ["stats", "--rate-limit", "1/1s"], {}, /--rate-limit is not a flag of stats/],
+  [
+    "a bad workers[].rateLimit in YAML",
+    ["migrate", "--config", "s.yml"],
+    { "s.yml": "workers:\n  - rateLimit: { limit: 0, per: 1s }\n" },
+    /workers\[0\]\.rateLimit\.limit/,
+  ],
+  [
+    "an unknown rateLimit key in YAML",
+    ["migrate", "--config", "s.yml"],
+    { "s.yml": "workers:\n  - rateLimit: { limit: 5, per: 1s, burst: 2 }\n" },
+    /workers\[0\]\.rateLimit: unknown option "burst"/,
+  ],
+  ["a blank queue-depth QUEUE", ["queue-depth", " x"], {}, /queue-depth's QUEUE must be/],
+  ["a value on --exclude-future-jobs", ["queue-depth", "--exclude-future-jobs=yes"], {}, /--exclude-future-jobs takes no value/],
+  ["a queue after another command", ["stats", "extra"], {}, /unexpected argument "extra" after stats/],
   ["an unsupported URL scheme", ["migrate", "--url", "ftp://user:s3cret-pw@host/x"], {}, /url: /],
 ];
 
@@ -168,6 +189,8 @@ describe("cli: bad input", () => {
       const help = await run(args);
       assert.equal(help.code, 0, args.join(" "));
       assert.match(help.stdout, /Exit codes: 0 done/);
+      assert.match(help.stdout, /--rate-limit N\/DURATION/);
+      assert.match(help.stdout, /queue-depth \[QUEUE…\] \[--exclude-future-jobs\]/);
       assert.deepEqual(help.files, []);
     }
     const migrate = await run(["migrate", "--config", "s.yml", "--backend", "b"], { "s.yml": BACKENDS });

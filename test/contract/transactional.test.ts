@@ -100,7 +100,16 @@ const enqueuer = defineTask<{ fail: boolean }>("tx_enqueuer", async (p, ctx) => 
   return id;
 }, { transactional: true, retry: { attempts: 2, backoff: "10ms" } });
 
-const TASKS = [ledger, failing, slow, keeper, plain, loser, enqueuer];
+/** Durable calls in a transactional task: each refused with a TransactionError, nothing stored. */
+const durable = defineTask("tx_durable", async (_p: unknown, ctx: TaskContext) => {
+  const names: string[] = [];
+  for (const call of [() => ctx.step("s", () => 1), () => ctx.sleep("n", "1s"), () => ctx.spawn("c", "tx_plain")]) {
+    await call().then(() => names.push("ran"), (error: Error) => names.push(error.name));
+  }
+  return names;
+}, { transactional: true });
+
+const TASKS = [ledger, failing, slow, keeper, plain, loser, enqueuer, durable];
 
 function ledgerTable(): string {
   return `tx_ledger_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
@@ -244,6 +253,19 @@ for (const target of targetsWithEngine) {
             "TransactionError",
             "not transactional",
           );
+        }),
+    );
+
+    test(
+      "ctx.step, sleep and spawn in a transactional task are TransactionErrors; nothing is stored",
+      T,
+      () =>
+        withRuntime(target, {}, async (stint) => {
+          const { id } = await stint.enqueue(durable, null);
+          const r = await stint.waitFor(id, { timeout: "20s" });
+          assert.deepEqual([r.status, r.returnValue], ["succeeded", Array(3).fill("TransactionError")]);
+          assert.equal((await stint.driver.stepList({ backend: stint.backend, jobId: id })).size, 0);
+          assert.deepEqual(await stint.jobs({ parentId: id }), []);
         }),
     );
 

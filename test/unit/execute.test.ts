@@ -205,6 +205,26 @@ describe("at-most-once (DESIGN §11)", () => {
   });
 });
 
+describe("transactional (DESIGN §11)", () => {
+  test("a crashed attempt runs again without a retry of its own, within a bound; a thrown one does not", () => {
+    const tx = defineTask("t", () => null, { transactional: true });
+    const crash = new ProcessExitError("gone");
+    assert.equal(failure(claimed(null, 1), tx, crash, () => 0).kind, "retry");
+    assert.equal(failure(claimed(null, 9), tx, new ProcessPrunedError("p"), () => 0).kind, "retry");
+    assert.equal(failure(claimed(null, 10), tx, new ProcessMissingError("m"), () => 0).kind, "failed");
+    assert.equal(failure(claimed(null, 1), tx, new Error("thrown"), () => 0).kind, "failed", "no retry: a throw is final");
+    const plain = defineTask("t", () => null);
+    assert.equal(failure(claimed(null, 1), plain, crash, () => 0).kind, "failed", "only transactional tasks rerun");
+  });
+
+  test("transactional and at-most-once together are a ConfigError", () => {
+    assert.throws(
+      () => defineTask("t", () => null, { transactional: true, delivery: "at-most-once" }),
+      /contradict each other/,
+    );
+  });
+});
+
 describe("safeErrorInfo", () => {
   test("never throws, and every field is a string", () => {
     for (const value of [hostileValue(1), hostileValue(2), hostileValue(3), undefined, null, Symbol("s"), () => 1]) {
