@@ -362,6 +362,24 @@ for (const target of targetsWithEngine) {
       );
 
       test(
+        "a cancel requested during a step ends the job cancelled when that step returns: the next step never starts",
+        T,
+        () =>
+          withSteps(target, { mode: "async" }, async (stint, dir) => {
+            const { id } = await stint.enqueue("steps3", { dir, trail: [], gates: { first: "g1" }, stubborn: true });
+            await waitFor("step first to start", () => stepRuns(dir, id).length === 1, { timeout: 10_000 });
+            // From another instance: this runtime sees the request only when it next polls for cancels.
+            await withStintAt(stint.config.url, { backend: stint.backend }, async (operator) => {
+              assert.deepEqual(handle(await operator.cancel(id)), { id, status: "running" });
+            });
+            open(dir, "g1"); // the first step returns, unless the runner saw the cancel first
+            const r = await waitForStatus(stint, id, ["succeeded", "failed", "cancelled"], 10_000);
+            assert.equal(r.status, "cancelled");
+            assert.deepEqual(stepRuns(dir, id).map((s) => s[0]), ["first"], "the second step did not start");
+          }),
+      );
+
+      test(
         "cancel of a multi-step job between steps, and of a sleeping job, ends it cancelled",
         T,
         () =>
