@@ -57,9 +57,11 @@ export async function lockKeys(
     if (access.dialect === "mysql") {
       await q.run(`${insert} ON DUPLICATE KEY UPDATE job_id = job_id`, params);
       rows = await q.query(
+        // A locking read: it sees the latest row (we hold its lock already, so it never waits)
+        // where a plain one would read the snapshot of a caller's REPEATABLE READ transaction.
         `SELECT unique_key, job_id FROM stint_job_keys WHERE backend = ? AND unique_key IN (${
           placeholders(batch.length)
-        })`,
+        }) FOR UPDATE`,
         [backend, ...batch.map((c) => c.key)],
       );
     } else {
@@ -184,6 +186,19 @@ export async function resolveKeys(
   for (const batch of chunks(others, CHUNK)) {
     for (const [id, status] of await lockStatuses(q, access, backend, batch)) statuses.set(id, status);
   }
+  // A waiting holder that has already started (a multi-step job between steps, a handler asleep
+  // or joining, one with stored steps) counts as running: replacing its payload would not reach
+  // the workspace and steps it goes on from.
+  const started = new Set<string>();
+  const waitingIds = others.filter((id) => KEY_WAITING.has(statuses.get(id)!));
+  for (const batch of chunks(waitingIds, CHUNK)) {
+    const rows = await q.query(
+      `SELECT j.id FROM stint_jobs j WHERE j.id IN (${placeholders(batch.length)})
+       AND (j.workspace IS NOT NULL OR j.status = 'waiting' OR EXISTS (SELECT 1 FROM stint_steps s WHERE s.job_id = j.id))`,
+      batch,
+    );
+    for (const r of rows) started.add(str(r.id));
+  }
   const fresh: NewJob[] = [];
   const answers: KeyResolution["answers"] = [];
   const mine = new Map<string, NewJob>();
@@ -207,13 +222,13 @@ export async function resolveKeys(
     const holder = holders.get(key)!;
     if (holder !== job.id) {
       const status = statuses.get(holder);
-      if (status !== undefined && KEY_WAITING.has(status)) {
+      if (status !== undefined && KEY_WAITING.has(status) && !started.has(holder)) {
         // A replace may move it (between scheduled and ready): a later item of the batch meets it where it went.
         if (replace) statuses.set(holder, await replaceWaiting(q, access, holder, status, job, t));
         answers.push({ id: holder, duplicate: true, status: statuses.get(holder) });
         continue;
       }
-      if (status === "running" && !replace) {
+      if ((status === "running" || started.has(holder)) && !replace) {
         answers.push({ id: holder, duplicate: true, status });
         continue;
       }

@@ -45,7 +45,7 @@ interface Held {
 
 const CANCELLED_WHILE_SUSPENDING = {
   name: "JobCancelledError",
-  message: "the job was cancelled while it ran; it ended as it suspended",
+  message: "the job was cancelled while it ran; it ended when its attempt did",
   stack: null,
 };
 
@@ -96,13 +96,13 @@ export async function jobFinishManyIn(
     }
   }
   // An outcome for another claim of the job (a retried write that had committed) does not apply.
-  // A sleep or a wait of a job whose cancellation was asked for while it ran ends it cancelled
-  // instead: suspended, it would run again and never see the request.
+  // A sleep, a wait or a step's advance of a job whose cancellation was asked for while it ran
+  // ends it cancelled instead: it would run again and never see the request.
   const mine = p.outcomes.filter((o) => {
     const h = held.get(o.id);
     return h !== undefined && (!o.claim || (o.claim.attempt === h.attempt && o.claim.startedAt === h.startedAt));
   }).map((o): Outcome =>
-    (o.kind === "sleep" || o.kind === "wait") && held.get(o.id)!.cancelRequested
+    (o.kind === "sleep" || o.kind === "wait" || o.kind === "advance") && held.get(o.id)!.cancelRequested
       ? { id: o.id, kind: "cancelled", error: CANCELLED_WHILE_SUSPENDING, claim: o.claim, parentId: o.parentId }
       : o
   );

@@ -18,30 +18,47 @@
 export class StartWindow {
   readonly limit: number;
   readonly perMs: number;
-  /** Start times still in the window, oldest first; never more than `limit`. */
-  readonly #starts: number[] = [];
+  /**
+   * Start times still in the window, oldest first, from `#head` on: a queue
+   * with a moving head (Array.shift copies the array; a limit may be 1,000,000).
+   */
+  #starts: number[] = [];
+  #head = 0;
 
   constructor(limit: number, perMs: number) {
     this.limit = limit;
     this.perMs = perMs;
   }
 
+  get #size(): number {
+    return this.#starts.length - this.#head;
+  }
+
+  #dropOldest(): void {
+    this.#head++;
+    // Compact once the dead prefix is as long as the live part: amortized O(1) per start.
+    if (this.#head >= 1024 && this.#head * 2 >= this.#starts.length) {
+      this.#starts = this.#starts.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+
   /** A job starts now. */
   record(now: number): void {
     this.#starts.push(now);
-    if (this.#starts.length > this.limit) this.#starts.shift();
+    if (this.#size > this.limit) this.#dropOldest();
   }
 
   /** Places free at `now`: starts that may happen now. */
   free(now: number): number {
     // Starts that left the window never count again (the clock only moves on).
-    while (this.#starts.length > 0 && this.#starts[0] < now - this.perMs) this.#starts.shift();
-    return this.limit - this.#starts.length;
+    while (this.#size > 0 && this.#starts[this.#head] < now - this.perMs) this.#dropOldest();
+    return this.limit - this.#size;
   }
 
   /** Milliseconds from `now` until a place frees (0: one is free). */
   waitMs(now: number): number {
     if (this.free(now) > 0) return 0;
-    return this.#starts[0] + this.perMs + 1 - now;
+    return this.#starts[this.#head] + this.perMs + 1 - now;
   }
 }

@@ -135,7 +135,7 @@ for (const target of targetsWithEngine) {
       });
     });
 
-    test("a parent waiting for its children holds its key; replace changes its payload and priority only", () =>
+    test("a parent waiting for its children has started: skip returns it, replace writes a new job and leaves it be", () =>
       withStint(target, {}, async (stint) => {
         const [parent] = await insertRows(stint, [row("parent", { v: 1 }, { queue: "wq", key: "p" })]);
         const [child] = await insertRows(stint, [
@@ -162,10 +162,13 @@ for (const target of targetsWithEngine) {
           delay: "5h",
           priority: 4,
         });
-        assert.deepEqual(replaced, { id: parent, status: "waiting", duplicate: true });
+        assert.equal(replaced.duplicate, false);
+        assert.notEqual(replaced.id, parent);
+        assert.equal(replaced.status, "scheduled");
         const result = await stint.getResult(parent);
-        assert.deepEqual([result.status, result.payload, result.priority], ["waiting", { v: 3 }, 4]);
+        assert.deepEqual([result.status, result.payload, result.priority], ["waiting", { v: 1 }, 0]);
         assert.equal(result.scheduledAt.getTime(), scheduledAt.getTime());
+        assert.equal((await stint.getResult(replaced.id)).key, "p", "the new job holds the key");
       }));
 
     test("delivery and the key are stored on insert, by every path", () =>
