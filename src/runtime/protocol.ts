@@ -14,6 +14,7 @@ import {
   DriverError,
   EnqueueError,
   type ErrorInfo,
+  JobCancelledError,
   ResultError,
   StepError,
 } from "../errors.ts";
@@ -72,7 +73,16 @@ export type FromIsolate =
  * The errors a durable call may answer with, rebuilt as their own class so a
  * handler inside the isolate can tell them apart as it would in async mode.
  */
+/** A JobCancelledError rebuilt from its message (a spawn refused because the job's cancel was asked for). */
+class CancelledJob extends JobCancelledError {
+  constructor(message: string) {
+    super("");
+    this.message = message;
+  }
+}
+
 const TYPED: Record<string, new (message: string) => Error> = {
+  JobCancelledError: CancelledJob,
   StepError,
   EnqueueError,
   ResultError,

@@ -5,7 +5,7 @@
  * with it, so an isolate never opens a connection of its own.
  */
 import { buildJob } from "../enqueue.ts";
-import { EnqueueError, StepError } from "../errors.ts";
+import { EnqueueError, JobCancelledError, StepError } from "../errors.ts";
 import type { ClaimedJob } from "../records.ts";
 import { toResult } from "../result.ts";
 import type { SpawnOptions } from "../task-context.ts";
@@ -28,7 +28,12 @@ export function driverServices(ctx: RuntimeContext, processId: string): JobServi
       child,
       now: new Date(),
     });
-    if (saved === null) throw new StepError(`job ${job.id} is no longer held by this worker: ${JSON.stringify(name)} was not stored`);
+    if (saved === null) {
+      // Refused: the claim is gone, or (a spawn) the job's cancellation was asked for, which ends it cancelled.
+      const requested = await ctx.driver.jobCancelRequested({ backend: backend(), ids: [job.id] });
+      if (requested.length > 0) throw new JobCancelledError(job.id);
+      throw new StepError(`job ${job.id} is no longer held by this worker: ${JSON.stringify(name)} was not stored`);
+    }
     return saved;
   };
   return {
