@@ -58,7 +58,9 @@ for (const target of targetsWithEngine) {
   describe(target.name, { skip: target.skip }, () => {
     describe("at-most-once: the job's stored delivery reaches every claim reader", () => {
       test("jobClaim, processPruneStale and claimListOrphaned carry delivery; jobGet shows it", () =>
-        withQueue(target, {}, async (stint, url) => {
+        withQueue(target, {
+          tasks: [defineTask("once", () => null, { delivery: "at-most-once" }), defineTask("plain", () => null)],
+        }, async (stint, url) => {
           const q = uniqueName();
           const once = await stint.enqueue("once", null, { queue: q });
           const plain = await stint.enqueue("plain", null, { queue: q });
