@@ -12,8 +12,8 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { JobResult, Stint } from "../../mod.ts";
 import { readLog } from "../fixtures/tasks-steps.ts";
-import { targetsWithEngine } from "../support/targets.ts";
-import { allJobs, handle, MODES, open, withSteps } from "../support/steps.ts";
+import { scenarioTargets, targetsWithEngine } from "../support/targets.ts";
+import { allJobs, handle, modesFor, open, withSteps } from "../support/steps.ts";
 import { uniqueName, withStintAt } from "../support/harness.ts";
 import { waitFor, waitForStatus } from "../support/wait.ts";
 import { waitForAll } from "../supervisor/support.ts";
@@ -34,9 +34,9 @@ function spawnedNotes(dir: string, id: string): string[][] {
   return readLog(dir, id).filter((e) => e.spawned).map((e) => e.spawned as string[]);
 }
 
-for (const target of targetsWithEngine) {
+for (const target of scenarioTargets(targetsWithEngine)) {
   describe(target.name, { skip: target.skip }, () => {
-    for (const mode of MODES) {
+    for (const mode of modesFor(target)) {
       describe(`ctx.spawn and ctx.join (${mode} mode)`, () => {
         test(
           "children record their parent; the parent waits, then gets every child's result",

@@ -10,9 +10,9 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { callCount, readLog } from "../fixtures/tasks-steps.ts";
-import { targets } from "../support/targets.ts";
+import { scenarioTargets, targets } from "../support/targets.ts";
 import { uniqueName, withStintAt } from "../support/harness.ts";
-import { handle, MODES, open, withSteps } from "../support/steps.ts";
+import { handle, modesFor, open, withSteps } from "../support/steps.ts";
 import { waitFor, waitForStatus } from "../support/wait.ts";
 
 const T = { timeout: 30_000 };
@@ -23,9 +23,9 @@ function runs(dir: string, id: string): number {
   return readLog(dir, id).filter((e) => e.run !== undefined).length;
 }
 
-for (const target of targets) {
+for (const target of scenarioTargets(targets)) {
   describe(target.name, { skip: target.skip }, () => {
-    for (const mode of MODES) {
+    for (const mode of modesFor(target)) {
       describe(`ctx.step (${mode} mode)`, () => {
         test(
           "a step's function runs once per job: retries get its stored result",

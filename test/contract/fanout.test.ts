@@ -6,7 +6,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { Stint } from "../../mod.ts";
-import { targets } from "../support/targets.ts";
+import { scenarioTargets, targets } from "../support/targets.ts";
 import { allJobs, withSteps } from "../support/steps.ts";
 import { waitFor } from "../support/wait.ts";
 
@@ -19,7 +19,7 @@ async function open(stint: Stint): Promise<number> {
   return infos.reduce((n, q) => n + q.ready + q.scheduled + q.blocked + q.running + (q.waiting ?? 0), 0);
 }
 
-for (const target of targets) {
+for (const target of scenarioTargets(targets, "narrow")) {
   describe(target.name, { skip: target.skip }, () => {
     test(
       `${PARENTS} parents each spawning ${CHILDREN} children all finish, every child joined`,

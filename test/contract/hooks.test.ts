@@ -15,8 +15,8 @@ import mysql from "mysql2/promise";
 import { defineTask, type Stint } from "../../mod.ts";
 import type { EnqueuedJob } from "../../src/task-context.ts";
 import { readLog, REALM } from "../fixtures/tasks-steps.ts";
-import { type Target, targets } from "../support/targets.ts";
-import { allJobs, MODES, withSteps } from "../support/steps.ts";
+import { scenarioTargets, type Target, targets } from "../support/targets.ts";
+import { allJobs, modesFor, withSteps } from "../support/steps.ts";
 import { waitFor, waitForStatus } from "../support/wait.ts";
 
 const T = { timeout: 30_000 };
@@ -72,7 +72,7 @@ async function jobCount(stint: Stint): Promise<number> {
   return (await allJobs(stint)).length;
 }
 
-for (const target of targets) {
+for (const target of scenarioTargets(targets)) {
   describe(target.name, { skip: target.skip }, () => {
     describe("onEnqueue", () => {
       test(
@@ -160,7 +160,7 @@ for (const target of targets) {
       );
     });
 
-    for (const mode of MODES) {
+    for (const mode of modesFor(target)) {
       describe(`before, after and onFailure (${mode} mode)`, () => {
         test(
           "before failing fails the attempt: the handler does not run, onFailure runs, retry applies, after runs last",

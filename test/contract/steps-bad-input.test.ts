@@ -8,8 +8,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { ConfigError, defineTask, EnqueueError, type Stint } from "../../mod.ts";
-import { targets } from "../support/targets.ts";
-import { allJobs, MODES, withSteps } from "../support/steps.ts";
+import { scenarioTargets, targets } from "../support/targets.ts";
+import { allJobs, modesFor, withSteps } from "../support/steps.ts";
 import { waitForStatus } from "../support/wait.ts";
 
 const T = { timeout: 30_000 };
@@ -57,7 +57,7 @@ describe("defineTask: steps and hooks", () => {
   });
 });
 
-for (const target of targets) {
+for (const target of scenarioTargets(targets)) {
   describe(target.name, { skip: target.skip }, () => {
     describe("enqueue: a multi-step task's workspace", () => {
       test(
@@ -84,7 +84,7 @@ for (const target of targets) {
       );
     });
 
-    for (const mode of MODES) {
+    for (const mode of modesFor(target)) {
       describe(`durable calls with bad arguments (${mode} mode)`, () => {
         test(
           "bad names (not a string, empty, longer than 200) are StepErrors; nothing is stored",

@@ -9,9 +9,9 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { JobResult, Stint } from "../../mod.ts";
 import { readLog } from "../fixtures/tasks-steps.ts";
-import { targetsWithEngine } from "../support/targets.ts";
+import { scenarioTargets, targetsWithEngine } from "../support/targets.ts";
 import { uniqueName, withStintAt } from "../support/harness.ts";
-import { handle, MODES, open, STEPS_URL, withSteps } from "../support/steps.ts";
+import { handle, modesFor, open, STEPS_URL, withSteps } from "../support/steps.ts";
 import { waitFor, waitForStatus } from "../support/wait.ts";
 
 const T = { timeout: 30_000 };
@@ -41,9 +41,9 @@ function readyAt(stint: Stint, id: string, index: number) {
   }, { timeout: 10_000 });
 }
 
-for (const target of targetsWithEngine) {
+for (const target of scenarioTargets(targetsWithEngine)) {
   describe(target.name, { skip: target.skip }, () => {
-    for (const mode of MODES) {
+    for (const mode of modesFor(target)) {
       describe(`multi-step jobs (${mode} mode)`, () => {
         test(
           "the workspace is carried step to step, each step one attempt; the last step's value is the result",

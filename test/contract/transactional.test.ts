@@ -22,7 +22,7 @@ import {
 } from "../../mod.ts";
 import { ledger, ledgerInsert } from "../fixtures/tasks-tx.ts";
 import { fastRuntime, type TestOptions, uniqueBackend, withDatabase, withStintAt } from "../support/harness.ts";
-import { type Target, targetsWithEngine } from "../support/targets.ts";
+import { scenarioTargets, type Target, targetsWithEngine } from "../support/targets.ts";
 import { withRaw } from "../support/raw.ts";
 import { waitFor } from "../support/wait.ts";
 
@@ -165,7 +165,7 @@ function withRuntime(
   );
 }
 
-for (const target of targetsWithEngine) {
+for (const target of scenarioTargets(targetsWithEngine)) {
   describe(target.name, { skip: target.skip }, () => {
     test(
       "the handler's writes commit with the job's success; waiters hear of it",

@@ -9,7 +9,7 @@ import process from "node:process";
 import postgres from "postgres";
 import { createClient } from "../../client.ts";
 import { defineTask, EnqueueError, KeyTakenError, type Stint } from "../../mod.ts";
-import { targetsWithEngine } from "../support/targets.ts";
+import { scenarioTargets, targetsWithEngine } from "../support/targets.ts";
 import { uniqueBackend, uniqueName, withDatabase, withStint, withStintAt } from "../support/harness.ts";
 import { claim, failQueue, registerProcess } from "../support/driver.ts";
 import { withRaw } from "../support/raw.ts";
@@ -43,7 +43,7 @@ after(() => {
   for (const c of children) if (c.child.exitCode === null) c.child.kill("SIGKILL");
 });
 
-for (const target of targetsWithEngine) {
+for (const target of scenarioTargets(targetsWithEngine)) {
   describe(target.name, { skip: target.skip }, () => {
     test("skip: a second enqueue of a waiting key writes nothing and returns the first job", () =>
       withStint(target, {}, async (stint) => {

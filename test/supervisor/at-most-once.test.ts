@@ -13,7 +13,7 @@
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { Stint } from "../../mod.ts";
-import { type Target, targets } from "../support/targets.ts";
+import { scenarioTargets, type Target, targets } from "../support/targets.ts";
 import { uniqueName, withDatabase, withStintAt } from "../support/harness.ts";
 import { type RawDb, withRaw } from "../support/raw.ts";
 import { waitFor, waitForStatus } from "../support/wait.ts";
@@ -81,7 +81,7 @@ function childOptions(extra: Record<string, unknown> = {}) {
   };
 }
 
-for (const target of targets) {
+for (const target of scenarioTargets(targets, "narrow")) {
   describe(target.name, { skip: target.skip }, () => {
     test(
       `${JOBS} at-most-once jobs under kill -9 of supervisors: each ends succeeded or failed, none runs twice`,

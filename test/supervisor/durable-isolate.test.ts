@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { JobResult, Stint } from "../../mod.ts";
 import { type RuntimeErrorRecord, withStint } from "../support/harness.ts";
-import { targets } from "../support/targets.ts";
+import { scenarioTargets, targets } from "../support/targets.ts";
 import { waitFor, waitForStatus } from "../support/wait.ts";
 import { logOf } from "../fixtures/tasks-durable.ts";
 
@@ -46,7 +46,7 @@ function ended(stint: Stint, id: string, timeout = 20_000): Promise<JobResult> {
   return waitForStatus(stint, id, [...ENDED], timeout);
 }
 
-for (const target of targets) {
+for (const target of scenarioTargets(targets)) {
   describe(`worker mode on ${target.name}: durable calls and hooks inside isolates`, { skip: target.skip }, () => {
     test("a multi-step task runs one step per attempt, its workspace carried; a failed step is retried from there", T, () =>
       inWorkerMode(target, async (stint, dir) => {

@@ -9,7 +9,7 @@
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { callCount, readLog } from "../fixtures/tasks-steps.ts";
-import { targets } from "../support/targets.ts";
+import { scenarioTargets, targets } from "../support/targets.ts";
 import { allJobs, MODES, open, STEPS_URL, withSteps } from "../support/steps.ts";
 import { waitFor, waitForStatus } from "../support/wait.ts";
 import { childEnv, exitOf, killChildren, startChild } from "./support.ts";
@@ -30,7 +30,7 @@ function options() {
   };
 }
 
-for (const target of targets) {
+for (const target of scenarioTargets(targets, "narrow")) {
   describe(target.name, { skip: target.skip }, () => {
     for (const mode of MODES) {
       test(

@@ -9,10 +9,21 @@ import { join } from "node:path";
 import type { JobStatus, Stint } from "../../mod.ts";
 import { type RuntimeErrorRecord, type TestOptions, withStint } from "./harness.ts";
 import type { Target } from "./targets.ts";
+import { env } from "./env.ts";
 
 export const STEPS_URL = new URL("../fixtures/tasks-steps.ts", import.meta.url);
 export type Mode = "async" | "worker";
 export const MODES: readonly Mode[] = ["async", "worker"];
+
+/**
+ * The modes a scenario runs in on `target`: both on libSQL, async alone on the
+ * servers. Worker mode's durable calls go through the same main-thread code
+ * (src/runtime/services.ts) as async mode's, which runs on every database;
+ * isolate startup is what makes these files long (STINT_FULL=1 runs both everywhere).
+ */
+export function modesFor(target: Target): readonly Mode[] {
+  return target.name === "libsql" || env("STINT_FULL") === "1" ? MODES : ["async"];
+}
 
 /** Every status, for listing all of a backend's jobs. */
 export const ALL_STATUSES: JobStatus[] = [

@@ -121,3 +121,26 @@ export function driverFor(url: string, statementTimeoutMs?: number): Promise<Dri
   if (!url.includes(ENGINE_MARK)) return undefined;
   return createPostgresEngineDriver({ url, statementTimeoutMs });
 }
+
+/** The runtime running the tests. */
+export function runtimeName(): "deno" | "bun" | "node" {
+  const g = globalThis as { Deno?: unknown; Bun?: unknown };
+  return g.Deno ? "deno" : g.Bun ? "bun" : "node";
+}
+
+/**
+ * Targets for the long scenario files (multi-step jobs, children, fan-out,
+ * kill -9 and two-process tests, worker-mode variants). `npm test` has 20
+ * minutes on CI for three runtimes: Deno runs them on every database, Bun on
+ * libSQL and PostgreSQL (`wide`) or libSQL alone, Node on libSQL alone; the
+ * others are skipped with this reason. STINT_FULL=1 runs every target on
+ * every runtime (test/README.md).
+ */
+export function scenarioTargets(list: Target[], scope: "wide" | "narrow" = "wide"): Target[] {
+  const runtime = runtimeName();
+  if (env("STINT_FULL") === "1" || runtime === "deno") return list;
+  const keep = runtime === "bun" && scope === "wide" ? ["libsql", "postgres"] : ["libsql"];
+  return list.map((t) =>
+    keep.includes(t.name) || t.skip ? t : { ...t, skip: `long scenario: Deno runs it here (STINT_FULL=1 for ${runtime})` }
+  );
+}
