@@ -3,7 +3,7 @@ import type { Duration } from "./duration.ts";
 import { ConfigError } from "./errors.ts";
 import { type BackoffPolicy, parseRetry, type RetryOptions } from "./retry.ts";
 import type { TaskContext, TaskHooks } from "./task-context.ts";
-import { configCheck } from "./validate.ts";
+import { configCheck, MAX_NAME_LENGTH } from "./validate.ts";
 
 export type { TaskContext, TaskHooks } from "./task-context.ts";
 
@@ -22,8 +22,6 @@ export interface TaskStep {
   readonly fn: StepFunction;
 }
 
-/** Longest name of a step (function name or ctx.step/sleep/spawn/join name). */
-export const STEP_NAME_MAX = 200;
 
 export interface TaskOptions<P = unknown> {
   queue?: string;
@@ -143,7 +141,7 @@ function checkSteps(task: string, list: unknown[]): readonly TaskStep[] {
       throw new ConfigError(`task ${task}: step ${i + 1} is ${fn === null ? "null" : typeof fn}, not a function`);
     }
     const name = fn.name || `step${i + 1}`;
-    if (name.length > STEP_NAME_MAX) throw new ConfigError(`task ${task}: step ${i + 1}'s name is longer than ${STEP_NAME_MAX} characters`);
+    if (name.length > MAX_NAME_LENGTH) throw new ConfigError(`task ${task}: step ${i + 1}'s name is longer than ${MAX_NAME_LENGTH} characters`);
     if (names.has(name)) throw new ConfigError(`task ${task}: two steps are named ${JSON.stringify(name)}`);
     names.add(name);
     return Object.freeze({ name, fn: fn as StepFunction });

@@ -246,7 +246,7 @@ function inline(job: ClaimedJob, task: AnyTask, abort: JobAbort, ctx: JobContext
 }
 
 /** How many attempts a transactional job whose process crashed gets without a `retry` of its own. */
-export const TRANSACTIONAL_CRASH_ATTEMPTS = 10;
+const TRANSACTIONAL_CRASH_ATTEMPTS = 10;
 const CRASH_BACKOFF: BackoffPolicy = { kind: "exponential", baseMs: 1000, maxMs: 60_000 };
 
 /**
